@@ -1,0 +1,72 @@
+// Binary elementwise ops with numpy broadcasting; comparisons write 1.0 or 0.0.
+// Bindings: 0 params, 1 a: array<f32>, 2 b: array<f32>, 3 out: array<f32> (write).
+// Workgroup: 256 threads, 2-D grid (flattened). Overrides: OP (order of BINARY_OPS in
+// src/autograd/primitive.ts); BROADCAST=false when a, b and out share one shape (no index math).
+// Broadcast index math: out index -> per-dim coordinate -> offsets with strides (0 on stretched dims).
+override OP: u32 = 0u;
+override BROADCAST: bool = true;
+
+struct Params {
+  size: u32,
+  rank: u32,
+  out_shape: array<u32, 8>,
+  a_strides: array<u32, 8>,
+  b_strides: array<u32, 8>,
+}
+@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+// pow with the real-valued cases WGSL leaves undefined: x < 0 with integer y, and 0^0 = 1.
+fn pow_f32(x: f32, y: f32) -> f32 {
+  if (y == 0.0) { return 1.0; }
+  if (x == 0.0) { return select(0.0, bitcast<f32>(0x7f800000u), y < 0.0); }
+  if (x < 0.0) {
+    if (floor(y) != y) { return bitcast<f32>(0x7fc00000u); }
+    let magnitude = exp2(y * log2(-x));
+    return select(magnitude, -magnitude, fract(y * 0.5) != 0.0);
+  }
+  return exp2(y * log2(x));
+}
+
+fn apply_op(x: f32, y: f32) -> f32 {
+  switch OP {
+    case 0u: { return x + y; }
+    case 1u: { return x - y; }
+    case 2u: { return x * y; }
+    case 3u: { return x / y; }
+    case 4u: { return pow_f32(x, y); }
+    case 5u: { return max(x, y); }
+    case 6u: { return min(x, y); }
+    case 7u: { return select(0.0, 1.0, x < y); }
+    case 8u: { return select(0.0, 1.0, x <= y); }
+    case 9u: { return select(0.0, 1.0, x > y); }
+    case 10u: { return select(0.0, 1.0, x >= y); }
+    case 11u: { return select(0.0, 1.0, x == y); }
+    case 12u: { return select(0.0, 1.0, x != y); }
+    default: { return x; }
+  }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  if (i >= params.size) { return; }
+  if (!BROADCAST) {
+    out[i] = apply_op(a[i], b[i]);
+    return;
+  }
+  var rest = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+    let extent = params.out_shape[d];
+    let coord = rest % extent;
+    rest = rest / extent;
+    ia += coord * params.a_strides[d];
+    ib += coord * params.b_strides[d];
+  }
+  out[i] = apply_op(a[ia], b[ib]);
+}

@@ -1,0 +1,122 @@
+/**
+ * Reverse-mode autodiff. `grad(f)(x)` runs f on a fresh tape that watches the tensors of x, then
+ * walks the tape backwards applying RULES. Tapes opened outside keep recording meanwhile, so the
+ * backward pass of an inner grad is differentiable by an outer one: grad(grad(f)) just works.
+ */
+import { engine, type TensorTree, tidy, treeLeaves } from "../engine.ts";
+import { Tensor } from "../tensor.ts";
+import { Tape } from "./tape.ts";
+import { RULES } from "./rules.ts";
+import { add } from "../ops/elementwise.ts";
+import { ones, zeros } from "../ops/creation.ts";
+
+/** Replaces the leaves of `tree` (in treeLeaves order) with `values`. */
+function rebuild<T>(tree: T, values: Tensor[]): T {
+  let i = 0;
+  const walk = (node: unknown): unknown => {
+    if (node instanceof Tensor) return values[i++];
+    if (Array.isArray(node)) return node.map(walk);
+    if (node && typeof node === "object" && Object.getPrototypeOf(node) === Object.prototype) {
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
+    }
+    return node;
+  };
+  return walk(tree) as T;
+}
+
+/** Cotangents of every tensor on `tape` that depends on its inputs, seeded with dy = 1. */
+function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
+  const cotangents = new Map<Tensor, Tensor>([[y, ones(y.shape)]]);
+  engine.backwardDepth++;
+  try {
+    for (let i = tape.nodes.length - 1; i >= 0; i--) {
+      const node = tape.nodes[i];
+      const g = cotangents.get(node.output);
+      const rule = RULES[node.primitive] as ((g: Tensor, n: typeof node) => (Tensor | null)[]) | null;
+      if (!g || !rule) continue;
+      const grads = tidy(() => rule(g, node));
+      node.inputs.forEach((input, j) => {
+        const gi = grads[j];
+        if (!gi || !tape.dependsOnInputs(input)) return;
+        const previous = cotangents.get(input);
+        cotangents.set(input, previous ? add(previous, gi) : gi);
+      });
+    }
+  } finally {
+    engine.backwardDepth--;
+  }
+  return cotangents;
+}
+
+interface Traced<A, X> {
+  value: Tensor;
+  aux: X;
+  grads: A;
+}
+
+function trace<A, R extends unknown[], X>(
+  fn: (x: A, ...rest: R) => Tensor | readonly [Tensor, X],
+  hasAux: boolean,
+  x: A,
+  rest: R,
+): Traced<A, X> {
+  return tidy(() => {
+    const leaves = treeLeaves(x);
+    const tape = new Tape();
+    for (const leaf of leaves) {
+      engine.assertAlive(leaf, "grad");
+      tape.watch(leaf);
+    }
+    engine.tapes.push(tape);
+    try {
+      let result: Tensor | readonly [Tensor, X];
+      try {
+        result = fn(x, ...rest);
+      } finally {
+        engine.tapes.splice(engine.tapes.indexOf(tape), 1);
+      }
+      const [value, aux] = hasAux ? result as readonly [Tensor, X] : [result as Tensor, undefined as X];
+      if (!(value instanceof Tensor) || value.size !== 1 || value.dtype !== "float32") {
+        throw new Error(
+          `grad: the function must return a float32 scalar${hasAux ? " as the first element of [loss, aux]" : ""}, got ${value}`,
+        );
+      }
+      const cotangents = backward(tape, value);
+      const grads = leaves.map((leaf) => cotangents.get(leaf) ?? zeros(leaf.shape));
+      return { value, aux, grads: rebuild(x, grads) };
+    } finally {
+      tape.close();
+    }
+  }) as Traced<A, X>;
+}
+
+/** ∂f/∂x for a scalar-valued f; x may be a tensor or an array/object tree of tensors. */
+export function grad<A extends TensorTree, R extends unknown[]>(
+  fn: (x: A, ...rest: R) => Tensor,
+): (x: A, ...rest: R) => A {
+  return (x, ...rest) => {
+    const { value, grads } = trace(fn, false, x, rest);
+    if (!treeLeaves(x).includes(value)) value.dispose();
+    return grads;
+  };
+}
+
+/** [f(x), ∂f/∂x]. */
+export function valueAndGrad<A extends TensorTree, R extends unknown[]>(
+  fn: (x: A, ...rest: R) => Tensor,
+): (x: A, ...rest: R) => [Tensor, A] {
+  return (x, ...rest) => {
+    const { value, grads } = trace(fn, false, x, rest);
+    return [value, grads];
+  };
+}
+
+/** For f returning [loss, aux]: [loss, aux, ∂loss/∂x]; aux may hold tensors (logits, parts). */
+export function valueAndGradWithAux<A extends TensorTree, R extends unknown[], X>(
+  fn: (x: A, ...rest: R) => readonly [Tensor, X],
+): (x: A, ...rest: R) => [Tensor, X, A] {
+  return (x, ...rest) => {
+    const { value, aux, grads } = trace(fn, true, x, rest);
+    return [value, aux, grads];
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Gradient rules: one entry per primitive, typed so a missing primitive does not compile.
+ * Each rule maps the output's cotangent g to the inputs' cotangents using only public ops,
+ * so the backward pass is itself recorded and can be differentiated again.
+ * `null` marks a primitive whose output is piecewise constant (no gradient flows).
+ */
+import type { Tensor } from "../tensor.ts";
+import type { Node } from "./tape.ts";
+import type { Primitive } from "./primitive.ts";
+import {
+  abs, add, div, equal, exp, greater, less, log, mul, neg, pow, sign, sub, where,
+} from "../ops/elementwise.ts";
+import { sum } from "../ops/reduce.ts";
+import { matmul } from "../ops/matmul.ts";
+import { broadcastTo, pad, permute, reshape, slice } from "../ops/movement.ts";
+import { gather, scatterAdd } from "../ops/indexing.ts";
+import { reducedShape } from "../ops/shape.ts";
+
+export type Rule<P extends Primitive> = (g: Tensor, node: Node<P>) => (Tensor | null)[];
+
+/** Sums a broadcast cotangent back down to `shape`. */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.rank - shape.length;
+  const axes = g.shape.flatMap((d, i) => (i < lead || (shape[i - lead] === 1 && d !== 1) ? [i] : []));
+  return reshape(sum(g, axes, true), shape);
+}
+
+/** Spreads a reduction's cotangent back over the reduced axes. */
+function unreduce(g: Tensor, x: Tensor, axes: readonly number[]): Tensor {
+  return broadcastTo(reshape(g, reducedShape(x.shape, axes, true)), x.shape);
+}
+
+/** max/min: the cotangent is shared equally among the tied extremes. */
+function extremumRule(g: Tensor, node: Node<"max" | "min">): Tensor[] {
+  const [x] = node.inputs;
+  const { axes } = node.attrs;
+  const hits = equal(x, unreduce(node.output, x, axes));
+  const count = sum(hits, axes, true);
+  return [mul(unreduce(g, x, axes), div(hits, broadcastTo(count, x.shape)))];
+}
+
+/** maximum/minimum: the chosen side gets g; ties split it half and half (as torch does). */
+function pickRule(g: Tensor, node: Node<"maximum" | "minimum">, wins: (a: Tensor, b: Tensor) => Tensor): Tensor[] {
+  const [a, b] = node.inputs;
+  const share = add(wins(a, b), mul(0.5, equal(a, b)));
+  return [sumTo(mul(g, share), a.shape), sumTo(mul(g, sub(1, share)), b.shape)];
+}
+
+export const RULES: { [P in Primitive]: Rule<P> | null } = {
+  // d(−x) = −dx
+  neg: (g) => [neg(g)],
+  // d(eˣ) = eˣ·dx
+  exp: (g, { output }) => [mul(g, output)],
+  // d(log x) = dx / x
+  log: (g, { inputs: [x] }) => [div(g, x)],
+  // d√x = dx / (2√x)
+  sqrt: (g, { output }) => [div(mul(g, 0.5), output)],
+  // d(x^−½) = −½·x^−½ / x · dx
+  rsqrt: (g, { inputs: [x], output }) => [mul(g, div(mul(output, -0.5), x))],
+  // d|x| = sign(x)·dx
+  abs: (g, { inputs: [x] }) => [mul(g, sign(x))],
+  sign: null,
+  // d(tanh x) = (1 − tanh²x)·dx
+  tanh: (g, { output }) => [mul(g, sub(1, mul(output, output)))],
+  // d(erf x) = 2/√π · e^(−x²)·dx
+  erf: (g, { inputs: [x] }) => [mul(g, mul(2 / Math.sqrt(Math.PI), exp(neg(mul(x, x)))))],
+  // d relu(x) = [x > 0]·dx
+  relu: (g, { inputs: [x] }) => [mul(g, greater(x, 0))],
+  // d(a + b) = da + db, summed over broadcast axes
+  add: (g, { inputs: [a, b] }) => [sumTo(g, a.shape), sumTo(g, b.shape)],
+  // d(a − b) = da − db
+  sub: (g, { inputs: [a, b] }) => [sumTo(g, a.shape), sumTo(neg(g), b.shape)],
+  // d(ab) = b·da + a·db
+  mul: (g, { inputs: [a, b] }) => [sumTo(mul(g, b), a.shape), sumTo(mul(g, a), b.shape)],
+  // d(a/b) = da/b − (a/b)/b·db
+  div: (g, { inputs: [a, b], output }) => [sumTo(div(g, b), a.shape), sumTo(neg(div(mul(g, output), b)), b.shape)],
+  // d(aᵇ) = b·aᵇ⁻¹·da + aᵇ·log a·db   (log a taken as 0 where a ≤ 0)
+  pow: (g, { inputs: [a, b], output }) => [
+    sumTo(mul(g, mul(b, pow(a, sub(b, 1)))), a.shape),
+    sumTo(mul(g, mul(output, where(greater(a, 0), log(abs(a)), 0))), b.shape),
+  ],
+  maximum: (g, node) => pickRule(g, node, greater),
+  minimum: (g, node) => pickRule(g, node, less),
+  less: null,
+  lessEqual: null,
+  greater: null,
+  greaterEqual: null,
+  equal: null,
+  notEqual: null,
+  // d where(c, a, b) = where(c, da, db)
+  where: (g, { inputs: [c, a, b] }) => [null, sumTo(where(c, g, 0), a.shape), sumTo(where(c, 0, g), b.shape)],
+  // d Σx = broadcast(dy)
+  sum: (g, { inputs: [x], attrs }) => [unreduce(g, x, attrs.axes)],
+  max: extremumRule,
+  min: extremumRule,
+  argmax: null,
+  // C = op(A)·op(B): d op(A) = g·op(B)ᵀ, d op(B) = op(A)ᵀ·g, transposed back where op transposed.
+  matmul: (g, { inputs: [a, b], attrs: { transA, transB } }) => [
+    sumTo(transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB }), a.shape),
+    sumTo(transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA }), b.shape),
+  ],
+  reshape: (g, { inputs: [x] }) => [reshape(g, x.shape)],
+  // the inverse permutation carries g back
+  permute: (g, { attrs: { perm } }) => {
+    const inverse = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inverse[p] = i));
+    return [permute(g, inverse)];
+  },
+  expand: (g, { inputs: [x] }) => [sumTo(g, x.shape)],
+  // slice and pad are each other's adjoints
+  slice: (g, { inputs: [x], attrs: { begin, size } }) => [
+    pad(g, begin.map((b, d) => [b, x.shape[d] - b - size[d]] as [number, number])),
+  ],
+  pad: (g, { inputs: [x], attrs: { pads } }) => [slice(g, pads.map((p) => p[0]), x.shape)],
+  concat: (g, { inputs, attrs: { axis } }) => {
+    let start = 0;
+    return inputs.map((x) => {
+      const begin = x.shape.map((_, d) => (d === axis ? start : 0));
+      start += x.shape[axis];
+      return slice(g, begin, x.shape);
+    });
+  },
+  // gather and scatter-add are each other's adjoints
+  gather: (g, { inputs: [x, indices], attrs: { axis } }) => [scatterAdd(g, indices, axis, x.shape[axis]), null],
+  scatterAdd: (g, { inputs: [, indices], attrs: { axis } }) => [gather(g, indices, axis), null],
+  cast: null,
+};

@@ -1,0 +1,222 @@
+/**
+ * The one object that touches the GPU: device, buffer pool, pipeline cache, and a command batch
+ * that records many dispatches into one submission. Every kernel's binding 0 is a small read-only
+ * storage block of parameters, packed into one arena per submission.
+ */
+import { BufferPool, type MemoryStats } from "./buffer_pool.ts";
+import { loadShaderSources, type ShaderName, type ShaderSources } from "./shader_sources.ts";
+import { type AdapterReport, type DeviceOptions, openDevice } from "./webgpu.ts";
+
+export type MatmulVariant = "registers" | "shared";
+
+export interface BackendOptions extends DeviceOptions {
+  /** Kernel variant for matmul; by default registers on software adapters, shared otherwise. */
+  matmulVariant?: MatmulVariant;
+}
+
+export interface Dispatch {
+  shader: ShaderName;
+  entry: string;
+  /** WGSL `override` constants; each distinct set compiles (once) its own pipeline. */
+  constants?: Record<string, number>;
+  /** Packed parameter words for binding 0. */
+  params: Uint32Array;
+  /** Buffers for bindings 1..n, in order. */
+  buffers: GPUBuffer[];
+  /** Workgroup counts. */
+  workgroups: [number, number?, number?];
+}
+
+export interface DeviceLostInfo {
+  reason: string;
+  message: string;
+}
+
+const PARAM_ARENA_BYTES = 1 << 18;
+const MAX_DISPATCHES_PER_SUBMIT = 128;
+
+export class Backend {
+  readonly pool: BufferPool;
+  readonly limits: GPUSupportedLimits;
+  readonly matmulVariant: MatmulVariant;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly paramBuffer: GPUBuffer;
+  private readonly paramArena = new Uint32Array(PARAM_ARENA_BYTES / 4);
+  private readonly paramAlignWords: number;
+  private paramWords = 0;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private commands = 0;
+  private stagingToDestroy: GPUBuffer[] = [];
+  private firstError: string | null = null;
+  private lostInfo: DeviceLostInfo | null = null;
+  private readonly lostListeners: ((info: DeviceLostInfo) => void)[] = [];
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterReport,
+    private readonly sources: ShaderSources,
+    options: BackendOptions,
+  ) {
+    this.limits = device.limits;
+    this.pool = new BufferPool(
+      device,
+      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    );
+    this.paramBuffer = device.createBuffer({
+      size: PARAM_ARENA_BYTES,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    this.paramAlignWords = device.limits.minStorageBufferOffsetAlignment / 4;
+    this.matmulVariant = options.matmulVariant ?? (adapter.isFallbackAdapter ? "registers" : "shared");
+    device.addEventListener("uncapturederror", (event) => {
+      this.firstError ??= (event as GPUUncapturedErrorEvent).error.message;
+    });
+    device.lost.then((info) => {
+      this.lostInfo = { reason: info.reason, message: info.message };
+      for (const listener of this.lostListeners) listener(this.lostInfo);
+    });
+  }
+
+  static async create(options: BackendOptions = {}): Promise<Backend> {
+    const [{ device, adapter }, sources] = await Promise.all([openDevice(options), loadShaderSources()]);
+    return new Backend(device, adapter, sources, options);
+  }
+
+  /** Calls `listener` when the device is lost (driver reset, tab backgrounded, destroy()). */
+  onDeviceLost(listener: (info: DeviceLostInfo) => void): void {
+    this.lostListeners.push(listener);
+    if (this.lostInfo) listener(this.lostInfo);
+  }
+
+  memory(): MemoryStats {
+    return this.pool.stats();
+  }
+
+  private pipeline(shader: ShaderName, entry: string, constants: Record<string, number> | undefined): GPUComputePipeline {
+    const key = `${shader}:${entry}:${constants ? JSON.stringify(constants) : ""}`;
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      const module = this.device.createShaderModule({ label: shader, code: this.sources[shader] });
+      pipeline = this.device.createComputePipeline({
+        label: `${shader}.${entry}`,
+        layout: "auto",
+        compute: { module, entryPoint: entry, constants },
+      });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  private checkUsable(): void {
+    if (this.lostInfo) throw new Error(`WebGPU device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`);
+    if (this.firstError) {
+      const message = this.firstError;
+      this.firstError = null;
+      throw new Error(`WebGPU error: ${message}`);
+    }
+  }
+
+  private ensureEncoder(): GPUCommandEncoder {
+    this.checkUsable();
+    return this.encoder ??= this.device.createCommandEncoder();
+  }
+
+  dispatch(d: Dispatch): void {
+    const aligned = Math.ceil(d.params.length / this.paramAlignWords) * this.paramAlignWords || this.paramAlignWords;
+    if (this.paramWords + aligned > this.paramArena.length || this.commands >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+    const offsetWords = this.paramWords;
+    this.paramArena.set(d.params, offsetWords);
+    this.paramWords += aligned;
+
+    const pipeline = this.pipeline(d.shader, d.entry, d.constants);
+    const entries: GPUBindGroupEntry[] = [{
+      binding: 0,
+      resource: { buffer: this.paramBuffer, offset: offsetWords * 4, size: Math.max(d.params.length, 1) * 4 },
+    }];
+    d.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const encoder = this.ensureEncoder();
+    this.pass ??= encoder.beginComputePass();
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    const [x, y = 1, z = 1] = d.workgroups;
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.commands++;
+  }
+
+  /** Copies host data into `buffer`, ordered after every dispatch recorded so far. */
+  upload(buffer: GPUBuffer, data: ArrayBufferView): void {
+    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    if (!this.encoder) {
+      this.checkUsable();
+      this.device.queue.writeBuffer(buffer, 0, bytes);
+      return;
+    }
+    const size = Math.ceil(bytes.byteLength / 4) * 4;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(staging.getMappedRange()).set(bytes);
+    staging.unmap();
+    this.endPass();
+    this.encoder.copyBufferToBuffer(staging, 0, buffer, 0, size);
+    this.stagingToDestroy.push(staging);
+    this.commands++;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.paramWords > 0) this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramArena, 0, this.paramWords);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.paramWords = 0;
+    this.commands = 0;
+    for (const staging of this.stagingToDestroy) staging.destroy();
+    this.stagingToDestroy = [];
+  }
+
+  /** Reads `bytes` bytes of `buffer` back to the host. */
+  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const encoder = this.ensureEncoder();
+    this.endPass();
+    const staging = this.device.createBuffer({ size: Math.max(size, 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    if (size > 0) encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      this.checkUsable();
+      return staging.getMappedRange(0, size).slice(0, bytes);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Resolves when the GPU has finished all submitted work; surfaces any WebGPU error. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkUsable();
+  }
+
+  destroy(): void {
+    this.flush();
+    this.pool.trim();
+    this.paramBuffer.destroy();
+    this.device.destroy();
+  }
+}
+
+/** Workgroup counts for `total` threads in groups of `size`, folded into 2-D past the per-dimension cap. */
+export function grid1d(total: number, size = 256, maxPerDim = 65535): [number, number] {
+  const groups = Math.max(1, Math.ceil(total / size));
+  if (groups <= maxPerDim) return [groups, 1];
+  const y = Math.ceil(groups / maxPerDim);
+  return [Math.ceil(groups / y), y];
+}

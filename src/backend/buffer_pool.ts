@@ -1,0 +1,80 @@
+/**
+ * Size-classed pool of storage buffers. Freed buffers go back to a free list of their class and
+ * are handed out again, so a training loop stops allocating after its first step.
+ */
+
+/** Classes are 2^k·{1, 1.25, 1.5, 1.75}: at most 25% slack, few distinct sizes. */
+export function sizeClass(bytes: number): number {
+  const minimum = 256;
+  if (bytes <= minimum) return minimum;
+  const power = 2 ** Math.floor(Math.log2(bytes));
+  for (const step of [1, 1.25, 1.5, 1.75, 2]) {
+    const size = power * step;
+    if (size >= bytes) return Math.ceil(size / 4) * 4;
+  }
+  return power * 2;
+}
+
+export interface MemoryStats {
+  /** Bytes of buffers currently held by live tensors. */
+  liveBytes: number;
+  /** Highest liveBytes since creation or the last resetPeak(). */
+  peakBytes: number;
+  /** Bytes of free buffers kept for reuse. */
+  pooledBytes: number;
+  /** Buffers held by live tensors. */
+  liveBuffers: number;
+}
+
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly classOf = new WeakMap<GPUBuffer, number>();
+  private live = 0;
+  private peak = 0;
+  private pooled = 0;
+  private liveCount = 0;
+
+  constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags) {}
+
+  acquire(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    const list = this.free.get(size);
+    let buffer = list?.pop();
+    if (buffer) {
+      this.pooled -= size;
+    } else {
+      buffer = this.device.createBuffer({ size, usage: this.usage });
+      this.classOf.set(buffer, size);
+    }
+    this.live += size;
+    this.liveCount++;
+    this.peak = Math.max(this.peak, this.live);
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    const size = this.classOf.get(buffer);
+    if (size === undefined) throw new Error("BufferPool.release: buffer does not belong to this pool");
+    this.live -= size;
+    this.liveCount--;
+    this.pooled += size;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, list = []);
+    list.push(buffer);
+  }
+
+  /** Destroys every pooled (free) buffer, returning their memory to the driver. */
+  trim(): void {
+    for (const list of this.free.values()) for (const buffer of list) buffer.destroy();
+    this.free.clear();
+    this.pooled = 0;
+  }
+
+  resetPeak(): void {
+    this.peak = this.live;
+  }
+
+  stats(): MemoryStats {
+    return { liveBytes: this.live, peakBytes: this.peak, pooledBytes: this.pooled, liveBuffers: this.liveCount };
+  }
+}

@@ -1,0 +1,119 @@
+// Byte sources: where a shard's bytes come from. Each opens a fresh stream per pass.
+
+export interface ByteSource {
+  /** Path, URL or file name: what errors and reports call the shard. */
+  name: string;
+  open(): Promise<ReadableStream<Uint8Array>>;
+}
+
+/** A Blob or a File from a file picker (browser), or any in-memory shard. */
+export function blobSource(blob: Blob, name = (blob as File).name ?? "blob"): ByteSource {
+  return { name, open: () => Promise.resolve(blob.stream() as ReadableStream<Uint8Array>) };
+}
+
+export function bytesSource(bytes: Uint8Array, name: string): ByteSource {
+  return blobSource(new Blob([bytes as BlobPart]), name);
+}
+
+export interface UrlSourceOptions {
+  /** Attempts in a row without new bytes before giving up (a dropped connection resumes with Range). */
+  retries?: number;
+  /** Wait before retry k is retryDelayMs·2^k. */
+  retryDelayMs?: number;
+  fetch?: typeof fetch;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A URL read through fetch streams. When the connection drops (an error, or fewer bytes than
+ * Content-Length) the source asks for the rest with `Range: bytes=<received>-`, up to `retries`
+ * times in a row without progress, then fails naming the URL and the byte offset.
+ */
+export function urlSource(url: string, options: UrlSourceOptions = {}): ByteSource {
+  const retries = options.retries ?? 4;
+  const retryDelayMs = options.retryDelayMs ?? 250;
+  const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+  return {
+    name: url,
+    open() {
+      let received = 0;
+      let total: number | undefined;
+      let body: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      let failures = 0;
+      let lastError = "";
+      // Bytes already read from a resumed response that ignored Range, still to be delivered.
+      let pendingHead: Uint8Array | undefined;
+
+      async function connect(): Promise<void> {
+        const headers: HeadersInit = received > 0 ? { Range: `bytes=${received}-` } : {};
+        const response = await fetchFn(url, { headers });
+        if (response.status === 404 || response.status === 403 || response.status === 410 || response.status === 416) {
+          await response.body?.cancel();
+          throw new FatalHttpError(`${url}: HTTP ${response.status} ${response.statusText}`);
+        }
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+        // With a Content-Encoding, Content-Length counts encoded bytes: no length check then.
+        const encoded = response.headers.has("content-encoding");
+        const length = encoded ? NaN : Number(response.headers.get("content-length") ?? NaN);
+        if (received > 0 && response.status === 200) {
+          // The server ignored Range: read past the bytes already delivered.
+          total = Number.isFinite(length) ? length : total;
+          body = response.body.getReader();
+          let toSkip = received;
+          while (toSkip > 0) {
+            const { value, done } = await body.read();
+            if (done) throw new Error("resumed response ended early");
+            if (value.length > toSkip) {
+              pendingHead = value.subarray(toSkip);
+              toSkip = 0;
+            } else toSkip -= value.length;
+          }
+          return;
+        }
+        if (total === undefined && Number.isFinite(length)) total = received + length;
+        body = response.body.getReader();
+      }
+
+      return Promise.resolve(new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          while (true) {
+            try {
+              if (pendingHead) {
+                const head = pendingHead;
+                pendingHead = undefined;
+                received += head.length;
+                failures = 0;
+                return controller.enqueue(head);
+              }
+              if (!body) await connect();
+              if (pendingHead) continue;
+              const { value, done } = await body!.read();
+              if (done) {
+                if (total !== undefined && received < total) throw new Error(`connection closed after ${received} of ${total} bytes`);
+                return controller.close();
+              }
+              received += value.length;
+              failures = 0;
+              return controller.enqueue(value);
+            } catch (e) {
+              if (e instanceof FatalHttpError) throw e;
+              body?.cancel().catch(() => {});
+              body = undefined;
+              lastError = e instanceof Error ? e.message : String(e);
+              if (++failures > retries) {
+                throw new Error(`${url}: gave up at byte ${received} after ${failures} failed attempts: ${lastError}`);
+              }
+              await sleep(retryDelayMs * 2 ** (failures - 1));
+            }
+          }
+        },
+        cancel() {
+          return body?.cancel();
+        },
+      }));
+    },
+  };
+}
+
+class FatalHttpError extends Error {}

@@ -1,0 +1,198 @@
+// Streaming TFRecord framing: uint64 length · masked CRC32C(length) · data · masked CRC32C(data).
+// Memory stays at one record plus the stream's chunks; a length is checked against a maximum
+// before anything is allocated for it.
+
+import { ByteReader } from "./byte_reader.ts";
+import { crc32c, maskCrc } from "./crc32c.ts";
+import { ShardError } from "./errors.ts";
+
+export type Compression = "auto" | "none" | "gzip";
+export type BadRecordPolicy = "error" | "skip";
+
+export interface TFRecordReadOptions {
+  /** Name used in errors and reports (a path or URL). */
+  shard: string;
+  /** Longest record accepted; longer length fields are rejected before allocation. */
+  maxRecordBytes?: number;
+  /** "error" throws a ShardError at the first bad record; "skip" counts it in the report and goes on. */
+  onBadRecord?: BadRecordPolicy;
+  /** "auto" looks at the first bytes: a valid TFRecord header, else the GZIP magic. */
+  compression?: Compression;
+}
+
+export interface TFRecord {
+  data: Uint8Array;
+  /** Position of the record in the shard, counting bad records too. */
+  index: number;
+  /** Byte offset of the record's header (in the decompressed stream for GZIP shards). */
+  offset: number;
+}
+
+export interface BadRecord {
+  index: number;
+  offset: number;
+  reason: string;
+}
+
+/** What one pass over a shard found; filled in while the records are being read. */
+export interface ShardReport {
+  shard: string;
+  compressed: boolean;
+  records: number;
+  bytes: number;
+  bad: BadRecord[];
+  /** Set when the shard ends inside a record. */
+  truncatedTail?: BadRecord;
+}
+
+export const DEFAULT_MAX_RECORD_BYTES = 64 << 20;
+const HEADER_BYTES = 12;
+const GZIP_MAGIC = [0x1f, 0x8b, 0x08];
+
+export function newShardReport(shard: string): ShardReport {
+  return { shard, compressed: false, records: 0, bytes: 0, bad: [] };
+}
+
+/** One-line summary that never hides a lost record. */
+export function describeReport(report: ShardReport): string {
+  const parts = [`${report.shard}: ${report.records} records, ${report.bytes} bytes`];
+  if (report.compressed) parts.push("gzip");
+  if (report.bad.length > 0) {
+    const first = report.bad[0];
+    parts.push(`${report.bad.length} bad (first: record ${first.index} at byte ${first.offset}: ${first.reason})`);
+  }
+  if (report.truncatedTail) parts.push(`truncated tail at byte ${report.truncatedTail.offset}`);
+  return parts.join(", ");
+}
+
+function headerLength(header: Uint8Array): { length: number; crcOk: boolean; exceedsSafe: boolean } {
+  const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
+  const lo = view.getUint32(0, true);
+  const hi = view.getUint32(4, true);
+  const crcOk = maskCrc(crc32c(header.subarray(0, 8))) === view.getUint32(8, true);
+  return { length: hi * 2 ** 32 + lo, crcOk, exceedsSafe: hi >= 0x200000 };
+}
+
+function isGzip(head: Uint8Array): boolean {
+  return head.length >= 3 && GZIP_MAGIC.every((b, i) => head[i] === b);
+}
+
+async function detectCompression(reader: ByteReader, compression: Compression): Promise<boolean> {
+  if (compression !== "auto") return compression === "gzip";
+  await reader.fill(HEADER_BYTES);
+  const head = reader.peek(HEADER_BYTES);
+  if (head.length === HEADER_BYTES && headerLength(head).crcOk) return false;
+  return isGzip(head);
+}
+
+/**
+ * Yields the records of one shard in order. With `onBadRecord: "skip"` a record with a bad data
+ * CRC or an over-long length is skipped, a bad length CRC makes the reader scan forward for the
+ * next valid header, and a truncated tail ends the shard; each is recorded in `report`.
+ */
+export async function* readTFRecords(
+  stream: ReadableStream<Uint8Array>,
+  options: TFRecordReadOptions,
+  report: ShardReport = newShardReport(options.shard),
+): AsyncGenerator<TFRecord> {
+  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const skipBad = options.onBadRecord === "skip";
+  const shard = options.shard;
+  let reader = new ByteReader(stream);
+  try {
+    report.compressed = await detectCompression(reader, options.compression ?? "auto");
+    if (report.compressed) {
+      const inflated = reader.rest().pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
+      reader = new ByteReader(inflated);
+    }
+    let index = 0;
+    const bad = (offset: number, reason: string): void => {
+      if (!skipBad) throw new ShardError(shard, index, offset, reason);
+      report.bad.push({ index, offset, reason });
+    };
+    const truncated = (offset: number, reason: string): void => {
+      bad(offset, reason);
+      report.truncatedTail = { index, offset, reason };
+    };
+    while (true) {
+      const offset = reader.offset;
+      const got = await fillOrExplain(reader, HEADER_BYTES, shard, index, offset, report.compressed);
+      if (got === 0) return;
+      if (got < HEADER_BYTES) {
+        truncated(offset, `truncated: shard ends ${got} bytes into the 12-byte record header`);
+        return;
+      }
+      const { length, crcOk, exceedsSafe } = headerLength(reader.peek(HEADER_BYTES));
+      if (!crcOk) {
+        bad(offset, "length CRC mismatch (corrupt header)");
+        if (!(await resync(reader, maxRecordBytes))) {
+          report.truncatedTail = { index, offset, reason: "no valid record header after corrupt header" };
+          return;
+        }
+        index++;
+        continue;
+      }
+      await reader.skip(HEADER_BYTES);
+      if (length > maxRecordBytes) {
+        const shown = exceedsSafe ? `≥ 2^53` : String(length);
+        bad(offset, `length field ${shown} exceeds the maximum record size ${maxRecordBytes}`);
+        const wanted = length + 4;
+        if ((await reader.skip(wanted)) < wanted) {
+          report.truncatedTail = { index, offset, reason: "shard ends inside an over-long record" };
+          return;
+        }
+        index++;
+        continue;
+      }
+      const body = await fillOrExplain(reader, length + 4, shard, index, offset, report.compressed);
+      if (body < length + 4) {
+        truncated(offset, `truncated: shard ends ${body} bytes into a record of ${length} data bytes + 4 CRC bytes`);
+        return;
+      }
+      const data = await reader.read(length);
+      const crcBytes = await reader.read(4);
+      const stored = new DataView(crcBytes.buffer).getUint32(0, true);
+      if (maskCrc(crc32c(data)) !== stored) {
+        bad(offset, "data CRC mismatch");
+      } else {
+        report.records++;
+        report.bytes += length;
+        yield { data, index, offset };
+      }
+      index++;
+    }
+  } finally {
+    await reader.cancel();
+  }
+}
+
+/** fill(), turning a decompressor or network failure into a ShardError at the current record. */
+async function fillOrExplain(
+  reader: ByteReader,
+  n: number,
+  shard: string,
+  index: number,
+  offset: number,
+  compressed: boolean,
+): Promise<number> {
+  try {
+    return await reader.fill(n);
+  } catch (e) {
+    if (e instanceof ShardError) throw e;
+    const what = compressed ? "GZIP stream is corrupt or truncated" : "stream failed";
+    throw new ShardError(shard, index, offset, `${what}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+/** Drops bytes one at a time until a header with a valid length CRC and a sane length comes up. */
+async function resync(reader: ByteReader, maxRecordBytes: number): Promise<boolean> {
+  while (true) {
+    await reader.skip(1);
+    if ((await reader.fill(HEADER_BYTES)) < HEADER_BYTES) {
+      await reader.skip(HEADER_BYTES);
+      return false;
+    }
+    const { length, crcOk } = headerLength(reader.peek(HEADER_BYTES));
+    if (crcOk && length <= maxRecordBytes) return true;
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Harmonize: train vision models to look where people look, on WebGPU.
+ * The public API: tensors and ops, autodiff, memory scopes and the runtime.
+ */
+export { dispose, init, keep, memory, shutdown, tidy, type TensorTree } from "./engine.ts";
+export { Backend, type BackendOptions, type DeviceLostInfo, type MatmulVariant } from "./backend/backend.ts";
+export type { MemoryStats } from "./backend/buffer_pool.ts";
+export type { AdapterReport } from "./backend/webgpu.ts";
+export { type DType, type Shape, Tensor } from "./tensor.ts";
+export * from "./ops/creation.ts";
+export * from "./ops/elementwise.ts";
+export * from "./ops/reduce.ts";
+export * from "./ops/matmul.ts";
+export * from "./ops/movement.ts";
+export * from "./ops/indexing.ts";
+export * from "./ops/softmax.ts";
+export { grad, valueAndGrad, valueAndGradWithAux } from "./autograd/grad.ts";
+export { BINARY_OPS, type Primitive, UNARY_OPS } from "./autograd/primitive.ts";

@@ -1,0 +1,60 @@
+/** The launcher of every primitive; typed over the primitive list, so none can be missing. */
+import { engine } from "../engine.ts";
+import type { Tensor } from "../tensor.ts";
+import type { BinaryOp, Primitive, PrimitiveAttrs, UnaryOp } from "../autograd/primitive.ts";
+import { binaryKernel, castKernel, unaryKernel, whereKernel } from "./kernels/elementwise.ts";
+import { reduceKernel } from "./kernels/reduce.ts";
+import { matmulKernel } from "./kernels/matmul.ts";
+import { concatKernel, expandKernel, padKernel, permuteKernel, sliceKernel } from "./kernels/movement.ts";
+import { gatherKernel, scatterAddKernel } from "./kernels/gather.ts";
+import { shapeSize } from "../tensor.ts";
+import { shapeString } from "./shape.ts";
+
+export type Impl<P extends Primitive> = (inputs: Tensor[], attrs: PrimitiveAttrs[P]) => Tensor;
+
+const unary = (op: UnaryOp): Impl<UnaryOp> => ([x]) => unaryKernel(op, x);
+const binary = (op: BinaryOp): Impl<BinaryOp> => ([a, b]) => binaryKernel(op, a, b);
+
+export const IMPLS: { [P in Primitive]: Impl<P> } = {
+  neg: unary("neg"),
+  exp: unary("exp"),
+  log: unary("log"),
+  sqrt: unary("sqrt"),
+  rsqrt: unary("rsqrt"),
+  abs: unary("abs"),
+  sign: unary("sign"),
+  tanh: unary("tanh"),
+  erf: unary("erf"),
+  relu: unary("relu"),
+  add: binary("add"),
+  sub: binary("sub"),
+  mul: binary("mul"),
+  div: binary("div"),
+  pow: binary("pow"),
+  maximum: binary("maximum"),
+  minimum: binary("minimum"),
+  less: binary("less"),
+  lessEqual: binary("lessEqual"),
+  greater: binary("greater"),
+  greaterEqual: binary("greaterEqual"),
+  equal: binary("equal"),
+  notEqual: binary("notEqual"),
+  where: ([c, a, b]) => whereKernel(c, a, b),
+  sum: ([x], { axes, keepDims }) => reduceKernel("sum", x, axes, keepDims),
+  max: ([x], { axes, keepDims }) => reduceKernel("max", x, axes, keepDims),
+  min: ([x], { axes, keepDims }) => reduceKernel("min", x, axes, keepDims),
+  argmax: ([x], { axis, keepDims }) => reduceKernel("argmax", x, [axis], keepDims),
+  matmul: ([a, b], { transA, transB }) => matmulKernel(a, b, transA, transB),
+  reshape: ([x], { shape }) => {
+    if (shapeSize(shape) !== x.size) throw new Error(`reshape: cannot view ${shapeString(x.shape)} as ${shapeString(shape)}`);
+    return engine.view(x, shape);
+  },
+  permute: ([x], { perm }) => permuteKernel(x, perm),
+  expand: ([x], { shape }) => expandKernel(x, shape),
+  slice: ([x], { begin, size }) => sliceKernel(x, begin, size),
+  pad: ([x], { pads, value }) => padKernel(x, pads, value),
+  concat: (xs, { axis }) => concatKernel(xs, axis),
+  gather: ([x, indices], { axis }) => gatherKernel(x, indices, axis),
+  scatterAdd: ([src, indices], { axis, size }) => scatterAddKernel(src, indices, axis, size),
+  cast: ([x], { dtype }) => castKernel(x, dtype),
+};

@@ -1,0 +1,77 @@
+/** Launchers for permute, expand, slice, pad and concat: all one strided-copy kernel family. */
+import { engine } from "../../engine.ts";
+import { Params } from "../../backend/params.ts";
+import { type Shape, stridesOf, type Tensor } from "../../tensor.ts";
+import { broadcastShapes, broadcastStrides, shapeString } from "../shape.ts";
+import { launchFlat } from "./launch.ts";
+
+function copyParams(size: number, shape: Shape, strides: readonly number[], offset: number): Uint32Array {
+  return new Params().u32(size).u32(shape.length).u32(offset).u32(0)
+    .dims(shape).dims(strides).dims([]).dims([]).build();
+}
+
+function stridedCopy(op: string, x: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
+  const out = engine.allocate(op, shape, x.dtype);
+  launchFlat("movement", "strided_copy", copyParams(out.size, shape, strides, offset), [x, out], out.size);
+  return out;
+}
+
+export function permuteKernel(x: Tensor, perm: readonly number[]): Tensor {
+  const sorted = [...perm].sort((a, b) => a - b);
+  if (perm.length !== x.rank || sorted.some((p, i) => p !== i)) {
+    throw new Error(`permute: [${perm}] is not a permutation of the axes of ${shapeString(x.shape)}`);
+  }
+  const strides = stridesOf(x.shape);
+  return stridedCopy("permute", x, perm.map((p) => x.shape[p]), perm.map((p) => strides[p]), 0);
+}
+
+export function expandKernel(x: Tensor, shape: Shape): Tensor {
+  const target = broadcastShapes("expand", x.shape, shape);
+  if (target.length !== shape.length || target.some((d, i) => d !== shape[i])) {
+    throw new Error(`expand: ${shapeString(x.shape)} cannot be broadcast to ${shapeString(shape)}`);
+  }
+  return stridedCopy("expand", x, shape, broadcastStrides(x.shape, shape), 0);
+}
+
+export function sliceKernel(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
+  const bad = begin.length !== x.rank || size.length !== x.rank ||
+    begin.some((b, d) => !Number.isInteger(b) || b < 0 || size[d] < 0 || b + size[d] > x.shape[d]);
+  if (bad) {
+    throw new Error(`slice: begin [${begin}] size [${size}] is outside ${shapeString(x.shape)}`);
+  }
+  const strides = stridesOf(x.shape);
+  const offset = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
+  return stridedCopy("slice", x, size, strides, offset);
+}
+
+export function padKernel(x: Tensor, pads: readonly (readonly [number, number])[], value: number): Tensor {
+  if (pads.length !== x.rank || pads.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) {
+    throw new Error(`pad: pads ${JSON.stringify(pads)} do not fit ${shapeString(x.shape)} (need [before, after] ≥ 0 per axis)`);
+  }
+  const shape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+  const out = engine.allocate("pad", shape, x.dtype);
+  const valueBits = x.dtype === "int32" ? new Uint32Array(Int32Array.of(value).buffer)[0] : new Uint32Array(Float32Array.of(value).buffer)[0];
+  const params = new Params().u32(out.size).u32(shape.length).u32(0).u32(valueBits)
+    .dims(shape).dims(stridesOf(x.shape)).dims(pads.map((p) => p[0])).dims(x.shape).build();
+  launchFlat("movement", "pad", params, [x, out], out.size);
+  return out;
+}
+
+export function concatKernel(xs: readonly Tensor[], axis: number): Tensor {
+  const first = xs[0];
+  for (const x of xs) {
+    const ok = x.rank === first.rank && x.dtype === first.dtype &&
+      x.shape.every((d, i) => i === axis || d === first.shape[i]);
+    if (!ok) throw new Error(`concat: shapes ${xs.map((t) => shapeString(t.shape)).join(", ")} differ off axis ${axis}`);
+  }
+  const shape = [...first.shape];
+  shape[axis] = xs.reduce((acc, x) => acc + x.shape[axis], 0);
+  const out = engine.allocate("concat", shape, first.dtype);
+  const outStrides = stridesOf(shape);
+  let start = 0;
+  for (const x of xs) {
+    launchFlat("movement", "strided_write", copyParams(x.size, x.shape, outStrides, start * outStrides[axis]), [x, out], x.size);
+    start += x.shape[axis];
+  }
+  return out;
+}

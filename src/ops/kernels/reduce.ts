@@ -1,0 +1,59 @@
+/** Launchers for reductions over any set of axes, done as one pass per run of adjacent axes. */
+import { engine } from "../../engine.ts";
+import { Params } from "../../backend/params.ts";
+import { grid1d } from "../../backend/backend.ts";
+import { shapeSize, type Tensor } from "../../tensor.ts";
+import { reducedShape } from "../shape.ts";
+import { launchFlat } from "./launch.ts";
+
+export type ReduceOp = "sum" | "max" | "min" | "argmax";
+const OP_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, argmax: 3 };
+/** Rows shorter than this are reduced one thread each: a whole workgroup would idle. */
+const MIN_WORKGROUP_ROW = 64;
+
+/** Reduces the contiguous run of axes [start, end) of a tensor of `shape`. */
+function reduceRun(op: ReduceOp, x: Tensor, start: number, end: number, outShape: number[]): Tensor {
+  const outer = shapeSize(x.shape.slice(0, start));
+  const len = shapeSize(x.shape.slice(start, end));
+  const inner = shapeSize(x.shape.slice(end));
+  const out = engine.allocate(op, outShape, op === "argmax" ? "int32" : "float32");
+  const params = new Params().u32(outer).u32(len).u32(inner).build();
+  const constants = { OP: OP_CODES[op] };
+  if (inner === 1 && len >= MIN_WORKGROUP_ROW) {
+    engine.backend.dispatch({
+      shader: "reduce",
+      entry: "reduce_rows",
+      constants,
+      params,
+      buffers: [x.buffer, out.buffer],
+      workgroups: grid1d(outer, 1, engine.backend.limits.maxComputeWorkgroupsPerDimension),
+    });
+  } else {
+    launchFlat("reduce", "reduce_cols", params, [x, out], outer * inner, constants);
+  }
+  return out;
+}
+
+/** `axes` sorted and unique. */
+export function reduceKernel(op: ReduceOp, x: Tensor, axes: readonly number[], keepDims: boolean): Tensor {
+  if (x.dtype !== "float32") throw new Error(`${op}: expects a float32 tensor, got ${x.dtype} [${x.shape}]`);
+  if (op === "argmax" && axes.length !== 1) throw new Error("argmax: reduces exactly one axis");
+  const finalShape = reducedShape(x.shape, axes, keepDims);
+  const runs: [number, number][] = [];
+  for (const axis of axes) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === axis) last[1] = axis + 1;
+    else runs.push([axis, axis + 1]);
+  }
+  if (runs.length === 0) return reduceRun(op, x, 0, 0, finalShape);
+  let current = x;
+  // Last run first, so the earlier runs' axis numbers stay valid.
+  for (let r = runs.length - 1; r >= 0; r--) {
+    const [start, end] = runs[r];
+    const shape = r === 0 ? finalShape : [...current.shape.slice(0, start), ...current.shape.slice(end)];
+    const next = reduceRun(op, current, start, end, shape);
+    if (current !== x) current.dispose();
+    current = next;
+  }
+  return current;
+}

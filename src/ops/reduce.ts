@@ -1,0 +1,46 @@
+/** Reductions over any set of axes (all axes by default). */
+import type { Tensor } from "../tensor.ts";
+import { apply } from "./apply.ts";
+import { normalizeAxes, normalizeAxis } from "./shape.ts";
+import { div, exp, log, sub, add, square } from "./elementwise.ts";
+import { reshape, stopGradient } from "./movement.ts";
+
+export type Axes = number | readonly number[];
+
+export function sum(x: Tensor, axes?: Axes, keepDims = false): Tensor {
+  return apply("sum", [x], { axes: normalizeAxes("sum", axes, x.rank), keepDims });
+}
+
+export function max(x: Tensor, axes?: Axes, keepDims = false): Tensor {
+  return apply("max", [x], { axes: normalizeAxes("max", axes, x.rank), keepDims });
+}
+
+export function min(x: Tensor, axes?: Axes, keepDims = false): Tensor {
+  return apply("min", [x], { axes: normalizeAxes("min", axes, x.rank), keepDims });
+}
+
+/** Index (int32) of the first maximum along `axis`. */
+export function argmax(x: Tensor, axis = -1, keepDims = false): Tensor {
+  return apply("argmax", [x], { axis: normalizeAxis("argmax", axis, x.rank), keepDims });
+}
+
+export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
+  const list = normalizeAxes("mean", axes, x.rank);
+  const count = list.reduce((n, a) => n * x.shape[a], 1);
+  return div(sum(x, list, keepDims), count);
+}
+
+/** Population variance (divides by the count), as batch norm and the SPEC's standardisation use. */
+export function variance(x: Tensor, axes?: Axes, keepDims = false): Tensor {
+  const list = normalizeAxes("variance", axes, x.rank);
+  const centred = sub(x, mean(x, list, true));
+  return mean(square(centred), list, keepDims);
+}
+
+/** log Σ exp x, stable: the maximum is factored out (without gradient; it cancels). */
+export function logSumExp(x: Tensor, axes?: Axes, keepDims = false): Tensor {
+  const list = normalizeAxes("logSumExp", axes, x.rank);
+  const peak = stopGradient(max(x, list, true));
+  const total = add(log(sum(exp(sub(x, peak)), list, true)), peak);
+  return keepDims ? total : reshape(total, x.shape.filter((_, i) => !list.includes(i)));
+}
