@@ -21,9 +21,11 @@ struct Params {
 // pow with the real-valued cases WGSL leaves undefined: x < 0 with integer y, and 0^0 = 1.
 fn pow_f32(x: f32, y: f32) -> f32 {
   if (y == 0.0) { return 1.0; }
-  if (x == 0.0) { return select(0.0, bitcast<f32>(0x7f800000u), y < 0.0); }
+  let infinity_bits = 0x7f800000u;  // a `let`, so Tint does not reject an infinite constant
+  if (x == 0.0) { return select(0.0, bitcast<f32>(infinity_bits), y < 0.0); }
   if (x < 0.0) {
-    if (floor(y) != y) { return bitcast<f32>(0x7fc00000u); }
+    let nan_bits = 0x7fc00000u;
+    if (floor(y) != y) { return bitcast<f32>(nan_bits); }
     let magnitude = exp2(y * log2(-x));
     return select(magnitude, -magnitude, fract(y * 0.5) != 0.0);
   }

@@ -6,6 +6,8 @@
 //                tree in workgroup memory, so 2^20-element sums stay accurate.
 //   reduce_cols: one thread per (outer, inner) output looping over R; coalesced across inner.
 // Override OP: 0 sum, 1 max, 2 min, 3 argmax.
+// llvmpipe (lavapipe) ends a shader invocation's loops after 65535 iterations in all, so the
+// launcher keeps every thread's loop below that (long columns are moved to rows first).
 override OP: u32 = 0u;
 
 struct Params { outer: u32, len: u32, inner: u32 }
@@ -13,14 +15,15 @@ struct Params { outer: u32, len: u32, inner: u32 }
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
-const NEG_INF = -3.4028235e38;
-
 struct Acc { value: f32, comp: f32, index: u32 }
 
 fn acc_init() -> Acc {
+  // Infinities come from `let` bits: Tint rejects infinite constant expressions.
+  let neg_inf_bits = 0xff800000u;
+  let neg_inf = bitcast<f32>(neg_inf_bits);
   switch OP {
-    case 1u, 3u: { return Acc(NEG_INF, 0.0, 0xffffffffu); }
-    case 2u: { return Acc(-NEG_INF, 0.0, 0xffffffffu); }
+    case 1u, 3u: { return Acc(neg_inf, 0.0, 0xffffffffu); }
+    case 2u: { return Acc(-neg_inf, 0.0, 0xffffffffu); }
     default: { return Acc(0.0, 0.0, 0xffffffffu); }
   }
 }

@@ -334,7 +334,11 @@ async function runBrowser() {
       clearScreen: false,
       publicDir: false,
       server: { host: "127.0.0.1", port: 0, strictPort: true, hmr: false, watch: null, fs: { strict: true } },
-      optimizeDeps: { noDiscovery: true, include: [] }, // no dependency scan, no reload mid-run
+      // npm dependencies (CommonJS ones above all) are pre-bundled by Vite; the scan starts from the
+      // test page and follows its import.meta.glob, so they are known before the page runs. One found
+      // only at run time (e.g. behind a dynamic import with a computed name) makes Vite reload the
+      // page: the runner then stops with an error naming optimizeDeps.include.
+      optimizeDeps: { entries: ["test/browser/index.html"] },
       plugins: [rawFetchPlugin()],
     });
     await server.listen();
@@ -364,6 +368,7 @@ async function runBrowser() {
     const finished = new Promise((resolve) => (finish = resolve));
     let current = null; // the test running now
     let sawDone = false;
+    let started = false;
     let watchdog;
     const arm = (ms, what) => {
       clearTimeout(watchdog);
@@ -374,6 +379,12 @@ async function runBrowser() {
     await page.exposeFunction("__harmonizeReport", async (event) => {
       switch (event.type) {
         case "start":
+          if (started) {
+            finish({ crashed: "the page reloaded mid-run (Vite found a new npm dependency to pre-bundle; " +
+              "add it to optimizeDeps.include in test/run.mjs)" });
+            return;
+          }
+          started = true;
           console.log(`importing ${event.modules} test module(s)`);
           arm(300_000, "importing test modules");
           break;
@@ -505,3 +516,5 @@ for (const r of results) {
 if (failed > 0) bad = true;
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = bad ? 1 : 0;
+// Should a handle (a straggling child, a socket) keep the event loop alive, leave anyway.
+setTimeout(() => process.exit(process.exitCode), 5_000).unref();

@@ -5,17 +5,32 @@ import { grid1d } from "../../backend/backend.ts";
 import { shapeSize, type Tensor } from "../../tensor.ts";
 import { reducedShape } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
+import { permuteKernel } from "./movement.ts";
 
 export type ReduceOp = "sum" | "max" | "min" | "argmax";
 const OP_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, argmax: 3 };
 /** Rows shorter than this are reduced one thread each: a whole workgroup would idle. */
 const MIN_WORKGROUP_ROW = 64;
+/** llvmpipe ends an invocation's loops after 65535 iterations: no thread may loop longer. */
+const MAX_THREAD_LOOP = 32768;
 
 /** Reduces the contiguous run of axes [start, end) of a tensor of `shape`. */
 function reduceRun(op: ReduceOp, x: Tensor, start: number, end: number, outShape: number[]): Tensor {
   const outer = shapeSize(x.shape.slice(0, start));
   const len = shapeSize(x.shape.slice(start, end));
   const inner = shapeSize(x.shape.slice(end));
+  if (len > MAX_THREAD_LOOP * 256) {
+    throw new Error(`${op}: reducing ${len} elements per output exceeds the kernel's limit of ${MAX_THREAD_LOOP * 256}`);
+  }
+  if (inner > 1 && len > MAX_THREAD_LOOP) {
+    // Too long for one thread per column: bring the reduced axes last and reduce rows.
+    const rank = x.rank;
+    const perm = [...Array(rank).keys()].filter((d) => d < start || d >= end).concat([...Array(end - start).keys()].map((i) => start + i));
+    const moved = permuteKernel(x, perm);
+    const out = reduceRun(op, moved, rank - (end - start), rank, outShape);
+    moved.dispose();
+    return out;
+  }
   const out = engine.allocate(op, outShape, op === "argmax" ? "int32" : "float32");
   const params = new Params().u32(outer).u32(len).u32(inner).build();
   const constants = { OP: OP_CODES[op] };

@@ -1,0 +1,215 @@
+/**
+ * The op-spec table machinery. A spec is one function written against `Ops<T>`, so it runs on the
+ * GPU (float32) and on the float64 reference alike. Each spec is checked for:
+ *   forward:      GPU vs reference;
+ *   first order:  ∇L from grad() vs central differences of the reference, L = Σ w ⊙ f(x);
+ *   second order: H·v from grad(grad()) vs mixed central differences of the reference.
+ */
+import * as h from "../../src/mod.ts";
+import { Ref, ref } from "../reference.ts";
+import { assertClose, test } from "../harness.ts";
+
+/** The subset of the API a spec may use; implemented by the GPU ops and by the reference. */
+export interface Ops<T> {
+  neg(x: T): T; exp(x: T): T; log(x: T): T; sqrt(x: T): T; rsqrt(x: T): T; abs(x: T): T;
+  sign(x: T): T; tanh(x: T): T; erf(x: T): T; relu(x: T): T;
+  add(a: T, b: T): T; sub(a: T, b: T): T; mul(a: T, b: T): T; div(a: T, b: T): T; pow(a: T, b: T): T;
+  maximum(a: T, b: T): T; minimum(a: T, b: T): T;
+  less(a: T, b: T): T; lessEqual(a: T, b: T): T; greater(a: T, b: T): T; greaterEqual(a: T, b: T): T;
+  equal(a: T, b: T): T; notEqual(a: T, b: T): T;
+  where(c: T, a: T, b: T): T;
+  sum(x: T, axes: number[], keepDims?: boolean): T;
+  max(x: T, axes: number[], keepDims?: boolean): T;
+  min(x: T, axes: number[], keepDims?: boolean): T;
+  matmul(a: T, b: T, options?: { transA?: boolean; transB?: boolean }): T;
+  reshape(x: T, shape: number[]): T;
+  permute(x: T, perm: number[]): T;
+  broadcastTo(x: T, shape: number[]): T;
+  slice(x: T, begin: number[], size: number[]): T;
+  pad(x: T, pads: [number, number][], value?: number): T;
+  concat(xs: T[], axis: number): T;
+  gather(x: T, indices: T, axis: number): T;
+  scatterAdd(src: T, indices: T, axis: number, size: number): T;
+  logSumExp(x: T, axes: number[], keepDims?: boolean): T;
+  softmax(x: T, axis: number): T;
+  /** A constant: float values, or int32 indices when `int` is set. */
+  constant(values: number[], shape: number[], int?: boolean): T;
+}
+
+export const gpuOps: Ops<h.Tensor> = {
+  neg: h.neg, exp: h.exp, log: h.log, sqrt: h.sqrt, rsqrt: h.rsqrt, abs: h.abs, sign: h.sign,
+  tanh: h.tanh, erf: h.erf, relu: h.relu,
+  add: h.add, sub: h.sub, mul: h.mul, div: h.div, pow: h.pow, maximum: h.maximum, minimum: h.minimum,
+  less: h.less, lessEqual: h.lessEqual, greater: h.greater, greaterEqual: h.greaterEqual,
+  equal: h.equal, notEqual: h.notEqual, where: h.where,
+  sum: h.sum, max: h.max, min: h.min, matmul: h.matmul, reshape: h.reshape, permute: h.permute,
+  broadcastTo: h.broadcastTo, slice: h.slice, pad: h.pad, concat: h.concat, gather: h.gather,
+  scatterAdd: h.scatterAdd, logSumExp: h.logSumExp, softmax: h.softmax,
+  constant: (values, shape, int) => h.tensor(int ? Int32Array.from(values) : Float32Array.from(values), shape),
+};
+
+export const refOps: Ops<Ref> = {
+  ...ref,
+  concat: (xs, axis) => ref.concat(xs, axis),
+  constant: (values, shape) => new Ref(shape, Float64Array.from(values)),
+};
+
+export type Domain = "any" | "positive" | "awayFromZero" | "unit";
+
+export interface InputSpec {
+  shape: number[];
+  domain?: Domain;
+}
+
+export interface OpSpec {
+  name: string;
+  inputs: InputSpec[];
+  fn: <T>(o: Ops<T>, ...xs: T[]) => T;
+  /** Highest gradient order to check: 0 forward only, 1, or 2 (default 2). */
+  order?: 0 | 1 | 2;
+  /** Forward tolerance (default rtol 1e-5, atol 1e-6). */
+  rtol?: number;
+  atol?: number;
+}
+
+/** Deterministic PRNG (mulberry32) for host-side inputs. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sample(domain: Domain, random: () => number): number {
+  const u = random();
+  switch (domain) {
+    case "positive":
+      return 0.5 + 1.5 * u;
+    case "awayFromZero":
+      return (u < 0.5 ? -1 : 1) * (0.2 + 1.3 * random());
+    case "unit":
+      return u;
+    default:
+      return 2 * u - 1;
+  }
+}
+
+/** Float32-representable inputs, so the GPU and the reference see the same numbers. */
+function makeInputs(spec: OpSpec, seed: number): Float64Array[] {
+  const random = rng(seed);
+  return spec.inputs.map(({ shape, domain = "any" }) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return Float64Array.from(Float32Array.from({ length: n }, () => sample(domain, random)));
+  });
+}
+
+function weights(n: number, seed: number): Float64Array {
+  const random = rng(seed);
+  return Float64Array.from(Float32Array.from({ length: n }, () => 2 * random() - 1));
+}
+
+function refLoss(spec: OpSpec, xs: Float64Array[], w: Float64Array): number {
+  const out = spec.fn(refOps, ...xs.map((d, i) => new Ref(spec.inputs[i].shape, d)));
+  let total = 0;
+  for (let i = 0; i < out.data.length; i++) total += out.data[i] * w[i];
+  return total;
+}
+
+/** Central differences of the reference loss: ∂L/∂x for every element of every input. */
+function refGradient(spec: OpSpec, xs: Float64Array[], w: Float64Array): Float64Array[] {
+  const step = 1e-6;
+  return xs.map((x, k) =>
+    Float64Array.from(x, (v, j) => {
+      const plus = xs.map((y) => y.slice());
+      const minus = xs.map((y) => y.slice());
+      plus[k][j] = v + step;
+      minus[k][j] = v - step;
+      return (refLoss(spec, plus, w) - refLoss(spec, minus, w)) / (2 * step);
+    })
+  );
+}
+
+/** Mixed central differences: (H·v)_j = ∂²L/∂x_j∂v. */
+function refHessianVector(spec: OpSpec, xs: Float64Array[], w: Float64Array, v: Float64Array[]): Float64Array[] {
+  const step = 1e-4;
+  const at = (k: number, j: number, sj: number, sv: number) => {
+    const moved = xs.map((y, i) => Float64Array.from(y, (val, e) => val + sv * step * v[i][e]));
+    moved[k][j] += sj * step;
+    return refLoss(spec, moved, w);
+  };
+  return xs.map((x, k) =>
+    Float64Array.from(x, (_, j) => (at(k, j, 1, 1) - at(k, j, 1, -1) - at(k, j, -1, 1) + at(k, j, -1, -1)) / (4 * step * step))
+  );
+}
+
+function scaleOf(arrays: Float64Array[]): number {
+  let m = 0;
+  for (const a of arrays) for (const v of a) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+/** Registers the forward, first- and second-order tests of one spec. */
+export function checkSpec(spec: OpSpec): void {
+  const order = spec.order ?? 2;
+  const seed = [...spec.name].reduce((acc, c) => (acc * 31 + c.charCodeAt(0)) >>> 0, 7);
+
+  test(`${spec.name}: forward matches float64`, async () => {
+    await h.init();
+    const xs = makeInputs(spec, seed);
+    const expected = spec.fn(refOps, ...xs.map((d, i) => new Ref(spec.inputs[i].shape, d)));
+    const out = h.tidy(() => spec.fn(gpuOps, ...xs.map((d, i) => h.tensor(Float32Array.from(d), spec.inputs[i].shape))));
+    const actual = await out.data();
+    out.dispose();
+    assertClose([...out.shape], expected.shape, { rtol: 0, atol: 0 }, "shape");
+    assertClose(actual, expected.data, { rtol: spec.rtol ?? 1e-5, atol: spec.atol ?? 1e-6 }, spec.name);
+  });
+  if (order < 1) return;
+
+  test(`${spec.name}: first-order gradient matches finite differences`, async () => {
+    await h.init();
+    const xs = makeInputs(spec, seed);
+    const outSize = spec.fn(refOps, ...xs.map((d, i) => new Ref(spec.inputs[i].shape, d))).size;
+    const w = weights(outSize, seed + 1);
+    const expected = refGradient(spec, xs, w);
+    const grads = h.tidy(() => {
+      const inputs = xs.map((d, i) => h.tensor(Float32Array.from(d), spec.inputs[i].shape));
+      const wT = h.tensor(Float32Array.from(w), [outSize]);
+      return h.grad((ins: h.Tensor[]) => h.sum(h.mul(h.reshape(spec.fn(gpuOps, ...ins), [-1]), wT)))(inputs);
+    });
+    const scale = Math.max(scaleOf(expected), 1e-3);
+    for (let k = 0; k < xs.length; k++) {
+      assertClose(await grads[k].data(), expected[k], { rtol: 2e-3, atol: 2e-4 * scale }, `${spec.name} ∂L/∂x${k}`);
+    }
+    h.dispose(grads);
+  });
+  if (order < 2) return;
+
+  test(`${spec.name}: second-order gradient (Hessian·v) matches finite differences`, async () => {
+    await h.init();
+    const xs = makeInputs(spec, seed);
+    const outSize = spec.fn(refOps, ...xs.map((d, i) => new Ref(spec.inputs[i].shape, d))).size;
+    const w = weights(outSize, seed + 1);
+    const v = xs.map((x, k) => weights(x.length, seed + 2 + k));
+    const expected = refHessianVector(spec, xs, w, v);
+    const hv = h.tidy(() => {
+      const inputs = xs.map((d, i) => h.tensor(Float32Array.from(d), spec.inputs[i].shape));
+      const wT = h.tensor(Float32Array.from(w), [outSize]);
+      const vT = v.map((d, i) => h.tensor(Float32Array.from(d), spec.inputs[i].shape));
+      const loss = (ins: h.Tensor[]) => h.sum(h.mul(h.reshape(spec.fn(gpuOps, ...ins), [-1]), wT));
+      const directional = (ins: h.Tensor[]) => {
+        const g = h.grad(loss)(ins);
+        return g.map((gk, k) => h.sum(h.mul(gk, vT[k]))).reduce((a, b) => h.add(a, b));
+      };
+      return h.grad(directional)(inputs);
+    });
+    const scale = Math.max(scaleOf(expected), 1e-2);
+    for (let k = 0; k < xs.length; k++) {
+      assertClose(await hv[k].data(), expected[k], { rtol: 5e-3, atol: 1e-3 * scale }, `${spec.name} (H·v)/x${k}`);
+    }
+    h.dispose(hv);
+  });
+}
