@@ -1,0 +1,18 @@
+import { SHADER_FILES } from "../../src/backend/shader_sources.ts";
+import { assert, assertEquals, test } from "../harness.ts";
+
+test("every WGSL file in shaders/ is listed for loading, and every listed one exists", async () => {
+  const onDisk: string[] = [];
+  for await (const entry of Deno.readDir(new URL("../../shaders/", import.meta.url))) {
+    if (entry.name.endsWith(".wgsl")) onDisk.push(entry.name.replace(/\.wgsl$/, ""));
+  }
+  assertEquals([...onDisk].sort(), [...SHADER_FILES].sort());
+});
+
+test("every shader opens with a comment giving its bindings", async () => {
+  for (const name of SHADER_FILES) {
+    const text = await Deno.readTextFile(new URL(`../../shaders/${name}.wgsl`, import.meta.url));
+    assert(text.startsWith("//"), `${name}.wgsl opens with a comment`);
+    assert(/Bindings?:/i.test(text.split("\n").slice(0, 25).join("\n")), `${name}.wgsl documents its bindings`);
+  }
+});
