@@ -3,6 +3,15 @@
  * same names and signatures as the GPU ops so one spec function runs on both (see ops.ts).
  */
 
+export interface Correlate1d {
+  axis: number;
+  taps: number[];
+  stride: number;
+  padBefore: number;
+  inSize: number;
+  outSize: number;
+}
+
 export class Ref {
   constructor(readonly shape: number[], readonly data: Float64Array) {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -259,6 +268,46 @@ export const ref = {
     const peak = ref.max(x, axes, true);
     const total = ref.add(ref.log(ref.sum(ref.exp(ref.sub(x, peak)), axes, true)), peak);
     return keepDims ? total : ref.reshape(total, x.shape.filter((_, i) => !axes.includes(i)));
+  },
+  /** out[o, j, i] = Σ_t taps[t]·x[o, j·stride + t − padBefore, i], zero outside. */
+  correlate1d(x: Ref, a: Correlate1d): Ref {
+    const outer = size(x.shape.slice(0, a.axis));
+    const inner = size(x.shape.slice(a.axis + 1));
+    const shape = [...x.shape];
+    shape[a.axis] = a.outSize;
+    const out = new Float64Array(size(shape));
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < a.outSize; j++) {
+        for (let i = 0; i < inner; i++) {
+          let acc = 0;
+          a.taps.forEach((tap, t) => {
+            const l = j * a.stride + t - a.padBefore;
+            if (l >= 0 && l < a.inSize) acc += tap * x.data[(o * a.inSize + l) * inner + i];
+          });
+          out[(o * a.outSize + j) * inner + i] = acc;
+        }
+      }
+    }
+    return new Ref(shape, out);
+  },
+  /** The transpose of correlate1d. */
+  correlate1dAdjoint(g: Ref, a: Correlate1d): Ref {
+    const outer = size(g.shape.slice(0, a.axis));
+    const inner = size(g.shape.slice(a.axis + 1));
+    const shape = [...g.shape];
+    shape[a.axis] = a.inSize;
+    const out = new Float64Array(size(shape));
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < a.outSize; j++) {
+        for (let i = 0; i < inner; i++) {
+          a.taps.forEach((tap, t) => {
+            const l = j * a.stride + t - a.padBefore;
+            if (l >= 0 && l < a.inSize) out[(o * a.inSize + l) * inner + i] += tap * g.data[(o * a.outSize + j) * inner + i];
+          });
+        }
+      }
+    }
+    return new Ref(shape, out);
   },
   softmax(x: Ref, axis: number): Ref {
     return ref.exp(ref.sub(x, ref.logSumExp(x, [axis], true)));

@@ -43,6 +43,50 @@ export type PrimitiveAttrs =
     /** Adjoint of gather: out has `size` along `axis`; out[... indices[i] ...] += src[i]. */
     scatterAdd: { axis: number; size: number };
     cast: { dtype: "float32" | "int32" };
+    /** 1-D correlation along `axis` with stride and zero padding: one pass of a separable blur. */
+    correlate1d: Correlate1dAttrs;
+    /** Its adjoint (transpose), mapping the output length back to the input length. */
+    correlate1dAdjoint: Correlate1dAttrs;
+    /** Fused softmax(scale·q·kᵀ)·v of q, k, v [batch, T, D] → [batch, T, D + 1]: rows, then each row's log-sum-exp. */
+    attention: { scale: number };
+    /** Fused gradient of attention from (q, k, v, packed output, packed cotangent) → [3, batch, T, D]: dq, dk, dv. */
+    attentionBackward: { scale: number };
+    /** NCHW ⋆ OIHW cross-correlation → [N, O, OH, OW]. */
+    conv2d: ConvAttrs;
+    /** Transposed convolution: the gradient of conv2d w.r.t. x [N, C, inputSize] from gy and w. */
+    conv2dInputGrad: ConvAttrs & { inputSize: [number, number] };
+    /** The gradient of conv2d w.r.t. w [O, C/groups, kernelSize] from x and gy. */
+    conv2dWeightGrad: ConvAttrs & { kernelSize: [number, number] };
+    /** Max-pool windows of NCHW x → int32 [N, C, OH, OW]: flat index ih·W + iw of each window's max. */
+    maxPool2dArgmax: PoolAttrs;
   };
 
+/** Geometry of a 2-D convolution; padding is [[top, bottom], [left, right]], already resolved. */
+export interface ConvAttrs {
+  stride: [number, number];
+  dilation: [number, number];
+  padding: [[number, number], [number, number]];
+  groups: number;
+}
+
+/** Geometry of a 2-D pooling window; padded taps never win. */
+export interface PoolAttrs {
+  kernelSize: [number, number];
+  stride: [number, number];
+  dilation: [number, number];
+  padding: [[number, number], [number, number]];
+}
+
 export type Primitive = keyof PrimitiveAttrs;
+
+/** A 1-D correlation along one axis: out[j] = Σ_t taps[t]·x[j·stride + t − padBefore]. */
+export interface Correlate1dAttrs {
+  axis: number;
+  taps: number[];
+  stride: number;
+  padBefore: number;
+  /** Length along `axis` of the correlation's input. */
+  inSize: number;
+  /** Length along `axis` of the correlation's output. */
+  outSize: number;
+}

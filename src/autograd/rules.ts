@@ -15,6 +15,9 @@ import { matmul } from "../ops/matmul.ts";
 import { broadcastTo, pad, permute, reshape, slice } from "../ops/movement.ts";
 import { gather, scatterAdd } from "../ops/indexing.ts";
 import { reducedShape } from "../ops/shape.ts";
+import { correlate1d, correlate1dAdjoint } from "../ops/blur.ts";
+import { attentionBackward, attentionBackwardVjp, splitAttentionGrads } from "../ops/attention.ts";
+import { conv2dInputGrad, conv2dResolved, conv2dWeightGrad } from "../ops/conv.ts";
 
 export type Rule<P extends Primitive> = (g: Tensor, node: Node<P>) => (Tensor | null)[];
 
@@ -125,4 +128,31 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   gather: (g, { inputs: [x, indices], attrs: { axis } }) => [scatterAdd(g, indices, axis, x.shape[axis]), null],
   scatterAdd: (g, { inputs: [, indices], attrs: { axis } }) => [gather(g, indices, axis), null],
   cast: null,
+  // correlation and its adjoint are linear and each other's transposes
+  correlate1d: (g, { attrs }) => [correlate1dAdjoint(g, attrs)],
+  correlate1dAdjoint: (g, { attrs }) => [correlate1d(g, attrs)],
+  // the fused backward (dq, dk, dv) = attentionBackward(q, k, v, o‖lse, dO‖dlse)
+  attention: (g, { inputs: [q, k, v], output, attrs: { scale } }) =>
+    splitAttentionGrads(attentionBackward(q, k, v, output, g, scale)),
+  // its transpose, written with public ops (see attentionBackwardVjp); the packed output is recomputed
+  attentionBackward: (g, { inputs: [q, k, v, , cotangent], attrs: { scale } }) => {
+    const [dq, dk, dv, dCotangent] = attentionBackwardVjp(g, q, k, v, cotangent, scale);
+    return [dq, dk, dv, null, dCotangent];
+  },
+  // y = x ⋆ w: dx = transposed conv of g with w, dw = correlation of x with g
+  conv2d: (g, { inputs: [x, w], attrs }) => [
+    conv2dInputGrad(g, w, attrs, [x.shape[2], x.shape[3]]),
+    conv2dWeightGrad(x, g, attrs, [w.shape[2], w.shape[3]]),
+  ],
+  // dx = IG(gy, w) is bilinear with ⟨h, IG(gy, w)⟩ = ⟨conv2d(h, w), gy⟩ = ⟨WG(h, gy), w⟩
+  conv2dInputGrad: (h, { inputs: [gy, w], attrs }) => [
+    conv2dResolved(h, w, attrs),
+    conv2dWeightGrad(h, gy, attrs, [w.shape[2], w.shape[3]]),
+  ],
+  // dw = WG(x, gy) is bilinear with ⟨h, WG(x, gy)⟩ = ⟨conv2d(x, h), gy⟩ = ⟨IG(gy, h), x⟩
+  conv2dWeightGrad: (h, { inputs: [x, gy], attrs }) => [
+    conv2dInputGrad(gy, h, attrs, [x.shape[2], x.shape[3]]),
+    conv2dResolved(x, h, attrs),
+  ],
+  maxPool2dArgmax: null,
 };

@@ -14,6 +14,10 @@ export const SHADER_FILES = [
   "fill",
   "cast",
   "random",
+  "blur",
+  "attention",
+  "conv2d",
+  "pool",
 ] as const;
 
 export type ShaderName = typeof SHADER_FILES[number];

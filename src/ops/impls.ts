@@ -7,7 +7,11 @@ import { reduceKernel } from "./kernels/reduce.ts";
 import { matmulKernel } from "./kernels/matmul.ts";
 import { concatKernel, expandKernel, padKernel, permuteKernel, sliceKernel } from "./kernels/movement.ts";
 import { gatherKernel, scatterAddKernel } from "./kernels/gather.ts";
+import { attentionBackwardKernel, attentionKernel } from "./kernels/attention.ts";
+import { conv2dInputGradKernel, conv2dKernel, conv2dWeightGradKernel } from "./kernels/conv.ts";
+import { maxPool2dArgmaxKernel } from "./kernels/pool.ts";
 import { shapeSize } from "../tensor.ts";
+import { correlate1dAdjointKernel, correlate1dKernel } from "./kernels/blur.ts";
 import { shapeString } from "./shape.ts";
 
 export type Impl<P extends Primitive> = (inputs: Tensor[], attrs: PrimitiveAttrs[P]) => Tensor;
@@ -57,4 +61,12 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   gather: ([x, indices], { axis }) => gatherKernel(x, indices, axis),
   scatterAdd: ([src, indices], { axis, size }) => scatterAddKernel(src, indices, axis, size),
   cast: ([x], { dtype }) => castKernel(x, dtype),
+  correlate1d: ([x], attrs) => correlate1dKernel(x, attrs),
+  correlate1dAdjoint: ([g], attrs) => correlate1dAdjointKernel(g, attrs),
+  attention: ([q, k, v], { scale }) => attentionKernel(q, k, v, scale),
+  attentionBackward: ([q, k, v, packed, cotangent], { scale }) => attentionBackwardKernel(q, k, v, packed, cotangent, scale),
+  conv2d: ([x, w], attrs) => conv2dKernel(x, w, attrs),
+  conv2dInputGrad: ([gy, w], { inputSize, ...attrs }) => conv2dInputGradKernel(gy, w, attrs, inputSize),
+  conv2dWeightGrad: ([x, gy], { kernelSize, ...attrs }) => conv2dWeightGradKernel(x, gy, attrs, kernelSize),
+  maxPool2dArgmax: ([x], attrs) => maxPool2dArgmaxKernel(x, attrs),
 };

@@ -6,7 +6,7 @@
  *   second order: H·v from grad(grad()) vs mixed central differences of the reference.
  */
 import * as h from "../../src/mod.ts";
-import { Ref, ref } from "../reference.ts";
+import { type Correlate1d, Ref, ref } from "../reference.ts";
 import { assertClose, test } from "../harness.ts";
 
 /** The subset of the API a spec may use; implemented by the GPU ops and by the reference. */
@@ -32,6 +32,8 @@ export interface Ops<T> {
   scatterAdd(src: T, indices: T, axis: number, size: number): T;
   logSumExp(x: T, axes: number[], keepDims?: boolean): T;
   softmax(x: T, axis: number): T;
+  correlate1d(x: T, attrs: Correlate1d): T;
+  correlate1dAdjoint(g: T, attrs: Correlate1d): T;
   /** A constant: float values, or int32 indices when `int` is set. */
   constant(values: number[], shape: number[], int?: boolean): T;
 }
@@ -45,6 +47,7 @@ export const gpuOps: Ops<h.Tensor> = {
   sum: h.sum, max: h.max, min: h.min, matmul: h.matmul, reshape: h.reshape, permute: h.permute,
   broadcastTo: h.broadcastTo, slice: h.slice, pad: h.pad, concat: h.concat, gather: h.gather,
   scatterAdd: h.scatterAdd, logSumExp: h.logSumExp, softmax: h.softmax,
+  correlate1d: h.correlate1d, correlate1dAdjoint: h.correlate1dAdjoint,
   constant: (values, shape, int) => h.tensor(int ? Int32Array.from(values) : Float32Array.from(values), shape),
 };
 
