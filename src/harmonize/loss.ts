@@ -1,0 +1,78 @@
+/**
+ * The harmonizer loss (SPEC §1): L = L_ce + λ_w·L_w + λ_h·L_h, every part returned for logging.
+ */
+import type { Tensor } from "../tensor.ts";
+import { add, div, mul, neg } from "../ops/elementwise.ts";
+import { max, mean, sum } from "../ops/reduce.ts";
+import { reshape, stopGradient } from "../ops/movement.ts";
+import { logSoftmax } from "../ops/softmax.ts";
+import { standardizeCut } from "./standardize.ts";
+import { pyramidalMse } from "./pyramid.ts";
+
+export const LABEL_SMOOTHING = 0.1;
+
+/** SPEC §1.8: mean_n CE(logits[n], (1 − s)·onehot[n] + s/K). */
+export function smoothedCrossEntropy(logits: Tensor, onehot: Tensor, smoothing = LABEL_SMOOTHING): Tensor {
+  const classes = logits.shape[logits.rank - 1];
+  const target = add(mul(onehot, 1 - smoothing), smoothing / classes);
+  return neg(mean(sum(mul(target, logSoftmax(logits, -1)), -1)));
+}
+
+/**
+ * SPEC §1.9: which parameters the L2 term leaves out — normalisation parameters, embeddings
+ * (patch, position) and the class token — judged by their PyTorch names.
+ */
+export function isWeightDecayed(name: string): boolean {
+  const leaf = name.split(".");
+  const module = leaf.slice(0, -1).join(".");
+  if (/(^|\.)(bn\d*|norm\d*|ln\w*|downsample\.1|fc_norm)$/.test(module)) return false;
+  if (/(^|\.)(patch_embed|pos_embed|cls_token|position_embeddings|embeddings)(\.|$)/.test(name)) return false;
+  return true;
+}
+
+/** SPEC §1.9: Σ ½‖θ‖² over the decayed parameters. */
+export function weightL2(parameters: Record<string, Tensor>): Tensor {
+  let total: Tensor | null = null;
+  for (const [name, value] of Object.entries(parameters)) {
+    if (!isWeightDecayed(name)) continue;
+    const term = mul(sum(mul(value, value)), 0.5);
+    total = total ? add(total, term) : term;
+  }
+  if (!total) throw new Error("weightL2: no parameter is subject to weight decay");
+  return total;
+}
+
+/** SPEC §1.3–1.7 from a training saliency S [N, H, W] and human maps [N, H, W]. */
+export function harmonizationTerm(saliency: Tensor, heatmaps: Tensor, tokens: Tensor): Tensor {
+  const s = standardizeCut(saliency);
+  const hm = standardizeCut(heatmaps);
+  const [n] = hm.shape;
+  // §1.5: rescale the human map to the saliency's range; no gradient through the saliency's max.
+  const hmMax = reshape(max(hm, [1, 2]), [n, 1, 1]);
+  const sMax = reshape(stopGradient(max(s, [1, 2])), [n, 1, 1]);
+  const rescaled = mul(div(hm, add(hmMax, 1e-6)), add(sMax, 1e-6));
+  return pyramidalMse(s, rescaled, tokens);
+}
+
+export interface HarmonizerWeights {
+  /** λ_h, default 1. */
+  harmonization?: number;
+  /** λ_w, default 1e-5. */
+  weightDecay?: number;
+}
+
+export interface HarmonizerParts {
+  total: Tensor;
+  crossEntropy: Tensor;
+  harmonization: Tensor;
+  weightL2: Tensor;
+}
+
+/** SPEC §1.10. */
+export function combineHarmonizerLoss(
+  parts: Omit<HarmonizerParts, "total">,
+  { harmonization = 1, weightDecay = 1e-5 }: HarmonizerWeights = {},
+): HarmonizerParts {
+  const total = add(add(parts.crossEntropy, mul(parts.weightL2, weightDecay)), mul(parts.harmonization, harmonization));
+  return { ...parts, total };
+}
