@@ -19,27 +19,12 @@ export function smoothedCrossEntropy(logits: Tensor, onehot: Tensor, smoothing =
 }
 
 /**
- * SPEC §1.9: which parameters the L2 term leaves out — normalisation parameters, embeddings
- * (patch, position) and the class token — judged by their PyTorch names.
+ * SPEC §1.9: Σ ½‖θ‖² over the given parameters — every trainable one except normalisation
+ * parameters, embeddings and the class token (each model marks those: Parameter.weightDecay).
  */
-export function isWeightDecayed(name: string): boolean {
-  const leaf = name.split(".");
-  const module = leaf.slice(0, -1).join(".");
-  if (/(^|\.)(bn\d*|norm\d*|ln\w*|downsample\.1|fc_norm)$/.test(module)) return false;
-  if (/(^|\.)(patch_embed|pos_embed|cls_token|position_embeddings|embeddings)(\.|$)/.test(name)) return false;
-  return true;
-}
-
-/** SPEC §1.9: Σ ½‖θ‖² over the decayed parameters. */
-export function weightL2(parameters: Record<string, Tensor>): Tensor {
-  let total: Tensor | null = null;
-  for (const [name, value] of Object.entries(parameters)) {
-    if (!isWeightDecayed(name)) continue;
-    const term = mul(sum(mul(value, value)), 0.5);
-    total = total ? add(total, term) : term;
-  }
-  if (!total) throw new Error("weightL2: no parameter is subject to weight decay");
-  return total;
+export function weightL2(decayed: readonly Tensor[]): Tensor {
+  if (decayed.length === 0) throw new Error("weightL2: no parameter is subject to weight decay");
+  return decayed.map((value) => mul(sum(mul(value, value)), 0.5)).reduce((a, b) => add(a, b));
 }
 
 /** SPEC §1.3–1.7 from a training saliency S [N, H, W] and human maps [N, H, W]. */

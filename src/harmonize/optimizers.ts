@@ -1,0 +1,107 @@
+/**
+ * Optimizers over a model's named parameters, with PyTorch's update rules. State (momentum,
+ * moments) lives outside tidy scopes; `step` runs in its own scope and assigns new values.
+ */
+import { keep, tidy } from "../engine.ts";
+import type { Tensor } from "../tensor.ts";
+import type { Parameter } from "../nn/parameter.ts";
+import { add, div, mul, sqrt, sub } from "../ops/elementwise.ts";
+
+export interface Optimizer {
+  /** Applies one update with learning rate `lr` from gradients named like the parameters. */
+  step(grads: Record<string, Tensor>, lr: number): void;
+  /** Frees the optimizer's state tensors. */
+  dispose(): void;
+}
+
+function gradientOf(grads: Record<string, Tensor>, name: string): Tensor {
+  const g = grads[name];
+  if (!g) throw new Error(`optimizer: no gradient for parameter "${name}"`);
+  return g;
+}
+
+export interface SgdOptions {
+  momentum?: number;
+  nesterov?: boolean;
+  /** Coupled L2 (added to the gradient), as torch.optim.SGD. The harmonizer loss has its own λ_w. */
+  weightDecay?: number;
+  dampening?: number;
+}
+
+/** torch.optim.SGD: buf = μ·buf + (1 − d)·g; step along g + μ·buf (Nesterov) or buf. */
+export class Sgd implements Optimizer {
+  private readonly buffers = new Map<string, Tensor>();
+
+  constructor(private readonly parameters: [string, Parameter][], private readonly options: SgdOptions = {}) {
+    if (options.nesterov && !(options.momentum && options.momentum > 0) ) {
+      throw new Error("Sgd: Nesterov momentum requires momentum > 0");
+    }
+  }
+
+  step(grads: Record<string, Tensor>, lr: number): void {
+    const { momentum = 0, nesterov = false, weightDecay = 0, dampening = 0 } = this.options;
+    tidy(() => {
+      for (const [name, p] of this.parameters) {
+        let g = gradientOf(grads, name);
+        if (weightDecay) g = add(g, mul(p.value, weightDecay));
+        if (momentum) {
+          const previous = this.buffers.get(name);
+          const buffer = keep(previous ? add(mul(previous, momentum), mul(g, 1 - dampening)) : add(g, 0));
+          previous?.dispose();
+          this.buffers.set(name, buffer);
+          g = nesterov ? add(g, mul(buffer, momentum)) : buffer;
+        }
+        p.assign(sub(p.value, mul(g, lr)));
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const buffer of this.buffers.values()) buffer.dispose();
+    this.buffers.clear();
+  }
+}
+
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** Decoupled decay: θ ← θ·(1 − lr·wd) before the Adam step (torch.optim.AdamW, default 0.01). */
+  weightDecay?: number;
+}
+
+/** torch.optim.AdamW. */
+export class AdamW implements Optimizer {
+  private readonly moments = new Map<string, { m: Tensor; v: Tensor }>();
+  private steps = 0;
+
+  constructor(private readonly parameters: [string, Parameter][], private readonly options: AdamWOptions = {}) {}
+
+  step(grads: Record<string, Tensor>, lr: number): void {
+    const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weightDecay = 0.01 } = this.options;
+    this.steps++;
+    const correction1 = 1 - beta1 ** this.steps;
+    const correction2 = 1 - beta2 ** this.steps;
+    tidy(() => {
+      for (const [name, p] of this.parameters) {
+        const g = gradientOf(grads, name);
+        const previous = this.moments.get(name);
+        const m = keep(previous ? add(mul(previous.m, beta1), mul(g, 1 - beta1)) : mul(g, 1 - beta1));
+        const v = keep(previous ? add(mul(previous.v, beta2), mul(mul(g, g), 1 - beta2)) : mul(mul(g, g), 1 - beta2));
+        previous?.m.dispose();
+        previous?.v.dispose();
+        this.moments.set(name, { m, v });
+        const update = div(div(m, correction1), add(sqrt(div(v, correction2)), epsilon));
+        p.assign(sub(mul(p.value, 1 - lr * weightDecay), mul(update, lr)));
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const { m, v } of this.moments.values()) {
+      m.dispose();
+      v.dispose();
+    }
+    this.moments.clear();
+  }
+}

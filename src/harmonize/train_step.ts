@@ -1,0 +1,95 @@
+/**
+ * One training step (SPEC §1): forward, saliency, loss, double backprop, update — for any Module
+ * whose forward maps images [N, C, H, W] to logits [N, K]. The plain cross-entropy step is the
+ * baseline it is compared with.
+ */
+import { tidy } from "../engine.ts";
+import { scalar } from "../ops/creation.ts";
+import type { Tensor } from "../tensor.ts";
+import type { Module, ParameterTree } from "../nn/module.ts";
+import { valueAndGradWithAux } from "../autograd/grad.ts";
+import { oneHot } from "../ops/indexing.ts";
+import { inputGradient, trainingSaliency } from "./saliency.ts";
+import { combineHarmonizerLoss, harmonizationTerm, type HarmonizerParts, type HarmonizerWeights, smoothedCrossEntropy, weightL2 } from "./loss.ts";
+import { clipGradNorm } from "./clip.ts";
+import type { Optimizer } from "./optimizers.ts";
+
+/** A batch on the GPU: labels int32 [N]; tokens [N] is 1 where a human map exists. */
+export interface Batch {
+  images: Tensor;
+  heatmaps: Tensor;
+  labels: Tensor;
+  tokens: Tensor;
+}
+
+export interface LossOptions extends HarmonizerWeights {
+  classes: number;
+}
+
+export interface HarmonizedOutputs {
+  parts: HarmonizerParts;
+  logits: Tensor;
+  saliency: Tensor;
+}
+
+function decayedParameters(model: Module): Tensor[] {
+  return model.namedParameters().filter(([, p]) => p.weightDecay).map(([, p]) => p.value);
+}
+
+/** SPEC §1 steps 1–10, differentiable w.r.t. the model's parameters. */
+export function harmonizedLoss(model: Module, batch: Batch, options: LossOptions): HarmonizedOutputs {
+  const onehot = oneHot(batch.labels, options.classes);
+  const { logits, gradient } = inputGradient((x) => model.forward(x), batch.images, onehot);
+  const saliency = trainingSaliency(gradient);
+  const parts = combineHarmonizerLoss({
+    crossEntropy: smoothedCrossEntropy(logits, onehot),
+    harmonization: harmonizationTerm(saliency, batch.heatmaps, batch.tokens),
+    weightL2: weightL2(decayedParameters(model)),
+  }, options);
+  return { parts, logits, saliency };
+}
+
+/** The baseline: L = L_ce + λ_w·L_w, no saliency term (the harmonization part is reported as 0). */
+export function plainLoss(model: Module, batch: Batch, options: LossOptions): HarmonizedOutputs {
+  const onehot = oneHot(batch.labels, options.classes);
+  const logits = model.forward(batch.images);
+  const crossEntropy = smoothedCrossEntropy(logits, onehot);
+  const l2 = weightL2(decayedParameters(model));
+  const parts = combineHarmonizerLoss({ crossEntropy, harmonization: scalar(0), weightL2: l2 }, { ...options, harmonization: 0 });
+  return { parts, logits, saliency: logits };
+}
+
+export interface StepOptions extends LossOptions {
+  mode: "harmonized" | "plain";
+  lr: number;
+  /** Clip the global gradient norm to this value. */
+  clipNorm?: number;
+}
+
+export interface StepResult {
+  parts: HarmonizerParts;
+  logits: Tensor;
+  /** Global gradient norm before clipping. */
+  gradNorm?: Tensor;
+}
+
+/** Runs one step and updates the model; the returned tensors are the caller's to dispose. */
+export function trainStep(model: Module, optimizer: Optimizer, batch: Batch, options: StepOptions): StepResult {
+  model.train();
+  return tidy(() => {
+    const lossOf = options.mode === "harmonized" ? harmonizedLoss : plainLoss;
+    const [, outputs, grads] = valueAndGradWithAux((_: ParameterTree) => {
+      const out = lossOf(model, batch, options);
+      return [out.parts.total, out] as const;
+    })(model.parameterTree());
+    let applied: Record<string, Tensor> = grads;
+    let gradNorm: Tensor | undefined;
+    if (options.clipNorm !== undefined) {
+      const clipped = clipGradNorm(grads, options.clipNorm);
+      applied = clipped.grads;
+      gradNorm = clipped.norm;
+    }
+    optimizer.step(applied, options.lr);
+    return { parts: outputs.parts, logits: outputs.logits, ...(gradNorm ? { gradNorm } : {}) };
+  });
+}
