@@ -1,0 +1,68 @@
+// `harmonize parity`: one batch through the harmonizer loss, every quantity written for comparison
+// with PyTorch (see README "Parity with PyTorch").
+
+import { dispose, init } from "../engine.ts";
+import { readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors.ts";
+import { createModel, type ModelConfig } from "../models/mod.ts";
+import { parity, uploadBatch } from "../harmonize/parity.ts";
+import { checkFlags, type Command, parseArgs, stringFlag, UsageError } from "./command.ts";
+
+const USAGE = "usage: harmonize parity --model CONFIG.json --weights W.safetensors --batch B.safetensors --out R.safetensors " +
+  "[--lambda-h 1] [--lambda-w 1e-5]";
+
+function required(value: string | undefined, flag: string): string {
+  if (!value) throw new UsageError(`--${flag} is required\n${USAGE}`);
+  return value;
+}
+
+function numberFlag(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a non-negative number, got ${value}`);
+  return n;
+}
+
+export async function readModelConfig(path: string): Promise<ModelConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new UsageError(`cannot read model config ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as ModelConfig;
+  } catch (e) {
+    throw new UsageError(`model config ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export const parityCommand: Command = {
+  summary: "compute logits, saliency, loss parts and gradients of one batch, for checking against PyTorch",
+  async run(args) {
+    const parsed = parseArgs(args);
+    checkFlags(parsed, ["model", "weights", "batch", "out", "lambda-h", "lambda-w"]);
+    const configPath = required(stringFlag(parsed, "model"), "model");
+    const weightsPath = required(stringFlag(parsed, "weights"), "weights");
+    const batchPath = required(stringFlag(parsed, "batch"), "batch");
+    const outPath = required(stringFlag(parsed, "out"), "out");
+    const harmonization = numberFlag(stringFlag(parsed, "lambda-h"), "lambda-h", 1);
+    const weightDecay = numberFlag(stringFlag(parsed, "lambda-w"), "lambda-w", 1e-5);
+    const config = await readModelConfig(configPath);
+    await init();
+    const model = createModel(config);
+    const weights = await readSafetensorsFile(weightsPath);
+    try {
+      model.loadStateDict(weights.tensors);
+    } catch (e) {
+      throw new Error(`${weightsPath}: ${(e as Error).message}`);
+    }
+    const batch = uploadBatch((await readSafetensorsFile(batchPath)).tensors, batchPath);
+    const result = await parity(model, batch, { classes: config.classes, harmonization, weightDecay });
+    await writeSafetensorsFile(outPath, result, { config: JSON.stringify(config) });
+    dispose(batch);
+    model.dispose();
+    const loss = result.get("loss_total")!.data[0];
+    console.log(`wrote ${result.size} tensors to ${outPath} (loss_total ${loss})`);
+    return 0;
+  },
+};
