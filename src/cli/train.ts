@@ -8,6 +8,7 @@ import { gpuBatches } from "../data/gpu_batches.ts";
 import { Loader, type DatasetSpec } from "../data/loader.ts";
 import { bytesSource } from "../data/source.ts";
 import { synthShards } from "../data/synthetic.ts";
+import { INCEPTION_AUGMENT } from "../data/augment.ts";
 import type { ShardInput } from "../data/shard_list.ts";
 import { fit } from "../harmonize/fit.ts";
 import { AdamW, type Optimizer, Sgd } from "../harmonize/optimizers.ts";
@@ -85,7 +86,7 @@ export const trainCommand: Command = {
     const optimizer: Optimizer = optimizerName === "sgd"
       ? new Sgd(parameters, { momentum: numberFlag(parsed, "momentum", 0.9), nesterov: true })
       : new AdamW(parameters, { weightDecay: numberFlag(parsed, "weight-decay", 0.05) });
-    const trainLoader = new Loader({ datasets: train, batchSize, dropRemainder: true, shuffleBuffer: 256, seed, workers, preprocess, augment: {} });
+    const trainLoader = new Loader({ datasets: train, batchSize, dropRemainder: true, shuffleBuffer: 256, seed, workers, preprocess, augment: INCEPTION_AUGMENT });
     const valLoader = validation.length ? new Loader({ datasets: [{ shards: validation }], batchSize, workers, preprocess }) : null;
     const stepsPerEpoch = synthetic ? Math.floor((2 * records) / batchSize) : 1000;
     const history = await fit({
