@@ -20,10 +20,9 @@ function buildTables(): Uint32Array[] {
   return tables;
 }
 
-/** Continues a CRC32C over `bytes` (start with 0); chain calls to checksum data seen in pieces. */
-export function crc32cUpdate(crc: number, bytes: Uint8Array): number {
+export function crc32c(bytes: Uint8Array): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES;
-  let c = ~crc >>> 0;
+  let c = 0xffffffff;
   let i = 0;
   const end8 = bytes.length - (bytes.length % 8);
   for (; i < end8; i += 8) {
@@ -35,15 +34,7 @@ export function crc32cUpdate(crc: number, bytes: Uint8Array): number {
   return ~c >>> 0;
 }
 
-export function crc32c(bytes: Uint8Array): number {
-  return crc32cUpdate(0, bytes);
-}
-
 /** TFRecord's masked CRC: ((crc >>> 15) | (crc << 17)) + 0xa282ead8 mod 2^32. */
 export function maskCrc(crc: number): number {
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
-}
-
-export function maskedCrc32c(bytes: Uint8Array): number {
-  return maskCrc(crc32c(bytes));
 }

@@ -2,7 +2,7 @@
 // workers are not allowed). Each job goes to the worker with the fewest jobs in flight.
 
 import { jpegDecoder } from "./jpeg.ts";
-import { type ProcessedSample, processSample, type SampleJob } from "./sample.ts";
+import { type ProcessedSample, processSample, type SampleJob } from "./process_sample.ts";
 
 interface Pending {
   resolve(sample: ProcessedSample): void;
@@ -14,6 +14,11 @@ interface PoolWorker {
   inFlight: number;
 }
 
+/** The pool itself failed (a worker crashed, or the pool was closed): not a fault of any record. */
+export class DecodePoolError extends Error {
+  override name = "DecodePoolError";
+}
+
 export function defaultWorkerCount(): number {
   const cores = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)?.hardwareConcurrency ?? 2;
   return Math.max(1, Math.min(cores - 1, 8));
@@ -23,6 +28,8 @@ export class DecodePool {
   #workers: PoolWorker[] = [];
   #pending = new Map<number, Pending>();
   #nextId = 0;
+  /** Set once a worker fails: later jobs are refused instead of waiting for an answer that never comes. */
+  #broken: DecodePoolError | undefined;
 
   constructor(workers: number = defaultWorkerCount()) {
     for (let i = 0; i < workers; i++) {
@@ -38,7 +45,8 @@ export class DecodePool {
       };
       worker.onerror = (event) => {
         event.preventDefault();
-        this.#failAll(new Error(`decode worker failed: ${event.message}`));
+        this.#broken = new DecodePoolError(`decode worker failed: ${event.message}`);
+        this.#failAll(this.#broken);
       };
       this.#workers.push(entry);
     }
@@ -49,6 +57,7 @@ export class DecodePool {
   }
 
   async process(job: SampleJob): Promise<ProcessedSample> {
+    if (this.#broken) throw this.#broken;
     if (this.#workers.length === 0) return processSample(job, await jpegDecoder());
     const target = this.#workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     const id = this.#nextId++;
@@ -61,8 +70,8 @@ export class DecodePool {
 
   close(): void {
     for (const { worker } of this.#workers) worker.terminate();
-    this.#workers = [];
-    this.#failAll(new Error("decode pool closed"));
+    this.#broken = new DecodePoolError("decode pool closed");
+    this.#failAll(this.#broken);
   }
 
   #failAll(error: Error): void {

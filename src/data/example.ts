@@ -10,6 +10,7 @@ export type Feature =
   | { kind: "int64"; values: number[] };
 export type FeatureKind = Feature["kind"];
 export type Features = Map<string, Feature>;
+export type ValuesOf<K extends FeatureKind> = K extends "bytes" ? Uint8Array[] : number[];
 
 const VARINT = 0, FIXED64 = 1, LEN = 2, FIXED32 = 5;
 const KIND_BY_FIELD: Record<number, FeatureKind> = { 1: "bytes", 2: "float", 3: "int64" };
@@ -170,7 +171,7 @@ export function requireFeature<K extends FeatureKind>(
   name: string,
   kind: K,
   count?: number,
-): Extract<Feature, { kind: K }>["values"] {
+): ValuesOf<K> {
   const feature = features.get(name);
   const present = [...features.keys()].map((k) => `'${k}'`).join(", ") || "none";
   if (!feature) throw new Error(`feature '${name}' is missing (features present: ${present})`);
@@ -180,7 +181,7 @@ export function requireFeature<K extends FeatureKind>(
   if (count !== undefined && feature.values.length !== count) {
     throw new Error(`feature '${name}' has ${feature.values.length} values, expected ${count}`);
   }
-  return feature.values as Extract<Feature, { kind: K }>["values"];
+  return feature.values as ValuesOf<K>;
 }
 
 class WireWriter {

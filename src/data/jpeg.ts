@@ -1,6 +1,6 @@
 // JPEG decoding with the fastest decoder each runtime offers: the browser's own (createImageBitmap
 // + OffscreenCanvas) or, in Deno, MozJPEG compiled to WebAssembly (@jsquash/jpeg), which measured
-// 3.8× faster than the pure-JS jpeg-js on 256×256 images (docs/data.md).
+// 2–4× faster than the pure-JS jpeg-js on 256×256 ClickMe-like images (bench/data, docs/data.md).
 
 export interface DecodedImage {
   width: number;
@@ -42,7 +42,7 @@ export function jpegInfo(bytes: Uint8Array): { width: number; height: number; co
 }
 
 /** RGBA → RGB, or → gray with BT.601 luma (what libjpeg yields for a color JPEG read as gray). */
-export function fromRgba(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 3): DecodedImage {
+export function fromRgba(rgba: ArrayLike<number>, width: number, height: number, channels: 1 | 3): DecodedImage {
   const n = width * height;
   const data = new Uint8Array(n * channels);
   if (channels === 3) {
@@ -64,6 +64,12 @@ function nativeAvailable(): boolean {
     typeof (globalThis as { Deno?: unknown }).Deno === "undefined";
 }
 
+/** The part of OffscreenCanvasRenderingContext2D used here (Deno's types lack the interface). */
+interface Canvas2D {
+  drawImage(image: ImageBitmap, x: number, y: number): void;
+  getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+}
+
 const nativeDecoder: JpegDecoder = async (bytes, channels) => {
   assertJpeg(bytes);
   let bitmap: ImageBitmap;
@@ -76,7 +82,7 @@ const nativeDecoder: JpegDecoder = async (bytes, channels) => {
     throw new Error(`corrupt JPEG: ${e instanceof Error ? e.message : e}`);
   }
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const context = canvas.getContext("2d", { willReadFrequently: true }) as OffscreenCanvasRenderingContext2D;
+  const context = canvas.getContext("2d", { willReadFrequently: true }) as unknown as Canvas2D;
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
   const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
@@ -85,20 +91,30 @@ const nativeDecoder: JpegDecoder = async (bytes, channels) => {
 
 async function loadWasmDecoder(): Promise<JpegDecoder> {
   const { default: decode, init } = await import("@jsquash/jpeg/decode.js");
+  // libjpeg reports damage such as "Premature end of JPEG file" as a warning and returns a
+  // half-gray image; catching its messages turns that into an error.
+  const warnings: string[] = [];
+  const print = (message: string) => warnings.push(message);
+  const moduleOptions = { print, printErr: print };
   if (typeof (globalThis as { Deno?: unknown }).Deno !== "undefined") {
     // Deno is neither "web" nor "node" to Emscripten's loader, so hand it the compiled module.
     const url = import.meta.resolve("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm");
     const module = await WebAssembly.compile(await (await fetch(url)).arrayBuffer());
-    await init(module);
-  }
+    // The typings omit the (module, options) form that decode.js implements.
+    await (init as unknown as (m: WebAssembly.Module, o: object) => Promise<void>)(module, moduleOptions);
+  } else await init(moduleOptions as object);
   return async (bytes, channels) => {
     assertJpeg(bytes);
+    warnings.length = 0;
     let image: ImageData;
     try {
       image = await decode(bytes.slice().buffer);
     } catch (e) {
-      throw new Error(`corrupt JPEG: ${e instanceof Error ? e.message : e}`);
+      // Emscripten throws plain objects; libjpeg's own words are in `warnings` then.
+      const detail = e instanceof Error ? e.message : typeof e === "string" ? e : "the decoder gave up";
+      throw new Error(`corrupt JPEG: ${[...warnings, detail].join("; ")}`);
     }
+    if (warnings.length > 0) throw new Error(`corrupt JPEG: ${warnings.join("; ")}`);
     return fromRgba(image.data, image.width, image.height, channels);
   };
 }

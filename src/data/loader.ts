@@ -5,10 +5,10 @@
 
 import { sampleAugmentation, type AugmentOptions } from "./augment.ts";
 import { type EncodedSample, parseSample, type RecordLayout } from "./clickme_record.ts";
-import { DecodePool, defaultWorkerCount } from "./decode_pool.ts";
+import { DecodePool, DecodePoolError, defaultWorkerCount } from "./decode_pool.ts";
 import { ShardError } from "./errors.ts";
 import { decodeExample } from "./example.ts";
-import { type PreprocessOptions, REFERENCE_PREPROCESS } from "./preprocess.ts";
+import { type Augmentation, type PreprocessOptions, REFERENCE_PREPROCESS } from "./preprocess.ts";
 import { Random } from "./random.ts";
 import { resolveShards, type ShardInput } from "./shard_list.ts";
 import type { ByteSource, UrlSourceOptions } from "./source.ts";
@@ -19,6 +19,7 @@ import {
   describeReport,
   newShardReport,
   readTFRecords,
+  rejectRecord,
   type ShardReport,
 } from "./tfrecord_reader.ts";
 
@@ -73,6 +74,7 @@ interface Where {
   shard: string;
   index: number;
   offset: number;
+  length: number;
   report: ShardReport;
 }
 
@@ -95,7 +97,7 @@ function shuffled<T>(items: T[], random: Random): T[] {
 
 /**
  * Batches from ClickMe-style shards. Iterate it once per epoch: each pass reshuffles with
- * (seed, epoch). `reports` holds one entry per shard read so far, bad records included.
+ * (seed, epoch). `reports` gets one entry per shard per pass, bad records included.
  */
 export class Loader implements AsyncIterable<HostBatch> {
   readonly reports: ShardReport[] = [];
@@ -154,7 +156,7 @@ export class Loader implements AsyncIterable<HostBatch> {
       compression: options.compression,
     }, report);
     for await (const record of records) {
-      const where = { shard: source.name, index: record.index, offset: record.offset, report };
+      const where = { shard: source.name, index: record.index, offset: record.offset, length: record.data.length, report };
       let sample: EncodedSample;
       try {
         sample = parseSample(decodeExample(record.data), layout);
@@ -167,11 +169,14 @@ export class Loader implements AsyncIterable<HostBatch> {
     (options.onShardDone ?? warnIfBad)(report);
   }
 
-  async #process(pool: DecodePool, record: EncodedRecord, preprocess: PreprocessOptions, augmentation: ReturnType<typeof sampleAugmentation> | undefined) {
+  async #process(pool: DecodePool, record: EncodedRecord, preprocess: PreprocessOptions, augmentation: Augmentation | undefined) {
     try {
-      const { image, heatmap } = await pool.process({ image: record.image, heatmap: record.heatmap, options: preprocess, augmentation });
+      // Slices, so that posting to a worker copies the JPEG bytes and not the whole record buffer.
+      const job = { image: record.image.slice(), heatmap: record.heatmap?.slice(), options: preprocess, augmentation };
+      const { image, heatmap } = await pool.process(job);
       return { image, heatmap, label: record.label, token: record.heatmap ? 1 : 0 };
     } catch (e) {
+      if (e instanceof DecodePoolError) throw e;
       this.#bad(record.where, e);
       return null;
     }
@@ -181,7 +186,7 @@ export class Loader implements AsyncIterable<HostBatch> {
   #bad(where: Where, error: unknown): void {
     const reason = error instanceof Error ? error.message : String(error);
     if (this.options.onBadRecord !== "skip") throw new ShardError(where.shard, where.index, where.offset, reason);
-    where.report.bad.push({ index: where.index, offset: where.offset, reason });
+    rejectRecord(where.report, where, reason);
   }
 }
 

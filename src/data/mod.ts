@@ -1,6 +1,6 @@
 // The ClickMe data stack: sources → TFRecord framing → tf.train.Example → JPEG → preprocessing → batches.
 
-export { crc32c, maskCrc, maskedCrc32c } from "./crc32c.ts";
+export { crc32c, maskCrc } from "./crc32c.ts";
 export { ShardError } from "./errors.ts";
 export { blobSource, type ByteSource, bytesSource, urlSource, type UrlSourceOptions } from "./source.ts";
 export { fileSource, globFiles } from "./source_file.ts";
@@ -41,7 +41,7 @@ export {
 export { type AugmentOptions, INCEPTION_AUGMENT, sampleAugmentation, sampleCrop } from "./augment.ts";
 export { Random } from "./random.ts";
 export { verifyShard, type VerifyOptions, type VerifyReport } from "./verify.ts";
-export { DecodePool, defaultWorkerCount } from "./decode_pool.ts";
+export { DecodePool, DecodePoolError, defaultWorkerCount } from "./decode_pool.ts";
 export { batch, interleave, mapOrdered, mix, prefetch, shuffle } from "./stream_ops.ts";
 export { type DatasetSpec, type HostBatch, Loader, type LoaderOptions } from "./loader.ts";
 export { SYNTH_CLASS_NAMES, synthSample, synthShardName, synthShardRecords, synthShards, type SynthOptions, type SynthShardOptions } from "./synthetic.ts";

@@ -39,14 +39,19 @@ function bilinearTaps(inSize: number, outSize: number, start: number): Taps {
   return { lower, upper, lerp };
 }
 
-/** Resizes one H×W plane (or a crop of it) to outH×outW like tf.image.resize(method="bilinear"). */
+/**
+ * Resizes one H×W plane (or a crop of it) to outH×outW like tf.image.resize(method="bilinear").
+ * `src` may be interleaved: pixel (y, x) of the plane is src[(y·W + x)·stride + channel].
+ */
 export function resizeBilinear(
-  src: Float32Array,
+  src: ArrayLike<number>,
   srcH: number,
   srcW: number,
   outH: number,
   outW: number,
   box: CropBox = { top: 0, left: 0, height: srcH, width: srcW },
+  stride = 1,
+  channel = 0,
 ): Float32Array {
   const ys = bilinearTaps(box.height, outH, box.top);
   const xs = bilinearTaps(box.width, outW, box.left);
@@ -57,8 +62,10 @@ export function resizeBilinear(
     const dy = ys.lerp[oy];
     for (let ox = 0; ox < outW; ox++) {
       const l = xs.lower[ox], u = xs.upper[ox], dx = xs.lerp[ox];
-      const upperRow = src[top + l] + (src[top + u] - src[top + l]) * dx;
-      const lowerRow = src[bottom + l] + (src[bottom + u] - src[bottom + l]) * dx;
+      const tl = src[(top + l) * stride + channel], tr = src[(top + u) * stride + channel];
+      const bl = src[(bottom + l) * stride + channel], br = src[(bottom + u) * stride + channel];
+      const upperRow = tl + (tr - tl) * dx;
+      const lowerRow = bl + (br - bl) * dx;
       out[oy * outW + ox] = upperRow + (lowerRow - upperRow) * dy;
     }
   }
@@ -112,16 +119,6 @@ export function gaussianBlur(src: Float32Array, h: number, w: number, size = BLU
   return out;
 }
 
-/** Splits interleaved HWC bytes into `channels` float planes. */
-export function toPlanes(image: DecodedImage): Float32Array[] {
-  const { width, height, channels, data } = image;
-  const planes = Array.from({ length: channels }, () => new Float32Array(width * height));
-  for (let p = 0; p < width * height; p++) {
-    for (let c = 0; c < channels; c++) planes[c][p] = data[p * channels + c];
-  }
-  return planes;
-}
-
 export function flipHorizontal(plane: Float32Array, h: number, w: number): Float32Array {
   const out = new Float32Array(h * w);
   for (let y = 0; y < h; y++) {
@@ -130,10 +127,11 @@ export function flipHorizontal(plane: Float32Array, h: number, w: number): Float
   return out;
 }
 
-/** x/255, minus the ImageNet mean, over the ImageNet std, for RGB plane `channel`. */
+/** In place: x/255, minus the ImageNet mean, over the ImageNet std, for RGB plane `channel`. */
 export function normalizePlane(plane: Float32Array, channel: number): Float32Array {
   const mean = IMAGENET_MEAN[channel], std = IMAGENET_STD[channel];
-  return plane.map((v) => (v / 255 - mean) / std);
+  for (let i = 0; i < plane.length; i++) plane[i] = (plane[i] / 255 - mean) / std;
+  return plane;
 }
 
 /** Per-sample augmentation, drawn on the main thread so that a seed replays it anywhere. */
@@ -166,11 +164,11 @@ export function preprocessImage(image: DecodedImage, options: PreprocessOptions,
   if (image.channels !== 3) throw new Error(`image has ${image.channels} channel(s), expected RGB`);
   const { size } = options;
   const out = new Float32Array(3 * size * size);
-  toPlanes(image).forEach((plane, c) => {
-    let p = resizeBilinear(plane, image.height, image.width, size, size);
+  for (let c = 0; c < 3; c++) {
+    let p = resizeBilinear(image.data, image.height, image.width, size, size, undefined, 3, c);
     p = augmentPlane(p, size, augmentation);
     out.set(options.normalize ? normalizePlane(p, c) : p, c * size * size);
-  });
+  }
   return out;
 }
 
@@ -178,8 +176,7 @@ export function preprocessImage(image: DecodedImage, options: PreprocessOptions,
 export function preprocessHeatmap(heatmap: DecodedImage, options: PreprocessOptions, augmentation?: Augmentation): Float32Array {
   if (heatmap.channels !== 1) throw new Error(`heatmap has ${heatmap.channels} channels, expected 1`);
   const { size, blurSize } = options;
-  const [plane] = toPlanes(heatmap);
-  const small = resizeBilinear(plane, heatmap.height, heatmap.width, blurSize, blurSize);
+  const small = resizeBilinear(heatmap.data, heatmap.height, heatmap.width, blurSize, blurSize);
   const blurred = gaussianBlur(small, blurSize, blurSize);
   return augmentPlane(resizeBilinear(blurred, blurSize, blurSize, size, size), size, augmentation);
 }

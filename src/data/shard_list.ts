@@ -44,7 +44,9 @@ export async function resolveShards(inputs: ShardInput[], urlOptions: UrlSourceO
     if (input instanceof Blob) sources.push(blobSource(input));
     else if (typeof input !== "string") sources.push(input);
     else if (isUrl(input)) sources.push(...expandBraces(input).map((url) => urlSource(url, urlOptions)));
-    else {
+    else if (typeof (globalThis as { Deno?: unknown }).Deno === "undefined") {
+      throw new Error(`${input}: local paths need Deno; in a browser pass URLs, Files or Blobs`);
+    } else {
       for (const pattern of expandBraces(input)) sources.push(...(await globFiles(pattern)).map(fileSource));
     }
   }

@@ -93,6 +93,7 @@ export function urlSource(url: string, options: UrlSourceOptions = {}): ByteSour
                 if (total !== undefined && received < total) throw new Error(`connection closed after ${received} of ${total} bytes`);
                 return controller.close();
               }
+              if (value.length === 0) continue;
               received += value.length;
               failures = 0;
               return controller.enqueue(value);

@@ -103,7 +103,7 @@ function drawPart(canvas: Canvas, label: number, body: { cx: number; cy: number;
       return points;
     }
     case "tail": {
-      const [x0, x1] = [cx + side * rx * 0.9, cx + side * (rx + 0.2 * s)];
+      const [x0, x1] = [cx + side * rx * 0.9, cx + side * (rx + 0.16 * s)];
       canvas.segment(x0, cy, x1, cy - 0.08 * s, 0.04 * s, dark);
       canvas.ellipse(x1, cy - 0.08 * s, 0.04 * s, 0.04 * s, dark);
       return [[(x0 + x1) / 2, cy - 0.04 * s, 0.7], [x1, cy - 0.08 * s, 1]];
@@ -151,8 +151,9 @@ export function synthSample(index: number, options: SynthOptions): PixelSample {
     cy: random.uniform(0.45, 0.62) * size,
     rx: random.uniform(0.17, 0.23) * size,
     ry: random.uniform(0.12, 0.16) * size,
-    side: random.next() < 0.5 ? -1 : 1,
+    side: 0,
   };
+  body.side = body.cx > size / 2 ? -1 : 1; // parts that stick out point to the roomier side
   canvas.ellipse(body.cx, body.cy, body.rx, body.ry, randomColor(random, 120, 255));
   const clicks = drawPart(canvas, label, body, random);
   clicks.push([body.cx, body.cy, 0.25]);

@@ -38,7 +38,9 @@ export interface BadRecord {
 export interface ShardReport {
   shard: string;
   compressed: boolean;
+  /** Good records: framing intact and not rejected by a later stage (see `rejectRecord`). */
   records: number;
+  /** Data bytes of the good records. */
   bytes: number;
   bad: BadRecord[];
   /** Set when the shard ends inside a record. */
@@ -51,6 +53,13 @@ const GZIP_MAGIC = [0x1f, 0x8b, 0x08];
 
 export function newShardReport(shard: string): ShardReport {
   return { shard, compressed: false, records: 0, bytes: 0, bad: [] };
+}
+
+/** A later stage (schema, JPEG) found a framed record bad: it moves from the good count to `bad`. */
+export function rejectRecord(report: ShardReport, record: { index: number; offset: number; length: number }, reason: string): void {
+  report.records--;
+  report.bytes -= record.length;
+  report.bad.push({ index: record.index, offset: record.offset, reason });
 }
 
 /** One-line summary that never hides a lost record. */

@@ -1,0 +1,58 @@
+// What every `harmonize` subcommand provides, and the small flag parser they share.
+
+export interface Command {
+  /** One line for `harmonize help`. */
+  summary: string;
+  /** Runs with the arguments after the command name; resolves to the exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+/** `--name value`, `--name=value`, and bare `--switch` for names listed in `switches`. */
+export function parseArgs(args: string[], switches: string[] = []): ParsedArgs {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq > 0 ? eq : undefined);
+    if (eq > 0) flags.set(name, arg.slice(eq + 1));
+    else if (switches.includes(name)) flags.set(name, true);
+    else if (i + 1 < args.length) flags.set(name, args[++i]);
+    else throw new UsageError(`--${name} needs a value`);
+  }
+  return { positional, flags };
+}
+
+export function stringFlag(parsed: ParsedArgs, name: string, fallback?: string): string | undefined {
+  const value = parsed.flags.get(name);
+  if (value === true) throw new UsageError(`--${name} needs a value`);
+  return value ?? fallback;
+}
+
+export function intFlag(parsed: ParsedArgs, name: string, fallback: number): number {
+  const value = stringFlag(parsed, name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got ${value}`);
+  return n;
+}
+
+/** Refuses flags the command does not know, so a typo is not silently ignored. */
+export function checkFlags(parsed: ParsedArgs, known: string[]): void {
+  for (const name of parsed.flags.keys()) {
+    if (!known.includes(name)) throw new UsageError(`unknown option --${name}`);
+  }
+}

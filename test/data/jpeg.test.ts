@@ -1,0 +1,43 @@
+import { assert, assertEquals, assertRejects, assertThrows, readRepoFile, test } from "../harness.ts";
+import { assertJpeg, jpegDecoder, jpegInfo } from "../../src/data/jpeg.ts";
+import { encodeJpeg } from "../../src/data/jpeg_encode.ts";
+
+function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+  return sum / a.length;
+}
+
+test("data/jpeg: encode → decode keeps RGB and gray pixels within JPEG error", async () => {
+  const size = 32;
+  const rgb = new Uint8Array(size * size * 3).map((_, i) => (Math.floor(i / 3) % size) * 8 + (i % 3) * 20);
+  const decode = await jpegDecoder();
+  const decoded = await decode(encodeJpeg(rgb, size, size, 3, 95), 3);
+  assertEquals([decoded.width, decoded.height, decoded.channels], [size, size, 3]);
+  assert(meanAbsDiff(decoded.data, rgb) < 3, `RGB error ${meanAbsDiff(decoded.data, rgb)}`);
+  const gray = new Uint8Array(size * size).map((_, i) => (i % size) * 8);
+  const grayDecoded = await decode(encodeJpeg(gray, size, size, 1, 95), 1);
+  assertEquals(grayDecoded.channels, 1);
+  assert(meanAbsDiff(grayDecoded.data, gray) < 3, `gray error ${meanAbsDiff(grayDecoded.data, gray)}`);
+});
+
+test("data/jpeg: a one-component (grayscale) JPEG decodes like libjpeg does", async () => {
+  const bytes = await readRepoFile("test/fixtures/data/gray.jpg");
+  const expected = await readRepoFile("test/fixtures/data/gray_decoded.bin");
+  const info = jpegInfo(bytes);
+  assertEquals([info.width, info.height, info.components], [96, 96, 1]);
+  const decoded = await (await jpegDecoder())(bytes, 1);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(decoded.data[i] - expected[i]));
+  assert(worst <= 2, `max difference to libjpeg ${worst}`);
+});
+
+test("data/jpeg: non-JPEG and corrupt bytes are named errors", async () => {
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]);
+  assertThrows(() => assertJpeg(png), /not a JPEG \(10 bytes starting with 89 50 4e 47 0d 0a 1a 0a\)/);
+  const decode = await jpegDecoder();
+  await assertRejects(() => decode(png, 3), /not a JPEG/);
+  await assertRejects(() => decode(new Uint8Array(0), 3), /not a JPEG \(0 bytes starting with nothing\)/);
+  const truncated = encodeJpeg(new Uint8Array(16 * 16 * 3).fill(128), 16, 16, 3).subarray(0, 40);
+  await assertRejects(() => decode(truncated, 3), /corrupt JPEG/);
+});
