@@ -1,5 +1,6 @@
 /** Host batches from the loader → GPU tensors in the layouts the models and the harmonizer loss take. */
 import { tensor } from "../ops/creation.ts";
+import { dispose } from "../engine.ts";
 import type { Batch } from "../harmonize/train_step.ts";
 import type { HostBatch } from "./loader.ts";
 
@@ -12,7 +13,17 @@ export function toTensors(host: HostBatch): Batch {
   };
 }
 
-/** Uploads each batch as it arrives; the consumer disposes the tensors of each batch. */
+/**
+ * Uploads each batch as it arrives. A batch's tensors live until the consumer asks for the next
+ * one (or stops iterating), then they are disposed: loops over epochs cannot leak GPU memory.
+ */
 export async function* gpuBatches(batches: AsyncIterable<HostBatch>): AsyncGenerator<Batch> {
-  for await (const host of batches) yield toTensors(host);
+  for await (const host of batches) {
+    const batch = toTensors(host);
+    try {
+      yield batch;
+    } finally {
+      dispose(batch);
+    }
+  }
 }

@@ -23,7 +23,7 @@ export interface StepLog {
 export interface FitOptions extends HarmonizerWeights {
   model: Module;
   optimizer: Optimizer;
-  /** Called once per epoch for a fresh pass over the training data. */
+  /** Called once per epoch for a fresh pass over the training data; fit disposes each batch after its step. */
   train: () => AsyncIterable<Batch>;
   /** Evaluated after each epoch when given. */
   validation?: () => AsyncIterable<Batch>;
@@ -58,20 +58,9 @@ export async function fit(options: FitOptions): Promise<FitHistory> {
       options.onStep?.(log);
       step++;
     }
-    const report = options.validation ? await evaluate(options.model, disposing(options.validation()), options.classes) : null;
+    const report = options.validation ? await evaluate(options.model, options.validation(), options.classes) : null;
     history.evaluations.push(report);
     await options.onEpoch?.(epoch, report);
   }
   return history;
-}
-
-/** Yields each batch and disposes it once the consumer moves on. */
-async function* disposing(batches: AsyncIterable<Batch>): AsyncGenerator<Batch> {
-  for await (const batch of batches) {
-    try {
-      yield batch;
-    } finally {
-      dispose(batch);
-    }
-  }
 }
