@@ -2,11 +2,15 @@
 // A is [batch, M, K] (or [batch, K, M] with TRANS_A), B is [batch, K, N] (or [batch, N, K] with
 // TRANS_B), out is [batch, M, N]; a batch stride of 0 broadcasts one matrix over the batch.
 // Bindings: 0 params {M, N, K, a_batch_stride, b_batch_stride}, 1 a, 2 b (read), 3 out (write).
-// Workgroup (16, 16); each thread owns a 4×4 block, so a workgroup covers a 64×64 tile of out.
-// Grid: (ceil(N/64), ceil(M/64), batch). Overrides: TRANS_A, TRANS_B.
-// Entry points (selectable per adapter, see Backend.matmulVariant):
-//   matmul_registers: operands read straight from storage into registers (fastest on CPU adapters);
-//   matmul_shared:    16-deep K slabs of both tiles staged through workgroup memory (GPUs).
+// Each workgroup covers a 64×64 tile of out. Grid: (ceil(N/64), ceil(M/64), batch).
+// Overrides: TRANS_A, TRANS_B.
+// Entry points (selectable per adapter, see Backend.matmulVariant; matmul_texture.wgsl is the
+// third, for CPU adapters):
+//   matmul_registers: workgroup (8, 4), a 16×8 block per thread read straight from storage into
+//                     registers; the fallback on CPU adapters when an operand exceeds the texture
+//                     limits (large blocks, as each storage read costs a loop over SIMD lanes there);
+//   matmul_shared:    workgroup (16, 16), a 4×4 block per thread, 16-deep K slabs of both tiles
+//                     staged through workgroup memory (GPUs).
 // Rows/cols past the edge are clamped for loading and masked on writing, so no branch sits in
 // the inner loop.
 override TRANS_A: bool = false;
@@ -37,38 +41,63 @@ fn store_row(batch_base: u32, row: u32, col0: u32, v: vec4<f32>) {
   if (col0 + 3u < params.N) { out[base + col0 + 3u] = v.w; }
 }
 
-@compute @workgroup_size(16, 16)
+// op(A)[row .. row+3, k], rows past M clamped (their results are never written).
+fn a_col(base: u32, row: u32, k: u32) -> vec4<f32> {
+  let last = params.M - 1u;
+  return vec4<f32>(a_at(base, min(row, last), k), a_at(base, min(row + 1u, last), k),
+                   a_at(base, min(row + 2u, last), k), a_at(base, min(row + 3u, last), k));
+}
+
+// op(B)[k, col .. col+3], columns past N clamped.
+fn b_row(base: u32, k: u32, col: u32) -> vec4<f32> {
+  let last = params.N - 1u;
+  return vec4<f32>(b_at(base, k, min(col, last)), b_at(base, k, min(col + 1u, last)),
+                   b_at(base, k, min(col + 2u, last)), b_at(base, k, min(col + 3u, last)));
+}
+
+// c + x ⊗ y for a block c whose column r is row r of out: column r gains x[r]·y.
+fn add_outer(c: mat4x4<f32>, x: vec4<f32>, y: vec4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(fma(vec4(x.x), y, c[0]), fma(vec4(x.y), y, c[1]), fma(vec4(x.z), y, c[2]), fma(vec4(x.w), y, c[3]));
+}
+
+// Writes a 4×4 block whose column r is row `row + r` of out, masked at the edges.
+fn store_block(batch_base: u32, row: u32, col: u32, block: mat4x4<f32>) {
+  store_row(batch_base, row, col, block[0]);
+  store_row(batch_base, row + 1u, col, block[1]);
+  store_row(batch_base, row + 2u, col, block[2]);
+  store_row(batch_base, row + 3u, col, block[3]);
+}
+
+// Each thread owns a 16×8 block of out in eight 4×4 matrices c<i><j> (rows 4i.., columns 4j..,
+// one out row per matrix column). Per k, 24 loads feed 128 multiply-adds. Written out (no
+// arrays) so the compiler keeps every accumulator in registers.
+@compute @workgroup_size(8, 4)
 fn matmul_registers(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let M = params.M;
-  let N = params.N;
   let a_base = wid.z * params.a_batch_stride;
   let b_base = wid.z * params.b_batch_stride;
-  let row0 = wid.y * 64u + lid.y * 4u;
-  let col0 = wid.x * 64u + lid.x * 4u;
-  let r0 = min(row0, M - 1u);
-  let r1 = min(row0 + 1u, M - 1u);
-  let r2 = min(row0 + 2u, M - 1u);
-  let r3 = min(row0 + 3u, M - 1u);
-  let c0 = min(col0, N - 1u);
-  let c1 = min(col0 + 1u, N - 1u);
-  let c2 = min(col0 + 2u, N - 1u);
-  let c3 = min(col0 + 3u, N - 1u);
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  let row0 = wid.y * 64u + lid.y * 16u;
+  let col0 = wid.x * 64u + lid.x * 8u;
+  var c00 = mat4x4<f32>(); var c01 = mat4x4<f32>();
+  var c10 = mat4x4<f32>(); var c11 = mat4x4<f32>();
+  var c20 = mat4x4<f32>(); var c21 = mat4x4<f32>();
+  var c30 = mat4x4<f32>(); var c31 = mat4x4<f32>();
   for (var k = 0u; k < params.K; k++) {
-    let bv = vec4<f32>(b_at(b_base, k, c0), b_at(b_base, k, c1), b_at(b_base, k, c2), b_at(b_base, k, c3));
-    acc0 = fma(vec4<f32>(a_at(a_base, r0, k)), bv, acc0);
-    acc1 = fma(vec4<f32>(a_at(a_base, r1, k)), bv, acc1);
-    acc2 = fma(vec4<f32>(a_at(a_base, r2, k)), bv, acc2);
-    acc3 = fma(vec4<f32>(a_at(a_base, r3, k)), bv, acc3);
+    let b0 = b_row(b_base, k, col0);
+    let b1 = b_row(b_base, k, col0 + 4u);
+    let a0 = a_col(a_base, row0, k);
+    c00 = add_outer(c00, a0, b0); c01 = add_outer(c01, a0, b1);
+    let a1 = a_col(a_base, row0 + 4u, k);
+    c10 = add_outer(c10, a1, b0); c11 = add_outer(c11, a1, b1);
+    let a2 = a_col(a_base, row0 + 8u, k);
+    c20 = add_outer(c20, a2, b0); c21 = add_outer(c21, a2, b1);
+    let a3 = a_col(a_base, row0 + 12u, k);
+    c30 = add_outer(c30, a3, b0); c31 = add_outer(c31, a3, b1);
   }
-  let out_base = wid.z * M * N;
-  store_row(out_base, row0, col0, acc0);
-  store_row(out_base, row0 + 1u, col0, acc1);
-  store_row(out_base, row0 + 2u, col0, acc2);
-  store_row(out_base, row0 + 3u, col0, acc3);
+  let out_base = wid.z * params.M * params.N;
+  store_block(out_base, row0, col0, c00); store_block(out_base, row0, col0 + 4u, c01);
+  store_block(out_base, row0 + 4u, col0, c10); store_block(out_base, row0 + 4u, col0 + 4u, c11);
+  store_block(out_base, row0 + 8u, col0, c20); store_block(out_base, row0 + 8u, col0 + 4u, c21);
+  store_block(out_base, row0 + 12u, col0, c30); store_block(out_base, row0 + 12u, col0 + 4u, c31);
 }
 
 var<workgroup> tile_a: array<array<f32, 64>, 16>;  // [k][m]

@@ -3,7 +3,7 @@
  * The public API: tensors and ops, autodiff, memory scopes and the runtime.
  */
 export { dispose, init, keep, memory, shutdown, tidy, type TensorTree } from "./engine.ts";
-export { Backend, type BackendOptions, type DeviceLostInfo, type MatmulVariant } from "./backend/backend.ts";
+export { Backend, type BackendOptions, type DeviceLostInfo, type MatmulVariant, type ConvVariant } from "./backend/backend.ts";
 export type { MemoryStats } from "./backend/buffer_pool.ts";
 export type { AdapterReport } from "./backend/webgpu.ts";
 export { type DType, type Shape, Tensor } from "./tensor.ts";

@@ -47,7 +47,7 @@ export type PrimitiveAttrs =
     correlate1d: Correlate1dAttrs;
     /** Its adjoint (transpose), mapping the output length back to the input length. */
     correlate1dAdjoint: Correlate1dAttrs;
-    /** Fused softmax(scale·q·kᵀ)·v of q, k, v [batch, T, D] → [batch, T, D + 1]: rows, then each row's log-sum-exp. */
+    /** Fused softmax(scale·q·kᵀ)·v of q, k, v [batch, T, D] → flat [batch·T·D + batch·T]: o, then each row's log-sum-exp. */
     attention: { scale: number };
     /** Fused gradient of attention from (q, k, v, packed output, packed cotangent) → [3, batch, T, D]: dq, dk, dv. */
     attentionBackward: { scale: number };

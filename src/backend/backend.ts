@@ -7,11 +7,24 @@ import { BufferPool, type MemoryStats } from "./buffer_pool.ts";
 import { loadShaderSources, type ShaderName, type ShaderSources } from "./shader_sources.ts";
 import { type AdapterReport, type DeviceOptions, openDevice } from "./webgpu.ts";
 
-export type MatmulVariant = "registers" | "shared";
+/**
+ * Matmul kernels: "textures" stages both operands as rgba32float textures (fastest where compute
+ * runs on the CPU: lavapipe, SwiftShader), "registers" reads storage buffers into register tiles,
+ * "shared" stages tiles through workgroup memory (GPUs).
+ */
+export type MatmulVariant = "textures" | "registers" | "shared";
+
+/**
+ * conv2d kernels: "textures" packs operands channels-last into rgba32float textures (CPU adapters,
+ * as matmul), "buffers" reads the NCHW/OIHW storage buffers directly (GPUs; also any groups ≠ 1).
+ */
+export type ConvVariant = "textures" | "buffers";
 
 export interface BackendOptions extends DeviceOptions {
-  /** Kernel variant for matmul; by default registers on software adapters, shared otherwise. */
+  /** Kernel variant for matmul; by default textures on software adapters, shared otherwise. */
   matmulVariant?: MatmulVariant;
+  /** Kernel family for conv2d and its gradients; by default textures on software adapters, buffers otherwise. */
+  convVariant?: ConvVariant;
 }
 
 export interface Dispatch {
@@ -21,10 +34,20 @@ export interface Dispatch {
   constants?: Record<string, number>;
   /** Packed parameter words for binding 0. */
   params: Uint32Array;
-  /** Buffers for bindings 1..n, in order. */
-  buffers: GPUBuffer[];
+  /** Buffers (or texture views) for bindings 1..n, in order. */
+  buffers: (GPUBuffer | GPUTextureView)[];
   /** Workgroup counts. */
   workgroups: [number, number?, number?];
+}
+
+/** Texel formats kernels stage data into (16 bytes per texel). */
+export type ScratchFormat = "rgba32float";
+
+export interface ScratchTexture {
+  texture: GPUTexture;
+  /** The whole texture as a 2-D array (what the kernels bind). */
+  view: GPUTextureView;
+  bytes: number;
 }
 
 export interface DeviceLostInfo {
@@ -34,11 +57,15 @@ export interface DeviceLostInfo {
 
 const PARAM_ARENA_BYTES = 1 << 18;
 const MAX_DISPATCHES_PER_SUBMIT = 128;
+/** Bytes of scratch textures kept for reuse, at most (see scratchTextures). */
+const SCRATCH_LIMIT_BYTES = 256 << 20;
 
 export class Backend {
   readonly pool: BufferPool;
   readonly limits: GPUSupportedLimits;
   readonly matmulVariant: MatmulVariant;
+  /** conv2d's kernel family; may be switched at run time (the tests run both). */
+  convVariant: ConvVariant;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly paramBuffer: GPUBuffer;
   private readonly paramArena = new Uint32Array(PARAM_ARENA_BYTES / 4);
@@ -48,6 +75,8 @@ export class Backend {
   private pass: GPUComputePassEncoder | null = null;
   private commands = 0;
   private stagingToDestroy: GPUBuffer[] = [];
+  private readonly scratch = new Map<string, ScratchTexture>();
+  private scratchBytes = 0;
   private firstError: string | null = null;
   private lostInfo: DeviceLostInfo | null = null;
   private readonly lostListeners: ((info: DeviceLostInfo) => void)[] = [];
@@ -68,7 +97,8 @@ export class Backend {
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
     this.paramAlignWords = device.limits.minStorageBufferOffsetAlignment / 4;
-    this.matmulVariant = options.matmulVariant ?? (adapter.isFallbackAdapter ? "registers" : "shared");
+    this.matmulVariant = options.matmulVariant ?? (adapter.isFallbackAdapter ? "textures" : "shared");
+    this.convVariant = options.convVariant ?? (adapter.isFallbackAdapter ? "textures" : "buffers");
     device.addEventListener("uncapturederror", (event) => {
       this.firstError ??= (event as GPUUncapturedErrorEvent).error.message;
     });
@@ -134,7 +164,7 @@ export class Backend {
       binding: 0,
       resource: { buffer: this.paramBuffer, offset: offsetWords * 4, size: Math.max(d.params.length, 1) * 4 },
     }];
-    d.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+    d.buffers.forEach((r, i) => entries.push({ binding: i + 1, resource: r instanceof GPUBuffer ? { buffer: r } : r }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const encoder = this.ensureEncoder();
     this.pass ??= encoder.beginComputePass();
@@ -205,8 +235,56 @@ export class Backend {
     this.checkUsable();
   }
 
-  destroy(): void {
+  /**
+   * 2-D array textures for data that lives only within recorded commands (e.g. matmul operands
+   * staged as texels), one per request, kept per role and size and reused: the queue orders a
+   * later write after earlier reads, so reuse needs no waiting. Requested together, so that making
+   * room (past SCRATCH_LIMIT_BYTES everything cached is released first) never frees one of them.
+   */
+  scratchTextures(format: ScratchFormat, requests: { role: string; size: [number, number, number] }[]): ScratchTexture[] {
+    const keys = requests.map(({ role, size }) => `${role}:${size.join("x")}:${format}`);
+    const missing = requests.filter((_, i) => !this.scratch.has(keys[i]));
+    const needed = missing.reduce((total, { size: [w, h, l] }) => total + w * h * l * 16, 0);
+    if (this.scratchBytes + needed > SCRATCH_LIMIT_BYTES) this.releaseScratch();
+    return requests.map(({ size: [width, height, layers] }, i) => {
+      const cached = this.scratch.get(keys[i]);
+      if (cached) return cached;
+      const texture = this.device.createTexture({
+        label: keys[i],
+        size: [width, height, layers],
+        format,
+        usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+      });
+      const scratch = { texture, view: texture.createView({ dimension: "2d-array" }), bytes: width * height * layers * 16 };
+      this.scratch.set(keys[i], scratch);
+      this.scratchBytes += scratch.bytes;
+      return scratch;
+    });
+  }
+
+  /** One scratch texture (see scratchTextures; an op that needs several must request them together). */
+  scratchTexture(role: string, size: [number, number, number], format: ScratchFormat): ScratchTexture {
+    return this.scratchTextures(format, [{ role, size }])[0];
+  }
+
+  /** Submits pending work (which may use them), then destroys every cached scratch texture. */
+  private releaseScratch(): void {
     this.flush();
+    for (const { texture } of this.scratch.values()) texture.destroy();
+    this.scratch.clear();
+    this.scratchBytes = 0;
+  }
+
+  /** Copies `size` texels from `buffer` (rows of `bytesPerRow`) into `texture`, in recorded order. */
+  copyToTexture(buffer: GPUBuffer, texture: GPUTexture, bytesPerRow: number, size: [number, number, number]): void {
+    const encoder = this.ensureEncoder();
+    this.endPass();
+    encoder.copyBufferToTexture({ buffer, bytesPerRow, rowsPerImage: size[1] }, { texture }, size);
+    this.commands++;
+  }
+
+  destroy(): void {
+    this.releaseScratch();
     this.pool.trim();
     this.paramBuffer.destroy();
     this.device.destroy();

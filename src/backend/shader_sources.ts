@@ -9,6 +9,7 @@ export const SHADER_FILES = [
   "where",
   "reduce",
   "matmul",
+  "matmul_texture",
   "movement",
   "gather",
   "fill",
@@ -17,6 +18,7 @@ export const SHADER_FILES = [
   "blur",
   "attention",
   "conv2d",
+  "conv2d_texture",
   "pool",
 ] as const;
 

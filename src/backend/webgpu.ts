@@ -25,6 +25,8 @@ const WANTED_LIMITS = [
   "maxComputeWorkgroupSizeY",
   "maxComputeWorkgroupsPerDimension",
   "maxStorageBuffersPerShaderStage",
+  "maxTextureDimension2D",
+  "maxTextureArrayLayers",
 ] as const;
 
 export function noWebGPUMessage(): string {

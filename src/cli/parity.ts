@@ -57,7 +57,7 @@ export const parityCommand: Command = {
       throw new Error(`${weightsPath}: ${(e as Error).message}`);
     }
     const batch = uploadBatch((await readSafetensorsFile(batchPath)).tensors, batchPath);
-    const result = await parity(model, batch, { classes: config.classes, harmonization, weightDecay });
+    const result = await parity(model, batch, { classes: model.config.classes, harmonization, weightDecay });
     await writeSafetensorsFile(outPath, result, { config: JSON.stringify(config) });
     dispose(batch);
     model.dispose();

@@ -66,7 +66,6 @@ export const trainCommand: Command = {
     const synthetic = trainShards.length === 0;
     const classes = synthetic ? intFlag(parsed, "classes", 4) : intFlag(parsed, "classes", 1000);
     const config = stringFlag(parsed, "model") ? await readModelConfig(stringFlag(parsed, "model")!) : defaultModel(classes);
-    if (config.classes !== classes) throw new UsageError(`the model has ${config.classes} classes but the data ${classes} (--classes)`);
     const records = intFlag(parsed, "synthetic-records", 64);
     const train: DatasetSpec[] = [{
       shards: synthetic ? await syntheticShards("train", size, classes, records, seed) : trainShards,
@@ -81,6 +80,10 @@ export const trainCommand: Command = {
     const backend = await init();
     console.log(`device: ${backend.adapter.description}; model: ${JSON.stringify(config)}`);
     const model = createModel(config);
+    if (model.config.classes !== classes) {
+      model.dispose();
+      throw new UsageError(`the model has ${model.config.classes} classes but the data ${classes} (--classes)`);
+    }
     const parameters = model.namedParameters();
     const lr = numberFlag(parsed, "lr", optimizerName === "sgd" ? 0.05 : 1e-3);
     const optimizer: Optimizer = optimizerName === "sgd"

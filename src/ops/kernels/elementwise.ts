@@ -5,6 +5,7 @@ import { sameShape, type Tensor } from "../../tensor.ts";
 import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../../autograd/primitive.ts";
 import { broadcastShapes, broadcastStrides } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
+import { collapseDims } from "./collapse.ts";
 
 function requireFloat(op: string, ...tensors: Tensor[]): void {
   for (const t of tensors) {
@@ -24,8 +25,9 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   const out = engine.allocate(op, shape);
   const plain = sameShape(a.shape, shape) && sameShape(b.shape, shape);
-  const params = new Params().u32(out.size).u32(shape.length).dims(shape)
-    .dims(broadcastStrides(a.shape, shape)).dims(broadcastStrides(b.shape, shape)).build();
+  const dims = collapseDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  const params = new Params().u32(out.size).u32(dims.shape.length).dims(dims.shape)
+    .dims(dims.strides[0]).dims(dims.strides[1]).build();
   launchFlat("binary", "main", params, [a, b, out], out.size, {
     OP: BINARY_OPS.indexOf(op),
     BROADCAST: plain ? 0 : 1,
@@ -37,9 +39,9 @@ export function whereKernel(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   requireFloat("where", cond, a, b);
   const shape = broadcastShapes("where", cond.shape, a.shape, b.shape);
   const out = engine.allocate("where", shape);
-  const params = new Params().u32(out.size).u32(shape.length).dims(shape)
-    .dims(broadcastStrides(cond.shape, shape)).dims(broadcastStrides(a.shape, shape))
-    .dims(broadcastStrides(b.shape, shape)).build();
+  const dims = collapseDims(shape, [cond, a, b].map((t) => broadcastStrides(t.shape, shape)));
+  const params = new Params().u32(out.size).u32(dims.shape.length).dims(dims.shape)
+    .dims(dims.strides[0]).dims(dims.strides[1]).dims(dims.strides[2]).build();
   launchFlat("where", "main", params, [cond, a, b, out], out.size);
   return out;
 }

@@ -1,8 +1,21 @@
 /** Launcher for batched matmul with optional transposes and a broadcast batch. */
 import { engine } from "../../engine.ts";
 import { Params } from "../../backend/params.ts";
+import type { ScratchTexture } from "../../backend/backend.ts";
 import { shapeSize, type Tensor } from "../../tensor.ts";
 import { shapeString } from "../shape.ts";
+
+/** The shape of one product: out[batch] = op(A)[M, K] · op(B)[K, N]; a count of 1 broadcasts. */
+interface Product {
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  countA: number;
+  countB: number;
+  transA: boolean;
+  transB: boolean;
+}
 
 export function matmulKernel(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   const fail = (why: string) => {
@@ -25,17 +38,81 @@ export function matmulKernel(a: Tensor, b: Tensor, transA: boolean, transB: bool
   const batch = shapeSize(batchShape);
   const out = engine.allocate("matmul", [...batchShape, M, N]);
   if (out.size === 0) return out;
-  const params = new Params().u32(M).u32(N).u32(K)
-    .u32(countA === 1 ? 0 : M * K).u32(countB === 1 ? 0 : K * N).build();
   const maxGroups = engine.backend.limits.maxComputeWorkgroupsPerDimension;
   if (batch > maxGroups) fail(`batch ${batch} exceeds ${maxGroups} workgroups`);
+  const product: Product = { M, N, K, batch, countA, countB, transA, transB };
+  if (engine.backend.matmulVariant === "textures" && texturesFit(product)) matmulTextures(product, a, b, out);
+  else matmulBuffers(product, a, b, out);
+  return out;
+}
+
+/** The register-tiled or workgroup-memory kernel, reading both operands from storage buffers. */
+function matmulBuffers(p: Product, a: Tensor, b: Tensor, out: Tensor): void {
   engine.backend.dispatch({
     shader: "matmul",
     entry: engine.backend.matmulVariant === "shared" ? "matmul_shared" : "matmul_registers",
-    constants: { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 },
-    params,
+    constants: { TRANS_A: p.transA ? 1 : 0, TRANS_B: p.transB ? 1 : 0 },
+    params: new Params().u32(p.M).u32(p.N).u32(p.K)
+      .u32(p.countA === 1 ? 0 : p.M * p.K).u32(p.countB === 1 ? 0 : p.K * p.N).build(),
     buffers: [a.buffer, b.buffer, out.buffer],
-    workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), batch],
+    workgroups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch],
   });
-  return out;
+}
+
+const roundUp = (x: number, multiple: number) => Math.ceil(x / multiple) * multiple;
+
+/** Texture sizes [width, height, layers] of the packed operands (see shaders/matmul_texture.wgsl). */
+function textureSizes(p: Product): { a: [number, number, number]; b: [number, number, number] } {
+  const k4 = Math.ceil(p.K / 4);
+  return {
+    a: [k4, roundUp(p.M, 64), p.countA],
+    b: [roundUp(Math.ceil(p.N / 4), 16), k4 * 4, p.countB],
+  };
+}
+
+/** Whether both packed operands fit the device's texture limits (else the buffer kernel runs). */
+function texturesFit(p: Product): boolean {
+  if (p.K === 0) return false;
+  const { maxTextureDimension2D: side, maxTextureArrayLayers: layers } = engine.backend.limits;
+  const sizes = textureSizes(p);
+  return [sizes.a, sizes.b].every(([w, h, l]) => w <= side && h <= side && l <= layers);
+}
+
+/**
+ * Stages op(A) and op(B) as rgba32float textures, then multiplies texel by texel. An operand whose
+ * texel rows are its own rows (not transposed, row bytes a multiple of 256) is copied as is;
+ * others go through matmul_pack. Texels past the copied rows and columns may hold stale values:
+ * they only reach rows/columns of out that are never written.
+ */
+function matmulTextures(p: Product, a: Tensor, b: Tensor, out: Tensor): void {
+  const backend = engine.backend;
+  const sizes = textureSizes(p);
+  const [texA, texB] = backend.scratchTextures("rgba32float", [
+    { role: "matmul.a", size: sizes.a },
+    { role: "matmul.b", size: sizes.b },
+  ]);
+  const stage = (src: Tensor, dst: ScratchTexture, size: [number, number, number], rows: number, cols: number, trans: boolean) => {
+    if (!trans && cols % 64 === 0) {
+      backend.copyToTexture(src.buffer, dst.texture, cols * 4, [cols / 4, rows, size[2]]);
+      return;
+    }
+    // op(X)[r, c] sits at r·row_stride + c·col_stride of each batch matrix.
+    backend.dispatch({
+      shader: "matmul_texture",
+      entry: "matmul_pack",
+      params: new Params().u32(rows).u32(cols).u32(trans ? 1 : cols).u32(trans ? rows : 1).u32(rows * cols).build(),
+      buffers: [src.buffer, dst.view],
+      workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8), size[2]],
+    });
+  };
+  stage(a, texA, sizes.a, p.M, p.K, p.transA);
+  stage(b, texB, sizes.b, p.K, p.N, p.transB);
+  backend.dispatch({
+    shader: "matmul_texture",
+    entry: "matmul_texture",
+    params: new Params().u32(p.M).u32(p.N).u32(Math.ceil(p.K / 4))
+      .u32(p.countA === 1 ? 0 : 1).u32(p.countB === 1 ? 0 : 1).build(),
+    buffers: [texA.view, texB.view, out.buffer],
+    workgroups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch],
+  });
 }

@@ -4,6 +4,7 @@ import { Params } from "../../backend/params.ts";
 import { type Shape, stridesOf, type Tensor } from "../../tensor.ts";
 import { broadcastShapes, broadcastStrides, shapeString } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
+import { collapseDims } from "./collapse.ts";
 
 function copyParams(size: number, shape: Shape, strides: readonly number[], offset: number): Uint32Array {
   return new Params().u32(size).u32(shape.length).u32(offset).u32(0)
@@ -12,7 +13,8 @@ function copyParams(size: number, shape: Shape, strides: readonly number[], offs
 
 function stridedCopy(op: string, x: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
   const out = engine.allocate(op, shape, x.dtype);
-  launchFlat("movement", "strided_copy", copyParams(out.size, shape, strides, offset), [x, out], out.size);
+  const dims = collapseDims(shape, [strides]);
+  launchFlat("movement", "strided_copy", copyParams(out.size, dims.shape, dims.strides[0], offset), [x, out], out.size);
   return out;
 }
 

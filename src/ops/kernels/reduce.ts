@@ -11,6 +11,12 @@ export type ReduceOp = "sum" | "max" | "min" | "argmax";
 const OP_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, argmax: 3 };
 /** Rows shorter than this are reduced one thread each: a whole workgroup would idle. */
 const MIN_WORKGROUP_ROW = 64;
+/**
+ * Rows up to this long are also reduced one thread each when there are at least a workgroup's
+ * worth of them: the row kernel's many barrier-bound workgroups cost ~50× more on CPU adapters
+ * (BatchNorm's [N·C, H·W] statistics on lavapipe), and one sequential pass is cheap anyway.
+ */
+const MAX_THREAD_ROW = 4096;
 /** llvmpipe ends an invocation's loops after 65535 iterations: no thread may loop longer. */
 const MAX_THREAD_LOOP = 32768;
 
@@ -34,7 +40,8 @@ function reduceRun(op: ReduceOp, x: Tensor, start: number, end: number, outShape
   const out = engine.allocate(op, outShape, op === "argmax" ? "int32" : "float32");
   const params = new Params().u32(outer).u32(len).u32(inner).build();
   const constants = { OP: OP_CODES[op] };
-  if (inner === 1 && len >= MIN_WORKGROUP_ROW) {
+  const manyShortRows = outer >= 256 && len <= MAX_THREAD_ROW;
+  if (inner === 1 && len >= MIN_WORKGROUP_ROW && !manyShortRows) {
     engine.backend.dispatch({
       shader: "reduce",
       entry: "reduce_rows",

@@ -1,0 +1,272 @@
+/**
+ * Cost of one harmonized training step (SPEC §1: forward, saliency, loss, double backprop, SGD
+ * update) against a plain cross-entropy step of the same model and batch, for ResNet-18 and
+ * ViT-Ti/16 at 64×64 and 224×224, with the peak GPU memory of each; and the same ResNet-18 steps
+ * written with jax-js (bench/peers/jaxjs_resnet.ts) on the same adapter, in the same run, timed in
+ * turns with ours. Each sample is one step, synchronised by reading the loss back; warm-up steps
+ * are excluded. CPU time (of the whole process: on lavapipe the GPU is the CPU) is reported too,
+ * since it depends less on the machine's load than wall time.
+ *
+ *   deno task bench:harmonize [--quick] [--models resnet18,vit_tiny] [--sizes 64,224] [--batch 8]
+ *                             [--peers jax-js] [--warmup 1] [--reps 3] [--budget 60] [--total-budget 900]
+ *
+ * --quick: ResNet-18 at 64×64 only (with the jax-js peer). A configuration whose predicted time
+ * (its measured time at the smallest size, scaled by pixel count) does not fit in what is left of
+ * --total-budget seconds is skipped, and the reason is printed.
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { dispose, init, memory, tensor } from "../../src/mod.ts";
+import { engine } from "../../src/engine.ts";
+import { createModel, type Model } from "../../src/models/mod.ts";
+import { Sgd } from "../../src/harmonize/optimizers.ts";
+import { type Batch, type StepResult, trainStep } from "../../src/harmonize/train_step.ts";
+import { formatNumber, formatTable, intOption, listOption, median, randomHost, timeInterleaved, type TimingOptions } from "../lib.ts";
+import type { Workload } from "../peers/peer.ts";
+import { jaxjs } from "../peers/jaxjs.ts";
+import { type HostBatch, resnet18StepWorkload, type StepMode } from "../peers/jaxjs_resnet.ts";
+
+const LR = 0.01;
+const CLASSES = 1000;
+const MODES: StepMode[] = ["harmonized", "plain"];
+const MODEL_CONFIGS = {
+  resnet18: (size: number) => createModel({ arch: "resnet", preset: "resnet18", classes: CLASSES }),
+  vit_tiny: (size: number) => createModel({ arch: "vit", preset: "vit_tiny_patch16_224", imageSize: size, classes: CLASSES }),
+} satisfies Record<string, (size: number) => Model>;
+type ModelName = keyof typeof MODEL_CONFIGS;
+const LABELS: Record<ModelName, string> = { resnet18: "ResNet-18", vit_tiny: "ViT-Ti/16" };
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    models: { type: "string", default: "resnet18,vit_tiny" },
+    sizes: { type: "string", default: "64,224" },
+    batch: { type: "string", default: "8" },
+    peers: { type: "string", default: "jax-js" },
+    warmup: { type: "string", default: "1" },
+    reps: { type: "string", default: "3" },
+    budget: { type: "string", default: "60" },
+    "total-budget": { type: "string", default: "900" },
+  },
+});
+const models = (values.quick ? ["resnet18"] : listOption(values.models)) as ModelName[];
+for (const m of models) if (!(m in MODEL_CONFIGS)) throw new Error(`--models: unknown model "${m}" (known: ${Object.keys(MODEL_CONFIGS).join(", ")})`);
+const sizes = (values.quick ? [64] : listOption(values.sizes).map((s) => intOption("sizes", s))).sort((a, b) => a - b);
+const batchSize = intOption("batch", values.batch);
+const peers = listOption(values.peers);
+for (const p of peers) if (p !== jaxjs.name) throw new Error(`--peers: only "${jaxjs.name}" has a training step here, got "${p}"`);
+const reps = Math.max(1, intOption("reps", values.reps));
+const timing: TimingOptions = {
+  warmup: intOption("warmup", values.warmup),
+  reps,
+  budgetSeconds: Number(values.budget),
+  minReps: Math.min(2, reps),
+};
+const totalBudgetSeconds = Number(values["total-budget"]);
+
+const backend = await init();
+if (peers.length > 0) await jaxjs.init();
+const load = Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+console.log(`Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load average ${load}`);
+console.log(`  harmonize on ${backend.adapter.description}`);
+if (peers.length > 0) console.log(`  ${jaxjs.version} on ${jaxjs.adapter()}`);
+console.log(`batch ${batchSize}, ${CLASSES} classes, SGD lr ${LR}; warm-up ${timing.warmup}, up to ${reps} timed steps each\n`);
+
+/** A workload plus what it measured: CPU ms per timed step, and peak GPU bytes (ours only). */
+interface Measured extends Workload {
+  cpuMs: number[];
+  peakBytes?: number;
+}
+
+/** Records the process's CPU time (user + system) from each run() to the end of its sync(). */
+function withCpuTime(inner: Workload & { peakBytes?: () => number }): Measured {
+  let start: NodeJS.CpuUsage | null = null;
+  const measured: Measured = {
+    cpuMs: [],
+    run() {
+      start = process.cpuUsage();
+      inner.run();
+    },
+    async sync() {
+      await inner.sync();
+      if (start) {
+        const used = process.cpuUsage(start);
+        measured.cpuMs.push((used.user + used.system) / 1000);
+        start = null;
+      }
+      measured.peakBytes = inner.peakBytes?.();
+    },
+    read: () => inner.read(),
+    dispose: () => inner.dispose(),
+  };
+  return measured;
+}
+
+/** The synthetic batch: images and maps from seeds 1 and 2, label n → n + 1, every 4th image without a map (t = 0). */
+function hostBatch(size: number): HostBatch {
+  const n = batchSize;
+  const labels = Array.from({ length: n }, (_, i) => (i + 1) % CLASSES);
+  const onehot = new Float32Array(n * CLASSES);
+  labels.forEach((label, i) => (onehot[i * CLASSES + label] = 1));
+  return {
+    images: randomHost([n, 3, size, size], 1),
+    heatmaps: randomHost([n, size, size], 2),
+    onehot: { data: onehot, shape: [n, CLASSES] },
+    tokens: { data: new Float32Array(labels.map((_, i) => (i % 4 === 3 ? 0 : 1))), shape: [n] },
+  };
+}
+
+function uploadBatch(host: HostBatch): Batch {
+  const labels = Array.from({ length: batchSize }, (_, i) => host.onehot.data.subarray(i * CLASSES, (i + 1) * CLASSES).indexOf(1));
+  return {
+    images: tensor(host.images.data, host.images.shape),
+    heatmaps: tensor(host.heatmaps.data, host.heatmaps.shape),
+    labels: tensor(new Int32Array(labels), [batchSize], "int32"),
+    tokens: tensor(host.tokens.data, host.tokens.shape),
+  };
+}
+
+/** Our step as a workload: run() resets the pool's peak and steps; sync() reads the loss back. */
+function oursStepWorkload(model: Model, batch: Batch, mode: StepMode): Workload & { peakBytes: () => number } {
+  const optimizer = new Sgd(model.namedParameters());
+  let result: StepResult | null = null;
+  let loss = NaN;
+  let peak = 0;
+  return {
+    run() {
+      dispose(result);
+      result = null;
+      backend.pool.resetPeak();
+      result = trainStep(model, optimizer, batch, { mode, lr: LR, classes: CLASSES });
+    },
+    async sync() {
+      if (result) loss = await result.parts.total.item();
+      peak = memory().peakBytes;
+    },
+    peakBytes: () => peak,
+    read: async () => new Float32Array([loss]),
+    dispose() {
+      dispose(result);
+      result = null;
+      optimizer.dispose();
+    },
+  };
+}
+
+interface Row {
+  label: string;
+  harmonizedMs?: number;
+  plainMs?: number;
+  harmonizedCpuMs?: number;
+  plainCpuMs?: number;
+  harmonizedPeak?: number;
+  plainPeak?: number;
+  jaxHarmonizedMs?: number;
+  jaxPlainMs?: number;
+  jaxHarmonizedCpuMs?: number;
+  jaxPlainCpuMs?: number;
+}
+
+const started = performance.now();
+const secondsLeft = () => totalBudgetSeconds - (performance.now() - started) / 1000;
+const rows: Row[] = [];
+const skipped: string[] = [];
+/** Median harmonized + plain seconds per step at the smallest size measured, per model. */
+const reference = new Map<ModelName, { size: number; seconds: number }>();
+
+for (const size of sizes) {
+  for (const name of models) {
+    const label = `${LABELS[name]} ${size}×${size}`;
+    const known = reference.get(name);
+    if (known) {
+      const predicted = known.seconds * (size / known.size) ** 2 * (timing.warmup + timing.minReps);
+      if (predicted > secondsLeft()) {
+        skipped.push(
+          `${label}: predicted ≈ ${formatNumber(predicted)} s (${formatNumber(known.seconds)} s per harmonized + plain ` +
+            `step pair at ${known.size}×${known.size}, × ${formatNumber((size / known.size) ** 2)} pixels, × ` +
+            `${timing.warmup + timing.minReps} steps), ${formatNumber(Math.max(0, secondsLeft()))} s of --total-budget left`,
+        );
+        continue;
+      }
+    }
+    const withPeer = name === "resnet18" && peers.length > 0 && size === 64;
+    // One model per mode, from the same seed: each step sequence trains its own copy.
+    const stepModels = MODES.map(() => MODEL_CONFIGS[name](size));
+    const host = hostBatch(size);
+    const batch = uploadBatch(host);
+    const workloads: Measured[] = MODES.map((mode, i) => withCpuTime(oursStepWorkload(stepModels[i], batch, mode)));
+    if (withPeer) {
+      const state = await stepModels[0].hostStateDict();
+      for (const mode of MODES) workloads.push(withCpuTime(resnet18StepWorkload(mode, state, host, LR)));
+    }
+    console.error(`${label}: timing ${workloads.length} steps in turns…`);
+    try {
+      const timings = await timeInterleaved(workloads, timing);
+      const cpu = (w: Measured) => median(w.cpuMs.slice(timing.warmup));
+      const row: Row = {
+        label,
+        harmonizedMs: timings[0].medianMs,
+        plainMs: timings[1].medianMs,
+        harmonizedCpuMs: cpu(workloads[0]),
+        plainCpuMs: cpu(workloads[1]),
+        harmonizedPeak: workloads[0].peakBytes,
+        plainPeak: workloads[1].peakBytes,
+      };
+      if (withPeer) {
+        Object.assign(row, {
+          jaxHarmonizedMs: timings[2].medianMs,
+          jaxPlainMs: timings[3].medianMs,
+          jaxHarmonizedCpuMs: cpu(workloads[2]),
+          jaxPlainCpuMs: cpu(workloads[3]),
+        });
+      }
+      const losses = await Promise.all(workloads.map(async (w) => (await w.read())[0]));
+      for (const [i, w] of workloads.entries()) {
+        const who = i < 2 ? `harmonize ${MODES[i]}` : `jax-js ${MODES[i - 2]}`;
+        console.error(
+          `  ${who}: wall ${timings[i].samplesMs.map((ms) => formatNumber(ms / 1000)).join(", ")} s; ` +
+            `cpu ${w.cpuMs.slice(timing.warmup).map((ms) => formatNumber(ms / 1000)).join(", ")} s; ` +
+            `loss after ${timing.warmup + timings[i].samplesMs.length} steps ${losses[i].toPrecision(6)}` +
+            (i < 2 ? "" : `, rel. diff vs harmonize ${Math.abs(losses[i] - losses[i - 2]) / Math.abs(losses[i - 2])}`),
+        );
+      }
+      rows.push(row);
+      if (!reference.has(name)) reference.set(name, { size, seconds: (row.harmonizedMs! + row.plainMs!) / 1000 });
+    } finally {
+      for (const w of workloads) w.dispose();
+      dispose(batch);
+      for (const m of stepModels) m.dispose();
+    }
+  }
+}
+
+const seconds = (ms?: number) => formatNumber(ms === undefined ? undefined : ms / 1000);
+const ratio = (a?: number, b?: number) => (a === undefined || b === undefined ? "—" : `${formatNumber(a / b)}×`);
+const mib = (bytes?: number) => formatNumber(bytes === undefined ? undefined : bytes / 2 ** 20);
+console.log(formatTable(
+  [
+    "model, input", "harmonized s", "plain s", "harm. / plain", "harm. CPU s", "plain CPU s", "harm. peak MiB",
+    "plain peak MiB", "jax-js harm. s", "jax-js plain s", "jax-js harm. / plain", "ours / jax-js (harm.)",
+  ],
+  rows.map((r) => [
+    r.label,
+    seconds(r.harmonizedMs),
+    seconds(r.plainMs),
+    ratio(r.harmonizedMs, r.plainMs),
+    seconds(r.harmonizedCpuMs),
+    seconds(r.plainCpuMs),
+    mib(r.harmonizedPeak),
+    mib(r.plainPeak),
+    seconds(r.jaxHarmonizedMs),
+    seconds(r.jaxPlainMs),
+    ratio(r.jaxHarmonizedMs, r.jaxPlainMs),
+    ratio(r.harmonizedMs, r.jaxHarmonizedMs),
+  ]),
+));
+console.log("ours / jax-js is wall time of ours ÷ jax-js's (below 1: ours is faster). CPU s: process CPU time per step.");
+for (const row of rows.filter((r) => r.jaxHarmonizedCpuMs !== undefined)) {
+  console.log(`${row.label}: ours / jax-js by CPU time: harmonized ${ratio(row.harmonizedCpuMs, row.jaxHarmonizedCpuMs)}, plain ${ratio(row.plainCpuMs, row.jaxPlainCpuMs)}`);
+}
+if (skipped.length > 0) console.log(`\nskipped:\n${skipped.map((s) => `  ${s}`).join("\n")}`);
+console.log(`\ntotal ${formatNumber((performance.now() - started) / 1000)} s; peak GPU memory is Harmonize's buffer pool (jax-js exposes none)`);

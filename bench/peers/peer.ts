@@ -1,0 +1,42 @@
+/**
+ * What a benchmark asks of a framework ("peer"): one object per framework whose optional methods
+ * each prepare one workload from host data. A workload enqueues the op with `run()` and waits for
+ * the GPU to finish with `sync()`, so a timer around both measures completed GPU work. A peer
+ * that lacks an op leaves the method out and the table shows "—".
+ */
+
+/** Host-side float32 data with a row-major shape. */
+export interface HostTensor {
+  data: Float32Array<ArrayBuffer>;
+  shape: number[];
+}
+
+/** One prepared operation on a peer's own device; inputs are uploaded already. */
+export interface Workload {
+  /** Enqueues one repetition (releasing the previous repetition's outputs). */
+  run(): void;
+  /** Resolves when every repetition enqueued so far has finished on the GPU. */
+  sync(): Promise<void>;
+  /** The last repetition's (first) output, read back, to cross-check peers against each other. */
+  read(): Promise<Float32Array>;
+  /** Frees inputs and outputs on the peer's device. */
+  dispose(): void;
+}
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+export interface Peer {
+  /** Short name used in table headers and on the command line, e.g. "tfjs". */
+  readonly name: string;
+  /** Package and version, for the report header. */
+  readonly version: string;
+  /** Opens the peer's device (its own GPUDevice on the shared adapter); idempotent. */
+  init(): Promise<void>;
+  /** A description of the adapter the peer runs on, once initialised. */
+  adapter(): string;
+  /** out = op(a) · op(b) for a [..., M, K]-style pair (op = optional transpose). */
+  matmul?(a: HostTensor, b: HostTensor, options?: MatmulOptions): Workload;
+}

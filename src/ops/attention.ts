@@ -1,0 +1,107 @@
+/**
+ * Scaled dot-product attention, softmax(scale·q·kᵀ)·v, two ways:
+ *   fused:    one FlashAttention-style kernel (primitive `attention`) that never stores the T×T
+ *             scores; its gradient is the fused primitive `attentionBackward`, whose own gradient
+ *             (below, `attentionBackwardVjp`) is written with public ops, so any order works;
+ *   composed: matmul → softmax → matmul, the reference the fused path is tested against.
+ */
+import type { Tensor } from "../tensor.ts";
+import { apply } from "./apply.ts";
+import { add, mul, sub } from "./elementwise.ts";
+import { matmul } from "./matmul.ts";
+import { concat, reshape, slice } from "./movement.ts";
+import { sum } from "./reduce.ts";
+import { softmax } from "./softmax.ts";
+import { shapeString } from "./shape.ts";
+import { fusedAttentionFits } from "./kernels/attention.ts";
+
+export type AttentionImplementation = "fused" | "composed";
+
+export interface AttentionOptions {
+  /** Multiplies q·kᵀ before the softmax; default 1/√D. */
+  scale?: number;
+  /**
+   * Default: fused where it applies (equal query and key lengths, head dims a multiple of 4 whose
+   * at most 64), else composed.
+   */
+  implementation?: AttentionImplementation;
+}
+
+/** q [..., Tq, D], k [..., Tk, D], v [..., Tk, Dv] with equal leading axes (e.g. [B, H, T, D]) → [..., Tq, Dv]. */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  const shapes = () => `q ${shapeString(q.shape)}, k ${shapeString(k.shape)}, v ${shapeString(v.shape)}`;
+  const rank = q.rank;
+  const lead = q.shape.slice(0, -2);
+  const sameLead = [k, v].every((t) => t.rank === rank && t.shape.slice(0, -2).every((d, i) => d === lead[i]));
+  if (rank < 2 || !sameLead) throw new Error(`attention: q, k, v need rank ≥ 2 and equal leading axes (${shapes()})`);
+  const [T, D] = q.shape.slice(-2);
+  const [Tk, Dk] = k.shape.slice(-2);
+  const [Tv, Dv] = v.shape.slice(-2);
+  if (Dk !== D || Tv !== Tk) throw new Error(`attention: q and k need one head dim and k, v one length (${shapes()})`);
+  const scale = options.scale ?? 1 / Math.sqrt(D);
+  const fusable = Tk === T && Dv === D && T > 0 && fusedAttentionFits(D);
+  const implementation = options.implementation ?? (fusable ? "fused" : "composed");
+  if (implementation === "composed") return composedAttention(q, k, v, scale);
+  if (!fusable) {
+    throw new Error(`attention: the fused kernel needs Tq = Tk, Dv = D and a head dim it supports (${shapes()}); use implementation "composed"`);
+  }
+  const batch = lead.reduce((a, b) => a * b, 1);
+  const as3d = (t: Tensor) => reshape(t, [batch, T, D]);
+  const packed = apply("attention", [as3d(q), as3d(k), as3d(v)], { scale });
+  return reshape(slice(packed, [0], [batch * T * D]), q.shape);
+}
+
+function composedAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
+  return matmul(softmax(mul(matmul(q, k, { transB: true }), scale), -1), v);
+}
+
+/** The fused backward: [3, batch, T, D] holding dq, dk, dv (see shaders/attention.wgsl). */
+export function attentionBackward(q: Tensor, k: Tensor, v: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
+  return apply("attentionBackward", [q, k, v, packed, cotangent], { scale });
+}
+
+/** Splits attentionBackward's [3, batch, T, D] into its three [batch, T, D] gradients. */
+export function splitAttentionGrads(grads: Tensor): [Tensor, Tensor, Tensor] {
+  const [, batch, T, D] = grads.shape;
+  const part = (i: number) => reshape(slice(grads, [i, 0, 0, 0], [1, batch, T, D]), [batch, T, D]);
+  return [part(0), part(1), part(2)];
+}
+
+/**
+ * Vector–Jacobian product of attentionBackward, in public ops. With S = scale·q·kᵀ, P = softmax(S),
+ * cotangent = (dO, γ), δ = rowsum(P∘dP) − γ, dP = dO·vᵀ, dS = P∘(dP − δ), and incoming cotangents
+ * A, B, C of dq = scale·dS·k, dk = scale·dSᵀ·q, dv = Pᵀ·dO:
+ *   W = scale·(A·kᵀ + q·Bᵀ) (cotangent of dS), w = rowsum(W∘P),
+ *   P̄ = W∘(dP − δ) − w∘dP + dO·Cᵀ,   dP̄ = P∘(W − w),   S̄ = P∘(P̄ − rowsum(P̄∘P)),
+ *   q̄ = scale·(dS·B + S̄·k),   k̄ = scale·(dSᵀ·A + S̄ᵀ·q),   v̄ = dP̄ᵀ·dO,   dŌ = P·C + dP̄·v,   γ̄ = w.
+ * The packed forward output gets no cotangent: P is recomputed from q and k, so the packed output is
+ * not an input of this function (its dependence on q, k, v is already in q̄, k̄, v̄).
+ */
+export function attentionBackwardVjp(
+  cotangentOfGrads: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  cotangent: Tensor,
+  scale: number,
+): [Tensor, Tensor, Tensor, Tensor] {
+  const [batch, T, D] = q.shape;
+  const [a, b, c] = splitAttentionGrads(cotangentOfGrads);
+  const rows = batch * T;
+  const dO = reshape(slice(cotangent, [0], [rows * D]), [batch, T, D]);
+  const dLse = reshape(slice(cotangent, [rows * D], [rows]), [batch, T, 1]);
+  const p = softmax(mul(matmul(q, k, { transB: true }), scale), -1);
+  const dP = matmul(dO, v, { transB: true });
+  const centred = sub(dP, sub(sum(mul(p, dP), -1, true), dLse));
+  const dS = mul(p, centred);
+  const w = mul(add(matmul(a, k, { transB: true }), matmul(q, b, { transB: true })), scale);
+  const wRow = sum(mul(w, p), -1, true);
+  const pBar = add(sub(mul(w, centred), mul(wRow, dP)), matmul(dO, c, { transB: true }));
+  const dPBar = mul(p, sub(w, wRow));
+  const sBar = mul(p, sub(pBar, sum(mul(pBar, p), -1, true)));
+  const qBar = mul(add(matmul(dS, b), matmul(sBar, k)), scale);
+  const kBar = mul(add(matmul(dS, a, { transA: true }), matmul(sBar, q, { transA: true })), scale);
+  const vBar = matmul(dPBar, dO, { transA: true });
+  const dOBar = add(matmul(p, c), matmul(dPBar, v));
+  return [qBar, kBar, vBar, concat([reshape(dOBar, [-1]), reshape(wRow, [-1])])];
+}

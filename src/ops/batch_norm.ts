@@ -1,0 +1,72 @@
+/**
+ * Batch normalisation over every axis but the channel axis 1 (NCHW, or [N, C]), composed from
+ * primitives so that its gradients of every order, cross-sample terms included, are exact.
+ */
+import type { Tensor } from "../tensor.ts";
+import { add, mul, rsqrt, sub } from "./elementwise.ts";
+import { reshape } from "./movement.ts";
+import { mean } from "./reduce.ts";
+import { shapeString } from "./shape.ts";
+
+export interface BatchNormOptions {
+  /** Per-channel scale γ [C]. */
+  weight?: Tensor;
+  /** Per-channel shift β [C]. */
+  bias?: Tensor;
+  /** Added to the variance before the square root; PyTorch's default 1e-5. */
+  eps?: number;
+  /** true: normalise with the batch statistics; false: with runningMean / runningVar. */
+  training: boolean;
+  /** [C]; required when not training. */
+  runningMean?: Tensor;
+  /** [C]; required when not training. */
+  runningVar?: Tensor;
+}
+
+export interface BatchNormResult {
+  output: Tensor;
+  /** Training only: the batch mean [C], for the running-mean update. */
+  batchMean?: Tensor;
+  /** Training only: the batch variance [C] with Bessel's correction (÷ count − 1), for the running-variance update. */
+  batchVarianceUnbiased?: Tensor;
+}
+
+/** y = (x − μ) / √(σ² + eps) · γ + β with per-channel μ, σ² (population variance in training). */
+export function batchNorm(x: Tensor, options: BatchNormOptions): BatchNormResult {
+  const { weight, bias, eps = 1e-5, training, runningMean, runningVar } = options;
+  if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C, ...], got ${shapeString(x.shape)}`);
+  const channels = x.shape[1];
+  const perChannel = [1, channels, ...x.shape.slice(2).map(() => 1)];
+  const asChannel = (t: Tensor, name: string): Tensor => {
+    if (t.rank !== 1 || t.shape[0] !== channels) {
+      throw new Error(`batchNorm: ${name} must be [${channels}] for input ${shapeString(x.shape)}, got ${shapeString(t.shape)}`);
+    }
+    return reshape(t, perChannel);
+  };
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const count = x.size / channels;
+  let normalised: Tensor;
+  let result: Omit<BatchNormResult, "output"> = {};
+  if (training) {
+    if (count < 2) {
+      throw new Error(`batchNorm: training needs more than one value per channel, input is ${shapeString(x.shape)}`);
+    }
+    const mu = mean(x, axes, true);
+    const centred = sub(x, mu);
+    const variance = mean(mul(centred, centred), axes, true);
+    normalised = mul(centred, rsqrt(add(variance, eps)));
+    result = {
+      batchMean: reshape(mu, [channels]),
+      batchVarianceUnbiased: reshape(mul(variance, count / (count - 1)), [channels]),
+    };
+  } else {
+    if (!runningMean || !runningVar) {
+      throw new Error(`batchNorm: evaluation mode needs runningMean and runningVar (input ${shapeString(x.shape)})`);
+    }
+    const inv = rsqrt(add(asChannel(runningVar, "runningVar"), eps));
+    normalised = mul(sub(x, asChannel(runningMean, "runningMean")), inv);
+  }
+  let output = weight ? mul(normalised, asChannel(weight, "weight")) : normalised;
+  if (bias) output = add(output, asChannel(bias, "bias"));
+  return { output, ...result };
+}

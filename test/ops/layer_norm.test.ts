@@ -1,0 +1,111 @@
+/**
+ * Layer normalisation and linear layers: values against float64 references written here, and
+ * first- and second-order checks against float64 finite differences (test/ops/float64_check.ts).
+ */
+import * as h from "../../src/mod.ts";
+import { assertClose, assertThrows, test } from "../harness.ts";
+import { checkAgainstFloat64, seededInputs } from "./float64_check.ts";
+
+/** Population-variance layer norm of the last `size` elements of each row, with optional affine. */
+function layerNorm64(x: Float64Array, size: number, eps: number, weight?: Float64Array, bias?: Float64Array): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let row = 0; row < x.length / size; row++) {
+    const values = x.subarray(row * size, (row + 1) * size);
+    const mean = values.reduce((a, b) => a + b, 0) / size;
+    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / size;
+    values.forEach((value, i) => {
+      out[row * size + i] = (value - mean) / Math.sqrt(variance + eps) * (weight?.[i] ?? 1) + (bias?.[i] ?? 0);
+    });
+  }
+  return out;
+}
+
+const weighted = (y: Float64Array, w: Float64Array) => y.reduce((acc, value, i) => acc + value * w[i], 0);
+
+test("layerNorm: values match float64 (last axis with affine, eps 1e-6; two axes, default eps)", async () => {
+  await h.init();
+  const x = seededInputs(2 * 3 * 7, 1, 3);
+  const weight = seededInputs(7, 2);
+  const bias = seededInputs(7, 3);
+  const [affine, plain] = h.tidy(() => {
+    const xT = h.tensor(Float32Array.from(x), [2, 3, 7]);
+    return [
+      h.layerNorm(xT, [7], { weight: h.tensor(Float32Array.from(weight)), bias: h.tensor(Float32Array.from(bias)), eps: 1e-6 }),
+      h.layerNorm(xT, 2),
+    ];
+  });
+  assertClose(await affine.floats(), layerNorm64(x, 7, 1e-6, weight, bias), { rtol: 1e-5, atol: 2e-6 }, "affine");
+  assertClose(await plain.floats(), layerNorm64(x, 21, 1e-5), { rtol: 1e-5, atol: 2e-6 }, "two trailing axes");
+  h.dispose([affine, plain]);
+});
+
+test("layerNorm: gradients w.r.t. x, weight and bias match float64 to first and second order", async () => {
+  const [rows, size] = [3, 5];
+  const w = seededInputs(rows * size, 20);
+  const wT = () => h.tensor(Float32Array.from(w), [rows, size]);
+  await checkAgainstFloat64({
+    name: "Σ w·layerNorm(x; weight, bias)",
+    shapes: [[rows, size], [size], [size]],
+    inputs: [seededInputs(rows * size, 21, 2), seededInputs(size, 22), seededInputs(size, 23)],
+    seed: 24,
+    gpu: ([x, weight, bias]) => h.sum(h.mul(h.layerNorm(x, [size], { weight, bias, eps: 1e-6 }), wT())),
+    reference: ([x, weight, bias]) => weighted(layerNorm64(x, size, 1e-6, weight, bias), w),
+  });
+});
+
+test("layerNorm: a nonlinear loss of the output passes float64 second-order checks", async () => {
+  const [rows, size] = [2, 6];
+  await checkAgainstFloat64({
+    name: "Σ layerNorm(x)³",
+    shapes: [[rows, size]],
+    inputs: [seededInputs(rows * size, 30, 2)],
+    seed: 31,
+    gpu: ([x]) => {
+      const y = h.layerNorm(x, 1);
+      return h.sum(h.mul(h.mul(y, y), y));
+    },
+    reference: ([x]) => layerNorm64(x, size, 1e-5).reduce((acc, value) => acc + value ** 3, 0),
+  });
+});
+
+test("layerNorm: shapes that do not fit fail with a clear message", async () => {
+  await h.init();
+  const x = h.zeros([2, 3, 4]);
+  assertThrows(() => h.layerNorm(x, [3]), /normalized shape \[3\] is not a trailing part of x \[2, 3, 4\]/);
+  assertThrows(() => h.layerNorm(x, [4], { weight: h.zeros([3]) }), /weight \[3\] must have the normalized shape \[4\]/);
+  x.dispose();
+});
+
+test("linear: matches float64 over leading axes, to first and second order", async () => {
+  const [batch, tokens, inFeatures, outFeatures] = [2, 3, 5, 4];
+  const w = seededInputs(batch * tokens * outFeatures, 40);
+  const reference = ([x, weight, bias]: Float64Array[]) => {
+    let total = 0;
+    for (let r = 0; r < batch * tokens; r++) {
+      for (let o = 0; o < outFeatures; o++) {
+        let y = bias[o];
+        for (let i = 0; i < inFeatures; i++) y += x[r * inFeatures + i] * weight[o * inFeatures + i];
+        total += Math.tanh(y) * w[r * outFeatures + o];
+      }
+    }
+    return total;
+  };
+  await checkAgainstFloat64({
+    name: "Σ w·tanh(linear(x))",
+    shapes: [[batch, tokens, inFeatures], [outFeatures, inFeatures], [outFeatures]],
+    inputs: [seededInputs(batch * tokens * inFeatures, 41), seededInputs(outFeatures * inFeatures, 42), seededInputs(outFeatures, 43)],
+    seed: 44,
+    gpu: ([x, weight, bias]) => {
+      const y = h.linear(x, weight, bias);
+      return h.sum(h.mul(h.tanh(y), h.tensor(Float32Array.from(w), [batch, tokens, outFeatures])));
+    },
+    reference,
+  });
+  await h.init();
+  const x = h.zeros([2, 5]);
+  assertThrows(() => h.linear(x, h.zeros([4, 3])), /needs weight \[out, 5\], got \[4, 3\]/);
+  assertThrows(() => h.linear(x, h.zeros([4, 5]), h.zeros([3])), /bias \[3\] must be \[4\]/);
+  const y = h.linear(x, h.zeros([4, 5]));
+  assertClose([...y.shape], [2, 4], { rtol: 0, atol: 0 }, "no bias");
+  h.dispose([x, y]);
+});
