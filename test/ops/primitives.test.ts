@@ -137,3 +137,17 @@ checkSpec({
   fn: (o, x) => o.max(x, [0]),
   order: 0,
 });
+checkSpec({
+  name: "matmul with K = 40000 (longer than one pass on lavapipe)",
+  inputs: [{ shape: [3, 40000], domain: "unit" }, { shape: [40000, 2], domain: "unit" }],
+  fn: (o, a, b) => o.matmul(a, b),
+  order: 0,
+  rtol: 1e-4,
+});
+checkSpec({
+  name: "matmul transposed with K = 40000",
+  inputs: [{ shape: [40000, 2], domain: "unit" }, { shape: [3, 40000], domain: "unit" }],
+  fn: (o, a, b) => o.matmul(a, b, { transA: true, transB: true }),
+  order: 0,
+  rtol: 1e-4,
+});

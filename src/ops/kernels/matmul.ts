@@ -4,6 +4,8 @@ import { Params } from "../../backend/params.ts";
 import type { ScratchTexture } from "../../backend/backend.ts";
 import { shapeSize, type Tensor } from "../../tensor.ts";
 import { shapeString } from "../shape.ts";
+import { sliceKernel } from "./movement.ts";
+import { binaryKernel } from "./elementwise.ts";
 
 /** The shape of one product: out[batch] = op(A)[M, K] · op(B)[K, N]; a count of 1 broadcasts. */
 interface Product {
@@ -36,6 +38,7 @@ export function matmulKernel(a: Tensor, b: Tensor, transA: boolean, transB: bool
   if (!sameBatch && countA !== 1 && countB !== 1) fail("batch dimensions must match or one side have a single matrix");
   const batchShape = countA >= countB && (sameBatch || countB === 1) ? batchA : batchB;
   const batch = shapeSize(batchShape);
+  if (K > MAX_K_PER_PASS) return matmulInKChunks(a, b, transA, transB, K);
   const out = engine.allocate("matmul", [...batchShape, M, N]);
   if (out.size === 0) return out;
   const maxGroups = engine.backend.limits.maxComputeWorkgroupsPerDimension;
@@ -44,6 +47,36 @@ export function matmulKernel(a: Tensor, b: Tensor, transA: boolean, transB: bool
   if (engine.backend.matmulVariant === "textures" && texturesFit(product)) matmulTextures(product, a, b, out);
   else matmulBuffers(product, a, b, out);
   return out;
+}
+
+/**
+ * llvmpipe (lavapipe) ends a shader invocation's loops after 65 535 iterations in all, and every
+ * variant loops over K (the shared one ~1.3 iterations per k): longer products are summed from
+ * partial products over K chunks.
+ */
+const MAX_K_PER_PASS = 16384;
+
+function matmulInKChunks(a: Tensor, b: Tensor, transA: boolean, transB: boolean, K: number): Tensor {
+  const sliceK = (x: Tensor, axis: number, start: number, length: number) =>
+    sliceKernel(x, x.shape.map((_, d) => (d === axis ? start : 0)), x.shape.map((n, d) => (d === axis ? length : n)));
+  let total: Tensor | null = null;
+  for (let start = 0; start < K; start += MAX_K_PER_PASS) {
+    const length = Math.min(MAX_K_PER_PASS, K - start);
+    const partA = sliceK(a, transA ? a.rank - 2 : a.rank - 1, start, length);
+    const partB = sliceK(b, transB ? b.rank - 1 : b.rank - 2, start, length);
+    const partial = matmulKernel(partA, partB, transA, transB);
+    partA.dispose();
+    partB.dispose();
+    if (total) {
+      const sum = binaryKernel("add", total, partial);
+      total.dispose();
+      partial.dispose();
+      total = sum;
+    } else {
+      total = partial;
+    }
+  }
+  return total!;
 }
 
 /** The register-tiled or workgroup-memory kernel, reading both operands from storage buffers. */
