@@ -1,23 +1,28 @@
 // Fused scaled dot-product attention, FlashAttention-style: a block of 16 rows streams the other
 // side in tiles of 64 rows; each tile's 16×64 scores pass through workgroup memory and are folded
-// into an online softmax, so no T×T matrix is ever stored.
+// into an online softmax, so no T×T matrix is ever stored (only each row's log-sum-exp).
 // Register blocking: a workgroup is 16 threads (lanes); every lane works on all 16 block rows,
 // with 4 tile rows of its own for the scores (16×4) and one vec4 chunk of D for the accumulators
-// (16 × vec4). Reads of the block's rows are then the same address in every lane (uniform: one
-// load, broadcast), and only the lane's own tile rows or D chunk differ, so each per-lane (gather)
-// load feeds 16 multiply-adds: gathers are what costs most on CPU adapters. No private arrays
-// (indexed ones spill to scratch memory there); K and V come straight from storage, which CPU
-// adapters cache better than they stage through workgroup memory.
+// (16 × vec4), so each per-lane read feeds 16 multiply-adds. No private arrays (indexed ones spill
+// to scratch memory on CPU adapters). Inputs are read as rgba32float texels (attention_pack stages
+// them): on CPU adapters (lavapipe, SwiftShader) a texel fetch is a vectorised gather, while a
+// storage-buffer or workgroup-memory read is a loop over the SIMD lanes — measured on lavapipe,
+// staging the block through workgroup memory instead made the forward 1.8× slower.
+// Workgroup memory: two 16×64 tiles (P, dS: 8 KiB) and 16×16 partial row statistics (1 KiB).
 // Layout: q, k, v are [batch, T, D] (batch = B·H; D ≤ 64, a multiple of 4). `packed` is flat: the
 // output o [batch, T, D], then lse [batch, T], lse_i = log Σ_j exp(s_ij), s_ij = scale·q_i·k_j.
 // A cotangent of packed has the same layout (dO, then d lse). `grads` is [3, batch, T, D]: dq, dk, dv.
+// Textures: [D/4 texels wide, PER_LAYER·T rows, ceil(batch / PER_LAYER) layers]; texel (c, y, layer)
+// holds elements 4c … 4c+3 of row t of batch b, y = (b mod PER_LAYER)·T + t, layer = b / PER_LAYER.
 // Backward: P = exp(s − lse), dP = dO·vᵀ, δ_i = dO_i·o_i − dlse_i, dS = P∘(dP − δ),
 //   dq = scale·dS·k (grad_q, over query blocks), dk = scale·dSᵀ·q and dv = Pᵀ·dO (grad_kv, over
 //   key blocks); each recomputes P tile by tile, so no float atomics are needed.
-// Bindings (0 is params {batch, T, scale} everywhere):
-//   attention_forward: 1 q, 2 k, 3 v (read), 4 packed (write)
+// Bindings (0 is params {batch, T, scale, per_layer} everywhere):
+//   attention_pack:    1 src [batch, T, D] (read), 2 texture (write); workgroup (16, 4), grid
+//                      (ceil(D/64), ceil(T/4), batch)
+//   attention_forward: 1 q, 2 k, 3 v (textures), 4 packed (write)
 //   attention_delta:   1 packed, 2 cotangent (read), 3 delta [batch, T] (write); 64 threads, one per row
-//   attention_grad_q:  1 q, 2 k, 3 v, 4 packed, 5 cotangent, 6 delta (read), 7 grads (write dq)
+//   attention_grad_q:  1 q, 2 k, 3 v, 4 dO (textures), 5 packed, 6 delta (read), 7 grads (write dq)
 //   attention_grad_kv: same bindings, writes the dk and dv slots of grads
 // Workgroup (forward, grad_q, grad_kv): 16. Grid: (ceil(T / 16), batch).
 // Override: HEAD_DIM (D).
@@ -28,20 +33,22 @@ const TILE = 64u;
 const LANES = 16u;
 const NEG_BIG: f32 = -3.0e38;  // below any score; exp(NEG_BIG − finite) = 0
 
-struct Params { batch: u32, T: u32, scale: f32 }
+struct Params { batch: u32, T: u32, scale: f32, per_layer: u32 }
 @group(0) @binding(0) var<storage, read> params: Params;
-// Inputs are read as vec4s: on CPU adapters each storage read is a loop over the SIMD lanes, so
-// one vec4 read costs about what one f32 read does.
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(1) var q: texture_2d_array<f32>;
+@group(0) @binding(2) var k: texture_2d_array<f32>;
+@group(0) @binding(3) var v: texture_2d_array<f32>;
 
 // Four vec4s: four rows of four values, or sixteen per-row scalars (a = rows 0–3, …).
 struct Rows4 { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32> }
 // Sixteen rows of four values: rows 0–3 in a, 4–7 in b, ….
 struct Rows16 { a: Rows4, b: Rows4, c: Rows4, d: Rows4 }
-// Element offsets of sixteen rows (a = rows 0–3, …).
-struct Offsets16 { a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32> }
+// Sixteen row indices (a = rows 0–3, …).
+struct Index16 { a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32> }
+// Where a batch's rows sit in the textures: rows y0 … y0 + T − 1 of `layer`.
+struct Place { y0: u32, layer: u32 }
+
+fn place(b: u32) -> Place { return Place((b % params.per_layer) * params.T, b / params.per_layer); }
 
 const ZERO4 = Rows4(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
 const ZERO16 = Rows16(ZERO4, ZERO4, ZERO4, ZERO4);
@@ -63,71 +70,38 @@ fn scale_rows16(x: Rows16, s: Rows4) -> Rows16 {
 
 fn scale16(x: Rows16, s: f32) -> Rows16 { return scale_rows16(x, Rows4(vec4<f32>(s), vec4<f32>(s), vec4<f32>(s), vec4<f32>(s))); }
 
-// Offsets of rows first … first + 15, clamped to the batch's last row: rows past T compute on
-// copies (every thread must reach the barriers) and are masked or not written.
-fn offsets16(base: u32, first: u32) -> Offsets16 {
-  let last = vec4<u32>(params.T - 1u);
-  let step = vec4<u32>(0u, 1u, 2u, 3u);
-  return Offsets16(base + min(vec4<u32>(first) + step, last) * HEAD_DIM, base + min(vec4<u32>(first + 4u) + step, last) * HEAD_DIM,
-                   base + min(vec4<u32>(first + 8u) + step, last) * HEAD_DIM, base + min(vec4<u32>(first + 12u) + step, last) * HEAD_DIM);
+// Rows first … first + 3, clamped to the last row: rows past T compute on copies (every thread
+// must reach the barriers) and are masked or not written.
+fn rows4(first: u32) -> vec4<u32> {
+  return min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.T - 1u));
 }
 
-fn offsets4(base: u32, first: u32) -> vec4<u32> {
-  return base + min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.T - 1u)) * HEAD_DIM;
-}
+fn rows16(first: u32) -> Index16 { return Index16(rows4(first), rows4(first + 4u), rows4(first + 8u), rows4(first + 12u)); }
 
 fn inside4(first: u32) -> vec4<bool> {
   return vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.T);
 }
 
-// Elements 4c … 4c+3 of four rows (element offsets o), transposed: column e holds element 4c + e
-// of each row.
-fn q_chunk(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  let at = o / 4u + c;
-  return transpose(mat4x4<f32>(q[at.x], q[at.y], q[at.z], q[at.w]));
+// Texel c (elements 4c … 4c+3) of row t, and of four rows transposed (column e holds element 4c + e).
+fn q_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(q, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+fn k_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(k, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+fn v_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(v, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+fn q_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(q_texel(p, t.x, c), q_texel(p, t.y, c), q_texel(p, t.z, c), q_texel(p, t.w, c)));
 }
-fn k_chunk(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  let at = o / 4u + c;
-  return transpose(mat4x4<f32>(k[at.x], k[at.y], k[at.z], k[at.w]));
+fn k_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(k_texel(p, t.x, c), k_texel(p, t.y, c), k_texel(p, t.z, c), k_texel(p, t.w, c)));
 }
-fn v_chunk(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  let at = o / 4u + c;
-  return transpose(mat4x4<f32>(v[at.x], v[at.y], v[at.z], v[at.w]));
-}
-
-// s += Σ_e outer(block rows at d = 4c + e, m[e]): a 16×4 block over one chunk of D.
-fn add_chunk(s: Rows16, second: bool, c: u32, m: mat4x4<f32>) -> Rows16 {
-  var x = add_outer16(s, block_at(second, 4u * c), m[0]);
-  x = add_outer16(x, block_at(second, 4u * c + 1u), m[1]);
-  x = add_outer16(x, block_at(second, 4u * c + 2u), m[2]);
-  return add_outer16(x, block_at(second, 4u * c + 3u), m[3]);
+fn v_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(v_texel(p, t.x, c), v_texel(p, t.y, c), v_texel(p, t.z, c), v_texel(p, t.w, c)));
 }
 
-// The block's 16 rows staged transposed, [d][row] as vec4s of 4 rows, so that per d four loads,
-// the same in every lane, fetch element d of every block row (forward and grad_q: q; grad_kv: k).
-var<workgroup> block_t: array<vec4<f32>, HEAD_DIM * 4u>;
-// grad_q: dO; grad_kv: v.
-var<workgroup> block_t2: array<vec4<f32>, HEAD_DIM * 4u>;
-
-fn block_at(second: bool, d: u32) -> Rows4 {
-  if (second) { return Rows4(block_t2[4u * d], block_t2[4u * d + 1u], block_t2[4u * d + 2u], block_t2[4u * d + 3u]); }
-  return Rows4(block_t[4u * d], block_t[4u * d + 1u], block_t[4u * d + 2u], block_t[4u * d + 3u]);
-}
-
-fn stage_block(second: bool, d: u32, x: Rows4) {
-  if (second) {
-    block_t2[4u * d] = x.a; block_t2[4u * d + 1u] = x.b; block_t2[4u * d + 2u] = x.c; block_t2[4u * d + 3u] = x.d;
-  } else {
-    block_t[4u * d] = x.a; block_t[4u * d + 1u] = x.b; block_t[4u * d + 2u] = x.c; block_t[4u * d + 3u] = x.d;
-  }
-}
-
-// Stages chunk c of the block's rows, given as four transposed 4×4 chunks (rows 0–3, 4–7, …).
-fn stage_chunk(second: bool, c: u32, a: mat4x4<f32>, b: mat4x4<f32>, cc: mat4x4<f32>, d: mat4x4<f32>) {
-  stage_block(second, 4u * c, Rows4(a[0], b[0], cc[0], d[0]));
-  stage_block(second, 4u * c + 1u, Rows4(a[1], b[1], cc[1], d[1]));
-  stage_block(second, 4u * c + 2u, Rows4(a[2], b[2], cc[2], d[2]));
-  stage_block(second, 4u * c + 3u, Rows4(a[3], b[3], cc[3], d[3]));
+// s += Σ_e outer(rows at d = 4c + e, m[e]) with the 16 rows' chunk given as four transposed 4×4s.
+fn add_chunk_of(s: Rows16, a: mat4x4<f32>, b: mat4x4<f32>, cc: mat4x4<f32>, d: mat4x4<f32>, m: mat4x4<f32>) -> Rows16 {
+  var x = add_outer16(s, Rows4(a[0], b[0], cc[0], d[0]), m[0]);
+  x = add_outer16(x, Rows4(a[1], b[1], cc[1], d[1]), m[1]);
+  x = add_outer16(x, Rows4(a[2], b[2], cc[2], d[2]), m[2]);
+  return add_outer16(x, Rows4(a[3], b[3], cc[3], d[3]), m[3]);
 }
 
 // Tiles of P (forward: probabilities) and dS, stored [tile row][block rows 4g … 4g+3] as vec4s,
@@ -156,18 +130,52 @@ fn store_tile(to_ds: bool, col: u32, x: Rows16) {
   store_group(to_ds, 3u, col, x.d);
 }
 
-// Tile row j: one value per block row.
-fn tile_col(from_ds: bool, j: u32) -> Rows4 {
-  if (from_ds) { return Rows4(tile_ds[4u * j], tile_ds[4u * j + 1u], tile_ds[4u * j + 2u], tile_ds[4u * j + 3u]); }
-  return Rows4(tile_p[4u * j], tile_p[4u * j + 1u], tile_p[4u * j + 2u], tile_p[4u * j + 3u]);
+// The four D chunks a lane accumulates (4·cg … 4·cg + 3, clamped; `chunks_inside` says which exist).
+fn lane_chunks(cg: u32) -> vec4<u32> { return min(vec4<u32>(4u * cg) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(HEAD_DIM / 4u - 1u)); }
+fn chunks_inside(cg: u32) -> vec4<bool> { return vec4<u32>(4u * cg) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(HEAD_DIM / 4u); }
+
+// Rows 4g … 4g+3 of a 16-row quantity.
+fn pick(x: Rows4, g: u32) -> vec4<f32> { return select(select(select(x.a, x.b, g == 1u), x.c, g == 2u), x.d, g == 3u); }
+
+// Accumulators of 4 rows × 4 chunks of D (a: chunk 0, …; each Rows4 holds the 4 rows): x += outer(p, y),
+// p the 4 rows' weights, y one row's 4 chunks.
+fn add_outer_chunks(x: Rows16, p: vec4<f32>, y: Rows4) -> Rows16 {
+  return Rows16(add_outer(x.a, p, y.a), add_outer(x.b, p, y.b), add_outer(x.c, p, y.c), add_outer(x.d, p, y.d));
+}
+
+fn scale_chunks(x: Rows16, s: vec4<f32>) -> Rows16 {
+  return Rows16(scale_rows(x.a, s), scale_rows(x.b, s), scale_rows(x.c, s), scale_rows(x.d, s));
+}
+
+fn q_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(q_texel(p, t, c.x), q_texel(p, t, c.y), q_texel(p, t, c.z), q_texel(p, t, c.w)); }
+fn k_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(k_texel(p, t, c.x), k_texel(p, t, c.y), k_texel(p, t, c.z), k_texel(p, t, c.w)); }
+fn v_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(v_texel(p, t, c.x), v_texel(p, t, c.y), v_texel(p, t, c.z), v_texel(p, t, c.w)); }
+
+// Tile row j at block rows 4g … 4g+3.
+fn tile_at(from_ds: bool, j: u32, g: u32) -> vec4<f32> {
+  if (from_ds) { return tile_ds[4u * j + g]; }
+  return tile_p[4u * j + g];
+}
+
+// ------------------------------------------------------------------------------------------- pack
+
+@group(0) @binding(1) var<storage, read> pack_src: array<vec4<f32>>;
+@group(0) @binding(2) var pack_dst: texture_storage_2d_array<rgba32float, write>;
+
+@compute @workgroup_size(16, 4)
+fn attention_pack(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let T = params.T;
+  if (gid.x >= HEAD_DIM / 4u || gid.y >= T) { return; }
+  let p = place(gid.z);
+  textureStore(pack_dst, vec2<u32>(gid.x, p.y0 + gid.y), p.layer, pack_src[(gid.z * T + gid.y) * (HEAD_DIM / 4u) + gid.x]);
 }
 
 // ---------------------------------------------------------------------------------------- forward
 
 @group(0) @binding(4) var<storage, read_write> packed_out: array<f32>;
 
-// [block row][lane]: each lane's partial row maxima (per tile) and, at the end, partial sums.
-var<workgroup> partial: array<f32, BLOCK * LANES>;
+// [lane][rows 4g … 4g+3]: each lane's partial row maxima (per tile) and, at the end, partial sums.
+var<workgroup> partial: array<vec4<f32>, LANES * 4u>;
 
 fn max4(x: vec4<f32>) -> f32 { return max(max(x.x, x.y), max(x.z, x.w)); }
 fn sum4(x: vec4<f32>) -> f32 { return x.x + x.y + x.z + x.w; }
@@ -177,14 +185,10 @@ fn row_sum(x: Rows4) -> vec4<f32> { return vec4<f32>(sum4(x.a), sum4(x.b), sum4(
 fn exp_rows(x: Rows4, m: vec4<f32>) -> Rows4 { return Rows4(exp(x.a - m.x), exp(x.b - m.y), exp(x.c - m.z), exp(x.d - m.w)); }
 
 fn store_partials(lane: u32, x: Rows4) {
-  partial[0u * LANES + lane] = x.a.x; partial[1u * LANES + lane] = x.a.y; partial[2u * LANES + lane] = x.a.z; partial[3u * LANES + lane] = x.a.w;
-  partial[4u * LANES + lane] = x.b.x; partial[5u * LANES + lane] = x.b.y; partial[6u * LANES + lane] = x.b.z; partial[7u * LANES + lane] = x.b.w;
-  partial[8u * LANES + lane] = x.c.x; partial[9u * LANES + lane] = x.c.y; partial[10u * LANES + lane] = x.c.z; partial[11u * LANES + lane] = x.c.w;
-  partial[12u * LANES + lane] = x.d.x; partial[13u * LANES + lane] = x.d.y; partial[14u * LANES + lane] = x.d.z; partial[15u * LANES + lane] = x.d.w;
-}
-
-fn partial4(first: u32, l: u32) -> vec4<f32> {
-  return vec4<f32>(partial[first * LANES + l], partial[(first + 1u) * LANES + l], partial[(first + 2u) * LANES + l], partial[(first + 3u) * LANES + l]);
+  partial[4u * lane] = x.a;
+  partial[4u * lane + 1u] = x.b;
+  partial[4u * lane + 2u] = x.c;
+  partial[4u * lane + 3u] = x.d;
 }
 
 // Max (or sum) over the lanes' partials of every block row; the loads are uniform across lanes.
@@ -192,7 +196,7 @@ fn reduce_partials(take_max: bool) -> Rows4 {
   let start = vec4<f32>(select(0.0, NEG_BIG, take_max));
   var acc = Rows4(start, start, start, start);
   for (var l = 0u; l < LANES; l++) {
-    let x = Rows4(partial4(0u, l), partial4(4u, l), partial4(8u, l), partial4(12u, l));
+    let x = Rows4(partial[4u * l], partial[4u * l + 1u], partial[4u * l + 2u], partial[4u * l + 3u]);
     if (take_max) {
       acc = Rows4(max(acc.a, x.a), max(acc.b, x.b), max(acc.c, x.c), max(acc.d, x.d));
     } else {
@@ -202,44 +206,49 @@ fn reduce_partials(take_max: bool) -> Rows4 {
   return acc;
 }
 
-fn write_output(b: u32, row: u32, lane: u32, o: vec4<f32>, lse: f32) {
+fn write_output(b: u32, row: u32, c: u32, o: vec4<f32>) {
   let T = params.T;
   if (row >= T) { return; }
-  let at = (b * T + row) * HEAD_DIM + 4u * lane;
+  let at = (b * T + row) * HEAD_DIM + 4u * c;
   packed_out[at] = o.x;
   packed_out[at + 1u] = o.y;
   packed_out[at + 2u] = o.z;
   packed_out[at + 3u] = o.w;
-  if (lane == 0u) { packed_out[params.batch * T * HEAD_DIM + b * T + row] = lse; }
 }
 
-fn write_output4(b: u32, first: u32, lane: u32, o: Rows4, lse: vec4<f32>) {
-  write_output(b, first, lane, o.a, lse.x);
-  write_output(b, first + 1u, lane, o.b, lse.y);
-  write_output(b, first + 2u, lane, o.c, lse.z);
-  write_output(b, first + 3u, lane, o.d, lse.w);
+// Rows first … first+3 (x.a … x.d) at chunk c.
+fn write_output4(b: u32, first: u32, c: u32, x: Rows4) {
+  write_output(b, first, c, x.a);
+  write_output(b, first + 1u, c, x.b);
+  write_output(b, first + 2u, c, x.c);
+  write_output(b, first + 3u, c, x.d);
+}
+
+fn write_lse(b: u32, row: u32, lse: f32) {
+  if (row < params.T) { packed_out[params.batch * params.T * HEAD_DIM + b * params.T + row] = lse; }
 }
 
 @compute @workgroup_size(16)
 fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
-  let base = wid.y * T * HEAD_DIM;
   let row0 = wid.x * BLOCK;
-  let chunk = min(lane, HEAD_DIM / 4u - 1u) * 4u;
-  let q_rows = offsets16(base, row0);
+  // Accumulators: block rows 4·rg … +3, D chunks 4·cg … +3.
+  let rg = lane / 4u;
+  let cg = lane % 4u;
+  let chunks = lane_chunks(cg);
+  let at = place(wid.y);
+  let q_rows = rows16(row0);
   // Per block row: the running maximum (the same in every lane) and this lane's share of the sum.
   var running_max = Rows4(vec4<f32>(NEG_BIG), vec4<f32>(NEG_BIG), vec4<f32>(NEG_BIG), vec4<f32>(NEG_BIG));
   var lane_sum = ZERO4;
   var o = ZERO16;
-  for (var c = lane; c < HEAD_DIM / 4u; c += LANES) {
-    stage_chunk(false, c, q_chunk(q_rows.a, c), q_chunk(q_rows.b, c), q_chunk(q_rows.c, c), q_chunk(q_rows.d, c));
-  }
-  workgroupBarrier();
   for (var j0 = 0u; j0 < T; j0 += TILE) {
     // Scores of the 16 block rows with keys j0 + 4·lane … +3.
-    let k_rows = offsets4(base, j0 + 4u * lane);
+    let k_rows = rows4(j0 + 4u * lane);
     var s = ZERO16;
-    for (var c = 0u; c < HEAD_DIM / 4u; c++) { s = add_chunk(s, false, c, k_chunk(k_rows, c)); }
+    for (var c = 0u; c < HEAD_DIM / 4u; c++) {
+      s = add_chunk_of(s, q_chunk(at, q_rows.a, c), q_chunk(at, q_rows.b, c), q_chunk(at, q_rows.c, c), q_chunk(at, q_rows.d, c), k_chunk(at, k_rows, c));
+    }
     let valid = inside4(j0 + 4u * lane);
     s = scale16(s, params.scale);
     let masked = vec4<f32>(NEG_BIG);
@@ -261,23 +270,30 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
                      lane_sum.c * rescale.c + row_sum(p.c), lane_sum.d * rescale.d + row_sum(p.d));
     store_tile(false, 4u * lane, p);
     workgroupBarrier();
-    // o (16 block rows, chunk of D) = rescale·o + P·v.
-    o = scale_rows16(o, rescale);
+    // o (rows 4·rg …, chunks 4·cg …) = rescale·o + P·v.
+    o = scale_chunks(o, pick(rescale, rg));
     let count = min(TILE, T - j0);
     for (var j = 0u; j < count; j++) {
-      o = add_outer16(o, tile_col(false, j), v[(base + (j0 + j) * HEAD_DIM + chunk) / 4u]);
+      o = add_outer_chunks(o, tile_at(false, j, rg), v_texels(at, j0 + j, chunks));
     }
   }
   store_partials(lane, lane_sum);
   workgroupBarrier();
-  let total = reduce_partials(false);
-  if (4u * lane >= HEAD_DIM) { return; }
-  let inverse = Rows4(1.0 / total.a, 1.0 / total.b, 1.0 / total.c, 1.0 / total.d);
-  o = scale_rows16(o, inverse);
-  write_output4(wid.y, row0, lane, o.a, running_max.a + log(total.a));
-  write_output4(wid.y, row0 + 4u, lane, o.b, running_max.b + log(total.b));
-  write_output4(wid.y, row0 + 8u, lane, o.c, running_max.c + log(total.c));
-  write_output4(wid.y, row0 + 12u, lane, o.d, running_max.d + log(total.d));
+  let total = pick(reduce_partials(false), rg);
+  o = scale_chunks(o, 1.0 / total);
+  let first = row0 + 4u * rg;
+  let inside = chunks_inside(cg);
+  if (inside.x) { write_output4(wid.y, first, chunks.x, o.a); }
+  if (inside.y) { write_output4(wid.y, first, chunks.y, o.b); }
+  if (inside.z) { write_output4(wid.y, first, chunks.z, o.c); }
+  if (inside.w) { write_output4(wid.y, first, chunks.w, o.d); }
+  if (cg == 0u) {
+    let lse = pick(running_max, rg) + log(total);
+    write_lse(wid.y, first, lse.x);
+    write_lse(wid.y, first + 1u, lse.y);
+    write_lse(wid.y, first + 2u, lse.z);
+    write_lse(wid.y, first + 3u, lse.w);
+  }
 }
 
 // ------------------------------------------------------------------------------------------ delta
@@ -300,25 +316,26 @@ fn attention_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
 
 // --------------------------------------------------------------------------------------- backward
 
-@group(0) @binding(4) var<storage, read> packed: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> cotangent: array<vec4<f32>>;
+@group(0) @binding(4) var grad_out: texture_2d_array<f32>;
+@group(0) @binding(5) var<storage, read> packed: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> delta: array<f32>;
 @group(0) @binding(7) var<storage, read_write> grads: array<f32>;
 
-fn do_chunk(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  let at = o / 4u + c;
-  return transpose(mat4x4<f32>(cotangent[at.x], cotangent[at.y], cotangent[at.z], cotangent[at.w]));
+fn do_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(grad_out, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+fn do_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(do_texel(p, t, c.x), do_texel(p, t, c.y), do_texel(p, t, c.z), do_texel(p, t, c.w)); }
+fn do_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(do_texel(p, t.x, c), do_texel(p, t.y, c), do_texel(p, t.z, c), do_texel(p, t.w, c)));
 }
 
-// lse of four rows (offsets as above); lse = +big past T makes their P zero.
-fn lse_at(o: vec4<u32>, valid: vec4<bool>) -> vec4<f32> {
-  let at = params.batch * params.T * HEAD_DIM + o / HEAD_DIM;
+// lse of rows t of batch b; lse = +big where `valid` is false makes their P zero.
+fn lse_at(b: u32, t: vec4<u32>, valid: vec4<bool>) -> vec4<f32> {
+  let at = params.batch * params.T * HEAD_DIM + b * params.T + t;
   let values = vec4<f32>(packed[at.x / 4u][at.x % 4u], packed[at.y / 4u][at.y % 4u], packed[at.z / 4u][at.z % 4u], packed[at.w / 4u][at.w % 4u]);
   return select(vec4<f32>(-NEG_BIG), values, valid);
 }
 
-fn delta_at(o: vec4<u32>) -> vec4<f32> {
-  let at = o / HEAD_DIM;
+fn delta_at(b: u32, t: vec4<u32>) -> vec4<f32> {
+  let at = b * params.T + t;
   return vec4<f32>(delta[at.x], delta[at.y], delta[at.z], delta[at.w]);
 }
 
@@ -338,11 +355,14 @@ fn write_grads4(slot: u32, base: u32, first: u32, chunk: u32, g: Rows4) {
   write_grad(slot, base, first + 3u, chunk, g.d);
 }
 
-fn write_grads16(slot: u32, base: u32, row0: u32, chunk: u32, g: Rows16) {
-  write_grads4(slot, base, row0, chunk, g.a);
-  write_grads4(slot, base, row0 + 4u, chunk, g.b);
-  write_grads4(slot, base, row0 + 8u, chunk, g.c);
-  write_grads4(slot, base, row0 + 12u, chunk, g.d);
+// Accumulators of rows first … first+3 and chunks `chunks` (see add_outer_chunks).
+fn write_grads_chunks(slot: u32, base: u32, first: u32, cg: u32, g: Rows16) {
+  let chunks = lane_chunks(cg);
+  let inside = chunks_inside(cg);
+  if (inside.x) { write_grads4(slot, base, first, 4u * chunks.x, g.a); }
+  if (inside.y) { write_grads4(slot, base, first, 4u * chunks.y, g.b); }
+  if (inside.z) { write_grads4(slot, base, first, 4u * chunks.z, g.c); }
+  if (inside.w) { write_grads4(slot, base, first, 4u * chunks.w, g.d); }
 }
 
 // dS = exp(scale·s − lse)·(dp − δ) for four block rows (per-row lse, δ) against four tile rows.
@@ -359,38 +379,39 @@ fn attention_grad_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
   let T = params.T;
   let base = wid.y * T * HEAD_DIM;
   let row0 = wid.x * BLOCK;
-  let chunk = min(lane, HEAD_DIM / 4u - 1u) * 4u;
-  let q_rows = offsets16(base, row0);
+  let rg = lane / 4u;
+  let cg = lane % 4u;
+  let chunks = lane_chunks(cg);
+  let at = place(wid.y);
+  let q_rows = rows16(row0);
   let all = vec4<bool>(true);
-  let lse = Rows4(lse_at(q_rows.a, all), lse_at(q_rows.b, all), lse_at(q_rows.c, all), lse_at(q_rows.d, all));
-  let dlt = Rows4(delta_at(q_rows.a), delta_at(q_rows.b), delta_at(q_rows.c), delta_at(q_rows.d));
+  let b = wid.y;
+  let lse = Rows4(lse_at(b, q_rows.a, all), lse_at(b, q_rows.b, all), lse_at(b, q_rows.c, all), lse_at(b, q_rows.d, all));
+  let dlt = Rows4(delta_at(b, q_rows.a), delta_at(b, q_rows.b), delta_at(b, q_rows.c), delta_at(b, q_rows.d));
   var dq = ZERO16;
-  for (var c = lane; c < HEAD_DIM / 4u; c += LANES) {
-    stage_chunk(false, c, q_chunk(q_rows.a, c), q_chunk(q_rows.b, c), q_chunk(q_rows.c, c), q_chunk(q_rows.d, c));
-    stage_chunk(true, c, do_chunk(q_rows.a, c), do_chunk(q_rows.b, c), do_chunk(q_rows.c, c), do_chunk(q_rows.d, c));
-  }
-  workgroupBarrier();
   for (var j0 = 0u; j0 < T; j0 += TILE) {
     // dS of the 16 block rows with keys j0 + 4·lane … +3.
-    let k_rows = offsets4(base, j0 + 4u * lane);
+    let k_rows = rows4(j0 + 4u * lane);
     var s = ZERO16;
     var dp = ZERO16;
     for (var c = 0u; c < HEAD_DIM / 4u; c++) {
-      s = add_chunk(s, false, c, k_chunk(k_rows, c));
-      dp = add_chunk(dp, true, c, v_chunk(k_rows, c));
+      s = add_chunk_of(s, q_chunk(at, q_rows.a, c), q_chunk(at, q_rows.b, c), q_chunk(at, q_rows.c, c), q_chunk(at, q_rows.d, c),
+                       k_chunk(at, k_rows, c));
+      dp = add_chunk_of(dp, do_chunk(at, q_rows.a, c), do_chunk(at, q_rows.b, c), do_chunk(at, q_rows.c, c), do_chunk(at, q_rows.d, c),
+                        v_chunk(at, k_rows, c));
     }
     let valid = inside4(j0 + 4u * lane);
     store_tile(true, 4u * lane, Rows16(ds_rows(s.a, dp.a, lse.a, dlt.a, valid), ds_rows(s.b, dp.b, lse.b, dlt.b, valid),
                                        ds_rows(s.c, dp.c, lse.c, dlt.c, valid), ds_rows(s.d, dp.d, lse.d, dlt.d, valid)));
     workgroupBarrier();
-    // dq (16 block rows, chunk of D) += dS·k.
+    // dq (rows 4·rg …, chunks 4·cg …) += dS·k.
     let count = min(TILE, T - j0);
     for (var j = 0u; j < count; j++) {
-      dq = add_outer16(dq, tile_col(true, j), k[(base + (j0 + j) * HEAD_DIM + chunk) / 4u]);
+      dq = add_outer_chunks(dq, tile_at(true, j, rg), k_texels(at, j0 + j, chunks));
     }
     workgroupBarrier();
   }
-  if (4u * lane < HEAD_DIM) { write_grads16(0u, base, row0, chunk, scale16(dq, params.scale)); }
+  write_grads_chunks(0u, base, row0 + 4u * rg, cg, scale16(dq, params.scale));
 }
 
 // P and dS of four block keys (rows of s, dp) against four queries (lanes' columns).
@@ -407,42 +428,39 @@ fn attention_grad_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
   let T = params.T;
   let base = wid.y * T * HEAD_DIM;
   let row0 = wid.x * BLOCK;
-  let chunk = min(lane, HEAD_DIM / 4u - 1u) * 4u;
-  let k_rows = offsets16(base, row0);
+  let rg = lane / 4u;
+  let cg = lane % 4u;
+  let chunks = lane_chunks(cg);
+  let at = place(wid.y);
+  let k_rows = rows16(row0);
   var dk = ZERO16;
   var dv = ZERO16;
-  for (var c = lane; c < HEAD_DIM / 4u; c += LANES) {
-    stage_chunk(false, c, k_chunk(k_rows.a, c), k_chunk(k_rows.b, c), k_chunk(k_rows.c, c), k_chunk(k_rows.d, c));
-    stage_chunk(true, c, v_chunk(k_rows.a, c), v_chunk(k_rows.b, c), v_chunk(k_rows.c, c), v_chunk(k_rows.d, c));
-  }
-  workgroupBarrier();
   for (var i0 = 0u; i0 < T; i0 += TILE) {
     // P and dS of the 16 block keys with queries i0 + 4·lane … +3.
-    let q_rows = offsets4(base, i0 + 4u * lane);
+    let q_rows = rows4(i0 + 4u * lane);
     var s = ZERO16;
     var dp = ZERO16;
     for (var c = 0u; c < HEAD_DIM / 4u; c++) {
-      s = add_chunk(s, false, c, q_chunk(q_rows, c));
-      dp = add_chunk(dp, true, c, do_chunk(q_rows, c));
+      s = add_chunk_of(s, k_chunk(at, k_rows.a, c), k_chunk(at, k_rows.b, c), k_chunk(at, k_rows.c, c), k_chunk(at, k_rows.d, c),
+                       q_chunk(at, q_rows, c));
+      dp = add_chunk_of(dp, v_chunk(at, k_rows.a, c), v_chunk(at, k_rows.b, c), v_chunk(at, k_rows.c, c), v_chunk(at, k_rows.d, c),
+                        do_chunk(at, q_rows, c));
     }
-    let lse = lse_at(q_rows, inside4(i0 + 4u * lane));
-    let dlt = delta_at(q_rows);
+    let lse = lse_at(wid.y, q_rows, inside4(i0 + 4u * lane));
+    let dlt = delta_at(wid.y, q_rows);
     let p = Rows16(p_rows(s.a, lse), p_rows(s.b, lse), p_rows(s.c, lse), p_rows(s.d, lse));
     store_tile(false, 4u * lane, p);
     store_tile(true, 4u * lane, Rows16(ds_of(p.a, dp.a, dlt), ds_of(p.b, dp.b, dlt), ds_of(p.c, dp.c, dlt), ds_of(p.d, dp.d, dlt)));
     workgroupBarrier();
-    // dv (16 block keys, chunk of D) += Pᵀ·dO;  dk += dSᵀ·q (scaled at the end).
+    // dv (keys 4·rg …, chunks 4·cg …) += Pᵀ·dO;  dk += dSᵀ·q (scaled at the end).
     let count = min(TILE, T - i0);
     for (var i = 0u; i < count; i++) {
-      let at = (base + (i0 + i) * HEAD_DIM + chunk) / 4u;
-      dv = add_outer16(dv, tile_col(false, i), cotangent[at]);
-      dk = add_outer16(dk, tile_col(true, i), q[at]);
+      dv = add_outer_chunks(dv, tile_at(false, i, rg), do_texels(at, i0 + i, chunks));
+      dk = add_outer_chunks(dk, tile_at(true, i, rg), q_texels(at, i0 + i, chunks));
     }
     workgroupBarrier();
   }
-  if (4u * lane < HEAD_DIM) {
-    let slot = params.batch * T * HEAD_DIM;
-    write_grads16(slot, base, row0, chunk, scale16(dk, params.scale));
-    write_grads16(2u * slot, base, row0, chunk, dv);
-  }
+  let slot = params.batch * T * HEAD_DIM;
+  write_grads_chunks(slot, base, row0 + 4u * rg, cg, scale16(dk, params.scale));
+  write_grads_chunks(2u * slot, base, row0 + 4u * rg, cg, dv);
 }

@@ -21,11 +21,12 @@
 //   rows × 8·WG_X pixels.
 //   Bindings: 0 params, 1 weights, 2 input (texture_2d_array<f32>), 3 out (storage, write).
 //   Grid (ceil(N·OH·OW / (8·WG_X)), ceil(rows / (8·WG_Y))).
-// weight_grad_texture — partial[split, o, c, kh, kw] = Σ_{n, oh, ow in split} G[n, oh, ow, o] ·
+// weight_grad_texture — partial[split, o, c, kh, kw] = Σ_{(n, oh) in split, ow} G[n, oh, ow, o] ·
 //   X[n, oh·sh + kh·dh, ow·sw + kw·dw, c] with G the packed output gradient, X the padded input.
 //   Each thread owns 8 output channels × 4 column groups (tap, c4) of 4 input channels.
 //   Workgroup (8, 8) covers 64 channels × 32 column groups. Bindings: 0 params, 1 gy, 2 input
-//   (textures), 3 partial (write). Grid (ceil(taps·C4 / 32), ceil(O / 64), k_splits).
+//   (textures), 3 partial (write). Grid (ceil(taps·C4 / 32), ceil(O / 64), k_splits); k_chunk
+//   counts output rows (n, oh).
 // Overrides: FLIP (pack_weights); WG_X, WG_Y, ROW_QUADS (conv_texture's 64-thread workgroup and
 // rows per thread: the launcher gives few-row products such as the RGB input gradient 4 rows per
 // thread and a (64, 1) workgroup, so little work is wasted on rows that do not exist).
@@ -264,34 +265,29 @@ fn weight_grad_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
   let tap = g / conv.inner4;
   let du = (g % conv.inner4) * conv.tex_w + (tap % conv.kernel_w) * conv.dilation_w;
   let dv = (tap / conv.kernel_w) * conv.dilation_h;
-  let depth = conv.batch * conv.out_h * conv.out_w;
+  // This split's depth: output rows (n, oh) k_begin .. k_end, each swept along ow without branches.
   let k_begin = wid.z * conv.k_chunk;
-  let k_end = min(k_begin + conv.k_chunk, depth);
-  var n = k_begin / (conv.out_h * conv.out_w);
-  var oh = (k_begin / conv.out_w) % conv.out_h;
-  var ow = k_begin % conv.out_w;
+  let k_end = min(k_begin + conv.k_chunk, conv.batch * conv.out_h);
   var c00 = mat4x4<f32>(); var c01 = mat4x4<f32>(); var c02 = mat4x4<f32>(); var c03 = mat4x4<f32>();
   var c10 = mat4x4<f32>(); var c11 = mat4x4<f32>(); var c12 = mat4x4<f32>(); var c13 = mat4x4<f32>();
   for (var k = k_begin; k < k_end; k++) {
-    let gv = n * conv.out_h + oh;
-    let g0 = fetch(first_tex, o4 * conv.out_w + ow, gv);
-    let g1 = fetch(first_tex, (o4 + 1u) * conv.out_w + ow, gv);
-    let u = ow * conv.stride_w;
+    let n = k / conv.out_h;
+    let oh = k % conv.out_h;
     let v = n * conv.tex_h + oh * conv.stride_h;
-    let x0 = fetch(input_tex, u + du.x, v + dv.x);
-    let x1 = fetch(input_tex, u + du.y, v + dv.y);
-    let x2 = fetch(input_tex, u + du.z, v + dv.z);
-    let x3 = fetch(input_tex, u + du.w, v + dv.w);
-    c00 = outer_add(c00, x0, g0); c01 = outer_add(c01, x1, g0); c02 = outer_add(c02, x2, g0); c03 = outer_add(c03, x3, g0);
-    c10 = outer_add(c10, x0, g1); c11 = outer_add(c11, x1, g1); c12 = outer_add(c12, x2, g1); c13 = outer_add(c13, x3, g1);
-    ow++;
-    if (ow == conv.out_w) {
-      ow = 0u;
-      oh++;
-      if (oh == conv.out_h) {
-        oh = 0u;
-        n++;
-      }
+    let xv = vec4<u32>(v) + dv;
+    var xu = du;
+    var gu = o4 * conv.out_w;
+    for (var ow = 0u; ow < conv.out_w; ow++) {
+      let g0 = fetch(first_tex, gu, k);
+      let g1 = fetch(first_tex, gu + conv.out_w, k);
+      let x0 = fetch(input_tex, xu.x, xv.x);
+      let x1 = fetch(input_tex, xu.y, xv.y);
+      let x2 = fetch(input_tex, xu.z, xv.z);
+      let x3 = fetch(input_tex, xu.w, xv.w);
+      c00 = outer_add(c00, x0, g0); c01 = outer_add(c01, x1, g0); c02 = outer_add(c02, x2, g0); c03 = outer_add(c03, x3, g0);
+      c10 = outer_add(c10, x0, g1); c11 = outer_add(c11, x1, g1); c12 = outer_add(c12, x2, g1); c13 = outer_add(c13, x3, g1);
+      gu++;
+      xu += vec4<u32>(conv.stride_w);
     }
   }
   let channels = conv.channels;

@@ -1,18 +1,21 @@
 /**
  * Fused vs composed attention at ViT shapes (batch 8, 197 tokens, head dim 64; 3/6/12 heads for
  * ViT-Ti/S/B): time and peak GPU memory of the forward pass and of forward + backward (∂/∂q, k, v),
- * printed as a table with composed ÷ fused ratios (above 1: fused is better). Both paths are
- * cross-checked against each other before timing.
+ * printed as a table with composed ÷ fused ratios (above 1: fused is better). The two paths'
+ * repetitions alternate, so a busy machine slows both alike; on software adapters (lavapipe,
+ * SwiftShader), where kernels run on the CPU, the process CPU time per repetition is printed too,
+ * which other processes on the machine disturb far less than wall time. Both paths are
+ * cross-checked against each other.
  *
  *   deno run -A bench/attention/main.ts [--models Ti,S,B] [--batch 8] [--tokens 197]
  *                                       [--warmup 2] [--reps 10] [--budget 10]
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import * as h from "../../src/mod.ts";
 import {
-  COMMON_OPTIONS, formatNumber, formatTable, intOption, listOption, relativeDifference, timeWorkload, timingOptions,
+  COMMON_OPTIONS, formatNumber, formatTable, intOption, listOption, median, relativeDifference, timingOptions,
 } from "../lib.ts";
-import type { Workload } from "../peers/peer.ts";
 
 const HEADS: Record<string, number> = { Ti: 3, S: 6, B: 12 };
 const HEAD_DIM = 64;
@@ -41,6 +44,8 @@ console.log(
 );
 
 type Implementation = "fused" | "composed";
+/** Kernels run on the CPU: process CPU time measures them. */
+const software = backend.adapter.isFallbackAdapter;
 type Pass = "forward" | "forward+backward";
 
 /** One repetition of `pass` on resident q, k, v; returns the output (forward) or ∂/∂q (backward). */
@@ -53,19 +58,20 @@ function step(pass: Pass, implementation: Implementation, q: h.Tensor, k: h.Tens
   return dq;
 }
 
-function workload(pass: Pass, implementation: Implementation, inputs: h.Tensor[]): Workload {
-  let last: h.Tensor | null = null;
-  return {
-    run() {
-      last?.dispose();
-      last = h.tidy(() => step(pass, implementation, inputs[0], inputs[1], inputs[2], inputs[3]));
-    },
-    sync: () => backend.sync(),
-    read: () => last!.floats(),
-    dispose() {
-      last?.dispose();
-    },
-  };
+interface Sample {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** One repetition, timed until the GPU is done; its result replaces `previous`. */
+async function timed(run: () => h.Tensor, previous: h.Tensor | null): Promise<[Sample, h.Tensor]> {
+  previous?.dispose();
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const out = run();
+  await backend.sync();
+  const used = process.cpuUsage(cpu);
+  return [{ wallMs: performance.now() - start, cpuMs: (used.user + used.system) / 1000 }, out];
 }
 
 /** Peak bytes one repetition adds on top of the resident inputs. */
@@ -86,19 +92,33 @@ for (const model of models) {
   const shape = [batch, HEADS[model], tokens, HEAD_DIM];
   const inputs = [1, 2, 3, 4].map((seed) => h.randomNormal(shape, { seed }));
   for (const pass of ["forward", "forward+backward"] as const) {
-    const ms: Record<string, number> = {};
-    const peak: Record<string, number> = {};
-    const outputs: Record<string, Float32Array> = {};
+    const runs = {
+      fused: () => h.tidy(() => step(pass, "fused", inputs[0], inputs[1], inputs[2], inputs[3])),
+      composed: () => h.tidy(() => step(pass, "composed", inputs[0], inputs[1], inputs[2], inputs[3])),
+    };
+    const last: Record<Implementation, h.Tensor | null> = { fused: null, composed: null };
+    const samples: Record<Implementation, Sample[]> = { fused: [], composed: [] };
+    for (let i = 0; i < timing.warmup; i++) {
+      for (const implementation of ["fused", "composed"] as const) [, last[implementation]] = await timed(runs[implementation], last[implementation]);
+    }
+    const start = performance.now();
+    while (samples.fused.length < timing.reps) {
+      for (const implementation of ["fused", "composed"] as const) {
+        const [sample, out] = await timed(runs[implementation], last[implementation]);
+        samples[implementation].push(sample);
+        last[implementation] = out;
+      }
+      if (samples.fused.length >= timing.minReps && (performance.now() - start) / 1000 > timing.budgetSeconds) break;
+    }
+    const outputs = { fused: await last.fused!.floats(), composed: await last.composed!.floats() };
+    h.dispose([last.fused!, last.composed!]);
+    const ms = { fused: median(samples.fused.map((x) => x.wallMs)), composed: median(samples.composed.map((x) => x.wallMs)) };
+    const cpu = { fused: median(samples.fused.map((x) => x.cpuMs)), composed: median(samples.composed.map((x) => x.cpuMs)) };
+    const peak = { fused: await peakBytes(pass, "fused", inputs), composed: await peakBytes(pass, "composed", inputs) };
     for (const implementation of ["fused", "composed"] as const) {
-      const run = workload(pass, implementation, inputs);
-      const t = await timeWorkload(run, timing);
-      outputs[implementation] = await run.read();
-      run.dispose();
-      ms[implementation] = t.medianMs;
-      peak[implementation] = await peakBytes(pass, implementation, inputs);
       console.error(
-        `ViT-${model} ${pass} ${implementation}: median ${formatNumber(t.medianMs)} ms over ${t.samplesMs.length} reps, ` +
-          `peak +${formatNumber(peak[implementation] / MB)} MiB`,
+        `ViT-${model} ${pass} ${implementation}: median ${formatNumber(ms[implementation])} ms wall, ` +
+          `${formatNumber(cpu[implementation])} ms CPU over ${samples[implementation].length} reps, peak +${formatNumber(peak[implementation] / MB)} MiB`,
       );
     }
     const difference = relativeDifference(outputs.fused, outputs.composed);
@@ -111,6 +131,7 @@ for (const model of models) {
       formatNumber(ms.fused),
       formatNumber(ms.composed),
       `${formatNumber(ms.composed / ms.fused)}×`,
+      ...(software ? [formatNumber(cpu.fused), formatNumber(cpu.composed), `${formatNumber(cpu.composed / cpu.fused)}×`] : []),
       formatNumber(peak.fused / MB),
       formatNumber(peak.composed / MB),
       `${formatNumber(peak.composed / peak.fused)}×`,
@@ -119,6 +140,10 @@ for (const model of models) {
   h.dispose(inputs);
 }
 console.log(formatTable(
-  ["shape [B, H, T, D]", "pass", "fused ms", "composed ms", "speed-up", "fused MiB", "composed MiB", "memory saving"],
+  [
+    "shape [B, H, T, D]", "pass", "fused ms", "composed ms", "speed-up",
+    ...(software ? ["fused CPU ms", "composed CPU ms", "CPU ratio"] : []),
+    "fused MiB", "composed MiB", "memory saving",
+  ],
   rows,
 ));

@@ -8,16 +8,18 @@
  * since it depends less on the machine's load than wall time.
  *
  *   deno task bench:harmonize [--quick] [--models resnet18,vit_tiny] [--sizes 64,224] [--batch 8]
- *                             [--peers jax-js] [--warmup 1] [--reps 3] [--budget 60] [--total-budget 900]
+ *                             [--peers jax-js] [--warmup 1] [--reps 3] [--reps-large 1] [--budget 120]
+ *                             [--total-budget 900]
  *
- * --quick: ResNet-18 at 64×64 only (with the jax-js peer). A configuration whose predicted time
- * (its measured time at the smallest size, scaled by pixel count) does not fit in what is left of
- * --total-budget seconds is skipped, and the reason is printed.
+ * --reps-large: timed steps at the sizes above the smallest. --budget: seconds of timing per
+ * configuration (after at least 2 rounds). --quick: ResNet-18 at 64×64 only (with the jax-js
+ * peer). A configuration whose predicted time (its time at the smallest size, scaled by pixel
+ * count) does not fit in what is left of --total-budget seconds is skipped, and the reason is
+ * printed; one that fails is reported and the run goes on.
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { dispose, init, memory, tensor } from "../../src/mod.ts";
-import { engine } from "../../src/engine.ts";
 import { createModel, type Model } from "../../src/models/mod.ts";
 import { Sgd } from "../../src/harmonize/optimizers.ts";
 import { type Batch, type StepResult, trainStep } from "../../src/harmonize/train_step.ts";
@@ -46,7 +48,8 @@ const { values } = parseArgs({
     peers: { type: "string", default: "jax-js" },
     warmup: { type: "string", default: "1" },
     reps: { type: "string", default: "3" },
-    budget: { type: "string", default: "60" },
+    "reps-large": { type: "string", default: "1" },
+    budget: { type: "string", default: "120" },
     "total-budget": { type: "string", default: "900" },
   },
 });
@@ -63,6 +66,9 @@ const timing: TimingOptions = {
   budgetSeconds: Number(values.budget),
   minReps: Math.min(2, reps),
 };
+/** Above the smallest size a step takes minutes on lavapipe: fewer timed steps there. */
+const largeReps = Math.max(1, intOption("reps-large", values["reps-large"]));
+const largeTiming: TimingOptions = { ...timing, reps: largeReps, minReps: Math.min(timing.minReps, largeReps) };
 const totalBudgetSeconds = Number(values["total-budget"]);
 
 const backend = await init();
@@ -71,7 +77,10 @@ const load = Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 console.log(`Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load average ${load}`);
 console.log(`  harmonize on ${backend.adapter.description}`);
 if (peers.length > 0) console.log(`  ${jaxjs.version} on ${jaxjs.adapter()}`);
-console.log(`batch ${batchSize}, ${CLASSES} classes, SGD lr ${LR}; warm-up ${timing.warmup}, up to ${reps} timed steps each\n`);
+console.log(
+  `batch ${batchSize}, ${CLASSES} classes, SGD lr ${LR}; warm-up ${timing.warmup}, up to ${reps} timed steps each ` +
+    `(${largeReps} above ${sizes[0]}×${sizes[0]})\n`,
+);
 
 /** A workload plus what it measured: CPU ms per timed step, and peak GPU bytes (ours only). */
 interface Measured extends Workload {
@@ -172,6 +181,7 @@ const started = performance.now();
 const secondsLeft = () => totalBudgetSeconds - (performance.now() - started) / 1000;
 const rows: Row[] = [];
 const skipped: string[] = [];
+const failed: string[] = [];
 /** Median harmonized + plain seconds per step at the smallest size measured, per model. */
 const reference = new Map<ModelName, { size: number; seconds: number }>();
 
@@ -179,13 +189,14 @@ for (const size of sizes) {
   for (const name of models) {
     const label = `${LABELS[name]} ${size}×${size}`;
     const known = reference.get(name);
+    const sizeTiming = size === sizes[0] ? timing : largeTiming;
     if (known) {
-      const predicted = known.seconds * (size / known.size) ** 2 * (timing.warmup + timing.minReps);
+      const predicted = known.seconds * (size / known.size) ** 2 * (sizeTiming.warmup + sizeTiming.minReps);
       if (predicted > secondsLeft()) {
         skipped.push(
           `${label}: predicted ≈ ${formatNumber(predicted)} s (${formatNumber(known.seconds)} s per harmonized + plain ` +
             `step pair at ${known.size}×${known.size}, × ${formatNumber((size / known.size) ** 2)} pixels, × ` +
-            `${timing.warmup + timing.minReps} steps), ${formatNumber(Math.max(0, secondsLeft()))} s of --total-budget left`,
+            `${sizeTiming.warmup + sizeTiming.minReps} steps), ${formatNumber(Math.max(0, secondsLeft()))} s of --total-budget left`,
         );
         continue;
       }
@@ -202,8 +213,8 @@ for (const size of sizes) {
     }
     console.error(`${label}: timing ${workloads.length} steps in turns…`);
     try {
-      const timings = await timeInterleaved(workloads, timing);
-      const cpu = (w: Measured) => median(w.cpuMs.slice(timing.warmup));
+      const timings = await timeInterleaved(workloads, sizeTiming);
+      const cpu = (w: Measured) => median(w.cpuMs.slice(sizeTiming.warmup));
       const row: Row = {
         label,
         harmonizedMs: timings[0].medianMs,
@@ -226,13 +237,17 @@ for (const size of sizes) {
         const who = i < 2 ? `harmonize ${MODES[i]}` : `jax-js ${MODES[i - 2]}`;
         console.error(
           `  ${who}: wall ${timings[i].samplesMs.map((ms) => formatNumber(ms / 1000)).join(", ")} s; ` +
-            `cpu ${w.cpuMs.slice(timing.warmup).map((ms) => formatNumber(ms / 1000)).join(", ")} s; ` +
-            `loss after ${timing.warmup + timings[i].samplesMs.length} steps ${losses[i].toPrecision(6)}` +
+            `cpu ${w.cpuMs.slice(sizeTiming.warmup).map((ms) => formatNumber(ms / 1000)).join(", ")} s; ` +
+            `loss after ${sizeTiming.warmup + timings[i].samplesMs.length} steps ${losses[i].toPrecision(6)}` +
             (i < 2 ? "" : `, rel. diff vs harmonize ${Math.abs(losses[i] - losses[i - 2]) / Math.abs(losses[i - 2])}`),
         );
       }
       rows.push(row);
       if (!reference.has(name)) reference.set(name, { size, seconds: (row.harmonizedMs! + row.plainMs!) / 1000 });
+    } catch (e) {
+      // One broken configuration (e.g. a kernel error at one size) should not hide the others.
+      failed.push(`${label}: ${(e as Error).message.split("\n")[0]}`);
+      console.error(`  failed: ${(e as Error).message}`);
     } finally {
       for (const w of workloads) w.dispose();
       dispose(batch);
@@ -269,4 +284,5 @@ for (const row of rows.filter((r) => r.jaxHarmonizedCpuMs !== undefined)) {
   console.log(`${row.label}: ours / jax-js by CPU time: harmonized ${ratio(row.harmonizedCpuMs, row.jaxHarmonizedCpuMs)}, plain ${ratio(row.plainCpuMs, row.jaxPlainCpuMs)}`);
 }
 if (skipped.length > 0) console.log(`\nskipped:\n${skipped.map((s) => `  ${s}`).join("\n")}`);
+if (failed.length > 0) console.log(`\nfailed:\n${failed.map((s) => `  ${s}`).join("\n")}`);
 console.log(`\ntotal ${formatNumber((performance.now() - started) / 1000)} s; peak GPU memory is Harmonize's buffer pool (jax-js exposes none)`);

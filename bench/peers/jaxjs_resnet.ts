@@ -77,6 +77,30 @@ export function resnet18FromState(state: NamedHostArrays): ResNet18Params {
   return { conv1: take("conv1.weight"), bn1: bn("bn1"), stages, fc: { weight: take("fc.weight"), bias: take("fc.bias") } };
 }
 
+/** The parameters by torchvision name (the inverse of resnet18FromState; the arrays are not copied). */
+export function resnet18Named(p: ResNet18Params): Map<string, JaxArray> {
+  const named = new Map<string, JaxArray>([["conv1.weight", p.conv1], ["bn1.weight", p.bn1.weight], ["bn1.bias", p.bn1.bias]]);
+  p.stages.forEach((stage, i) =>
+    stage.forEach((block, j) => {
+      const prefix = `layer${i + 1}.${j}`;
+      named.set(`${prefix}.conv1.weight`, block.conv1);
+      named.set(`${prefix}.bn1.weight`, block.bn1.weight);
+      named.set(`${prefix}.bn1.bias`, block.bn1.bias);
+      named.set(`${prefix}.conv2.weight`, block.conv2);
+      named.set(`${prefix}.bn2.weight`, block.bn2.weight);
+      named.set(`${prefix}.bn2.bias`, block.bn2.bias);
+      for (const down of block.downsample) {
+        named.set(`${prefix}.downsample.0.weight`, down.conv);
+        named.set(`${prefix}.downsample.1.weight`, down.bn.weight);
+        named.set(`${prefix}.downsample.1.bias`, down.bn.bias);
+      }
+    })
+  );
+  named.set("fc.weight", p.fc.weight);
+  named.set("fc.bias", p.fc.bias);
+  return named;
+}
+
 // ---- the model ----
 
 function conv(x: JaxArray, w: JaxArray, stride: number, pad: number): JaxArray {
@@ -117,7 +141,7 @@ export function resnet18Forward(p: ResNet18Params, x: JaxArray): JaxArray {
 // ---- the loss (SPEC §1) ----
 
 /** §1.9: Σ ½‖θ‖² over conv and fc weights and the fc bias; BatchNorm parameters are excluded (disposed). */
-function weightL2(p: ResNet18Params): JaxArray {
+export function weightL2(p: ResNet18Params): JaxArray {
   const decayed: JaxArray[] = [p.conv1, p.fc.weight, p.fc.bias];
   const excluded: BatchNormParams[] = [p.bn1];
   for (const block of p.stages.flat()) {
@@ -125,43 +149,62 @@ function weightL2(p: ResNet18Params): JaxArray {
     excluded.push(block.bn1, block.bn2, ...block.downsample.map((d) => d.bn));
   }
   tree.dispose(excluded);
-  return decayed.map((w) => np.sum(np.square(w)).mul(0.5)).reduce((a, b) => a.add(b));
+  // Two-stage sums: jax-js 0.1.25 sums a whole array in one loop, which lavapipe stops after 65535
+  // iterations (a 2.4M-weight layer would count as 65535 values); rows stay below that.
+  const halfSquares = (w: JaxArray) => np.sum(np.sum(np.square(w).reshape([w.shape[0], -1]), 1)).mul(0.5);
+  return decayed.map(halfSquares).reduce((a, b) => a.add(b));
 }
 
 /** §1.8: mean_n CE(logits[n], (1 − 0.1)·onehot[n] + 0.1/K). */
-function smoothedCrossEntropy(logits: JaxArray, onehot: JaxArray): JaxArray {
+export function smoothedCrossEntropy(logits: JaxArray, onehot: JaxArray): JaxArray {
   const classes = logits.shape[1];
   const target = onehot.mul(1 - LABEL_SMOOTHING).add(LABEL_SMOOTHING / classes);
   return np.mean(np.sum(target.mul(nn.logSoftmax(logits, -1)), -1)).neg();
 }
 
 /** §1.3: relu((M − μ) / (σ + 1e-5)) per map [N, H, W], σ the population standard deviation. */
-function standardizeCut(maps: JaxArray): JaxArray {
+export function standardizeCut(maps: JaxArray): JaxArray {
   const mu = np.mean(maps.ref, [1, 2], { keepdims: true });
   const centred = maps.sub(mu);
   const sigma = np.sqrt(np.mean(np.square(centred.ref), [1, 2], { keepdims: true }));
   return nn.relu(centred.div(sigma.add(1e-5)));
 }
 
-/** TF SAME for a 5-tap stride-2 filter: [before, after] with the smaller half before. */
-function tfSamePads(size: number): [number, number] {
+/**
+ * The [⌈n/2⌉, n] matrix of one 1-D pass of §1.6: row o holds the taps [1,4,6,4,1]/16 at columns
+ * 2o − before … 2o − before + 4 (TF SAME: total padding max((⌈n/2⌉−1)·2 + 5 − n, 0), the smaller
+ * half before); columns in the padding are dropped, which is zero padding.
+ */
+function downsampleMatrix(size: number): JaxArray {
   const out = Math.ceil(size / 2);
-  const total = Math.max((out - 1) * 2 + 5 - size, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  const before = Math.floor(Math.max((out - 1) * 2 + 5 - size, 0) / 2);
+  const values = new Float32Array(out * size);
+  for (let o = 0; o < out; o++) {
+    for (let t = 0; t < 5; t++) {
+      const i = 2 * o - before + t;
+      if (i >= 0 && i < size) values[o * size + i] = BINOMIAL_5[t] / 16;
+    }
+  }
+  return np.array(values, { shape: [out, size], dtype: np.float32, device: "webgpu" });
 }
 
-/** §1.6: one pyramid level, conv2d with outer([1,4,6,4,1])²/256, stride 2, TF SAME, zero padding. */
-function binomialDownsample(maps: JaxArray): JaxArray {
+/**
+ * §1.6: one pyramid level, the separable 5×5 binomial outer([1,4,6,4,1])²/256 with stride 2 and TF
+ * SAME zero padding, as two 2-D products with the pass matrices (along W, then along H). Not a
+ * strided convolution: jax-js 0.1.25 differentiates that one wrongly here (input gradients 36–118 %
+ * off on lavapipe, also written as stride 1 + subsampling), while its 2-D matmul gradients are exact.
+ */
+export function binomialDownsample(maps: JaxArray): JaxArray {
   const [n, h, w] = maps.shape;
-  const taps = new Float32Array(25);
-  for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) taps[i * 5 + j] = (BINOMIAL_5[i] * BINOMIAL_5[j]) / 256;
-  const kernel = np.array(taps, { shape: [1, 1, 5, 5], dtype: np.float32, device: "webgpu" });
-  const out = lax.convGeneralDilated(maps.reshape([n, 1, h, w]), kernel, [2, 2], [tfSamePads(h), tfSamePads(w)]);
-  return out.reshape([n, out.shape[2], out.shape[3]]);
+  const [oh, ow] = [Math.ceil(h / 2), Math.ceil(w / 2)];
+  const alongW = np.matmul(maps.reshape([n * h, w]), np.matrixTranspose(downsampleMatrix(w)));
+  const swapped = alongW.reshape([n, h, ow]).transpose([0, 2, 1]).reshape([n * ow, h]);
+  const alongH = np.matmul(swapped, np.matrixTranspose(downsampleMatrix(h)));
+  return alongH.reshape([n, ow, oh]).transpose([0, 2, 1]);
 }
 
 /** §1.7: (1/5) Σ_i mean_{n,h,w} t_n (P_i(a) − P_i(b))²; rows with t = 0 stay in the denominator. */
-function pyramidalMse(a: JaxArray, b: JaxArray, tokens: JaxArray): JaxArray {
+export function pyramidalMse(a: JaxArray, b: JaxArray, tokens: JaxArray): JaxArray {
   const weights = tokens.reshape([a.shape[0], 1, 1]);
   let total: JaxArray | null = null;
   for (let level = 0; level < PYRAMID_LEVELS; level++) {
@@ -178,7 +221,7 @@ function pyramidalMse(a: JaxArray, b: JaxArray, tokens: JaxArray): JaxArray {
 }
 
 /** §1.3–1.7 from the saliency S and the human maps, both [N, H, W]. */
-function harmonizationTerm(saliency: JaxArray, heatmaps: JaxArray, tokens: JaxArray): JaxArray {
+export function harmonizationTerm(saliency: JaxArray, heatmaps: JaxArray, tokens: JaxArray): JaxArray {
   const s = standardizeCut(saliency);
   const hm = standardizeCut(heatmaps);
   const sMax = lax.stopGradient(np.max(s.ref, [1, 2], { keepdims: true }));
@@ -189,11 +232,13 @@ function harmonizationTerm(saliency: JaxArray, heatmaps: JaxArray, tokens: JaxAr
 
 /** SPEC §1, λ_h = 1, λ_w = 1e-5: the saliency is a gradient kept in the graph of the outer one. */
 export function harmonizedLoss(p: ResNet18Params, x: JaxArray, onehot: JaxArray, heatmaps: JaxArray, tokens: JaxArray): JaxArray {
-  const score = (images: JaxArray, params: ResNet18Params): [JaxArray, JaxArray] => {
-    const logits = resnet18Forward(params, images);
+  // The parameters must be closed over: jax-js 0.1.25 drops the outer gradient of tracers passed
+  // as extra (non-differentiated) arguments of an inner grad — they come out with zero gradient.
+  const score = (images: JaxArray): [JaxArray, JaxArray] => {
+    const logits = resnet18Forward(tree.ref(p), images);
     return [np.sum(logits.ref.mul(onehot.ref)), logits];
   };
-  const [[value, logits], gradient] = valueAndGrad(score, { hasAux: true })(x, tree.ref(p));
+  const [[value, logits], gradient] = valueAndGrad(score, { hasAux: true })(x);
   value.dispose();
   const saliency = np.mean(gradient, 1);
   const harmonization = harmonizationTerm(saliency, heatmaps, tokens);

@@ -21,8 +21,8 @@ export interface AttentionOptions {
   /** Multiplies q·kᵀ before the softmax; default 1/√D. */
   scale?: number;
   /**
-   * Default: fused where it applies (equal query and key lengths, head dims a multiple of 4 whose
-   * at most 64), else composed.
+   * Default: fused where it applies (equal query and key lengths, a head dim that is a multiple of 4
+   * and at most 64, within the device's limits), else composed.
    */
   implementation?: AttentionImplementation;
 }
@@ -39,20 +39,24 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const [Tv, Dv] = v.shape.slice(-2);
   if (Dk !== D || Tv !== Tk) throw new Error(`attention: q and k need one head dim and k, v one length (${shapes()})`);
   const scale = options.scale ?? 1 / Math.sqrt(D);
-  const fusable = Tk === T && Dv === D && T > 0 && fusedAttentionFits(D);
+  const batch = lead.reduce((a, b) => a * b, 1);
+  const fusable = Tk === T && Dv === D && fusedAttentionFits(batch, T, D);
   const implementation = options.implementation ?? (fusable ? "fused" : "composed");
   if (implementation === "composed") return composedAttention(q, k, v, scale);
   if (!fusable) {
-    throw new Error(`attention: the fused kernel needs Tq = Tk, Dv = D and a head dim it supports (${shapes()}); use implementation "composed"`);
+    throw new Error(
+      `attention: the fused kernel needs Tq = Tk, Dv = D and a head dim that is a multiple of 4, at most 64, ` +
+        `within this device's limits (${shapes()}); use implementation "composed"`,
+    );
   }
-  const batch = lead.reduce((a, b) => a * b, 1);
   const as3d = (t: Tensor) => reshape(t, [batch, T, D]);
   const packed = apply("attention", [as3d(q), as3d(k), as3d(v)], { scale });
   return reshape(slice(packed, [0], [batch * T * D]), q.shape);
 }
 
 function composedAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
-  return matmul(softmax(mul(matmul(q, k, { transB: true }), scale), -1), v);
+  // Scaling q rather than the scores keeps the scalar's own gradient (a full reduction) at T×D.
+  return matmul(softmax(matmul(mul(q, scale), k, { transB: true }), -1), v);
 }
 
 /** The fused backward: [3, batch, T, D] holding dq, dk, dv (see shaders/attention.wgsl). */

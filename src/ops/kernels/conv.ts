@@ -392,10 +392,12 @@ function weightGradTextures(x: Tensor, gy: Tensor, geo: Geometry, attrs: ConvAtt
   const gradient = packInput("conv.gradient", gy, gy.shape, geo.outHeight, geo.outWidth, [0, 0], [1, 1]);
   const columnGroups = geo.kernelH * geo.kernelW * quads(geo.channels);
   const tiles = Math.ceil(columnGroups / TEXTURE_WEIGHT_GRAD_GROUPS) * Math.ceil(geo.outChannels / TEXTURE_WEIGHT_GRAD_ROWS);
-  const depth = geo.batch * geo.outHeight * geo.outWidth;
-  const wanted = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.ceil(depth / MIN_SPLIT_DEPTH));
-  const chunk = Math.ceil(depth / Math.max(1, wanted));
-  const splits = Math.ceil(depth / chunk);
+  // Split the depth by whole output rows (n, oh), each at least MIN_SPLIT_DEPTH long in total.
+  const depthRows = geo.batch * geo.outHeight;
+  const minRows = Math.ceil(MIN_SPLIT_DEPTH / geo.outWidth);
+  const wanted = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.ceil(depthRows / minRows));
+  const chunk = Math.ceil(depthRows / Math.max(1, wanted));
+  const splits = Math.ceil(depthRows / chunk);
   const partial = engine.allocate("conv2dWeightGrad", splits === 1 ? wShape : [splits, ...wShape]);
   engine.backend.dispatch({
     shader: "conv2d_texture",
