@@ -1,16 +1,10 @@
 /**
  * The float64 oracle: every primitive in plain TypeScript on row-major Float64Arrays, with the
- * same names and signatures as the GPU ops so one spec function runs on both (see ops.ts).
+ * same names and signatures as the GPU ops so one spec function runs on both (see test/ops/spec.ts).
  */
 
-export interface Correlate1d {
-  axis: number;
-  taps: number[];
-  stride: number;
-  padBefore: number;
-  inSize: number;
-  outSize: number;
-}
+import type { Correlate1dAttrs as Correlate1d } from "../src/autograd/primitive.ts";
+export type { Correlate1d };
 
 export class Ref {
   constructor(readonly shape: number[], readonly data: Float64Array) {
