@@ -25,6 +25,8 @@ export interface BackendOptions extends DeviceOptions {
   matmulVariant?: MatmulVariant;
   /** Kernel family for conv2d and its gradients; by default textures on software adapters, buffers otherwise. */
   convVariant?: ConvVariant;
+  /** Bytes of staging textures kept cached for reuse (default 256 MiB). */
+  scratchLimitBytes?: number;
 }
 
 export interface Dispatch {
@@ -57,7 +59,7 @@ export interface DeviceLostInfo {
 
 const PARAM_ARENA_BYTES = 1 << 18;
 const MAX_DISPATCHES_PER_SUBMIT = 128;
-/** Bytes of scratch textures kept for reuse, at most (see scratchTextures). */
+/** Bytes of scratch textures kept for reuse by default, at most (see scratchTextures). */
 const SCRATCH_LIMIT_BYTES = 256 << 20;
 
 export class Backend {
@@ -77,6 +79,9 @@ export class Backend {
   private stagingToDestroy: GPUBuffer[] = [];
   private readonly scratch = new Map<string, ScratchTexture>();
   private scratchBytes = 0;
+  private retiredScratch: { texture: GPUTexture; retiredAt: number }[] = [];
+  private readonly scratchLimitBytes: number;
+  private submissions = 0;
   private firstError: string | null = null;
   private lostInfo: DeviceLostInfo | null = null;
   private readonly lostListeners: ((info: DeviceLostInfo) => void)[] = [];
@@ -99,6 +104,7 @@ export class Backend {
     this.paramAlignWords = device.limits.minStorageBufferOffsetAlignment / 4;
     this.matmulVariant = options.matmulVariant ?? (adapter.isFallbackAdapter ? "textures" : "shared");
     this.convVariant = options.convVariant ?? (adapter.isFallbackAdapter ? "textures" : "buffers");
+    this.scratchLimitBytes = options.scratchLimitBytes ?? SCRATCH_LIMIT_BYTES;
     device.addEventListener("uncapturederror", (event) => {
       this.firstError ??= (event as GPUUncapturedErrorEvent).error.message;
     });
@@ -209,6 +215,11 @@ export class Backend {
     this.commands = 0;
     for (const staging of this.stagingToDestroy) staging.destroy();
     this.stagingToDestroy = [];
+    this.submissions++;
+    // An op may hold a retired texture across one automatic flush, never two: destroy after that.
+    const keep = this.retiredScratch.filter(({ retiredAt }) => this.submissions - retiredAt < 2);
+    for (const { texture, retiredAt } of this.retiredScratch) if (this.submissions - retiredAt >= 2) texture.destroy();
+    this.retiredScratch = keep;
   }
 
   /** Reads `bytes` bytes of `buffer` back to the host. */
@@ -238,14 +249,14 @@ export class Backend {
   /**
    * 2-D array textures for data that lives only within recorded commands (e.g. matmul operands
    * staged as texels), one per request, kept per role and size and reused: the queue orders a
-   * later write after earlier reads, so reuse needs no waiting. Requested together, so that making
-   * room (past SCRATCH_LIMIT_BYTES everything cached is released first) never frees one of them.
+   * later write after earlier reads, so reuse needs no waiting. Past the scratch limit the cache
+   * is emptied first; textures handed out before stay valid for the op using them (releaseScratch).
    */
   scratchTextures(format: ScratchFormat, requests: { role: string; size: [number, number, number] }[]): ScratchTexture[] {
     const keys = requests.map(({ role, size }) => `${role}:${size.join("x")}:${format}`);
     const missing = requests.filter((_, i) => !this.scratch.has(keys[i]));
     const needed = missing.reduce((total, { size: [w, h, l] }) => total + w * h * l * 16, 0);
-    if (this.scratchBytes + needed > SCRATCH_LIMIT_BYTES) this.releaseScratch();
+    if (this.scratchBytes + needed > this.scratchLimitBytes) this.releaseScratch();
     return requests.map(({ size: [width, height, layers] }, i) => {
       const cached = this.scratch.get(keys[i]);
       if (cached) return cached;
@@ -268,9 +279,12 @@ export class Backend {
   }
 
   /** Submits pending work (which may use them), then destroys every cached scratch texture. */
+  /**
+   * Drops every cached scratch texture from the cache. A texture already handed out may still be
+   * bound by a dispatch its op has yet to record, so it is destroyed only two submissions later.
+   */
   private releaseScratch(): void {
-    this.flush();
-    for (const { texture } of this.scratch.values()) texture.destroy();
+    for (const { texture } of this.scratch.values()) this.retiredScratch.push({ texture, retiredAt: this.submissions });
     this.scratch.clear();
     this.scratchBytes = 0;
   }
@@ -284,7 +298,9 @@ export class Backend {
   }
 
   destroy(): void {
+    this.flush();
     this.releaseScratch();
+    for (const { texture } of this.retiredScratch) texture.destroy();
     this.pool.trim();
     this.paramBuffer.destroy();
     this.device.destroy();
