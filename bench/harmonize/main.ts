@@ -9,13 +9,15 @@
  *
  *   deno task bench:harmonize [--quick] [--models resnet18,vit_tiny] [--sizes 64,224] [--batch 8]
  *                             [--peers jax-js] [--warmup 1] [--reps 3] [--reps-large 1] [--budget 120]
- *                             [--total-budget 900]
+ *                             [--total-budget 900] [--max-memory-gib N]
  *
  * --reps-large: timed steps at the sizes above the smallest. --budget: seconds of timing per
  * configuration (after at least 2 rounds). --quick: ResNet-18 at 64×64 only (with the jax-js
  * peer). A configuration whose predicted time (its time at the smallest size, scaled by pixel
  * count) does not fit in what is left of --total-budget seconds is skipped, and the reason is
- * printed; one that fails is reported and the run goes on.
+ * printed; so is one whose predicted peak memory exceeds --max-memory-gib (default: half the
+ * memory available; on lavapipe GPU buffers are host memory). One that fails is reported and the
+ * run goes on.
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -51,6 +53,7 @@ const { values } = parseArgs({
     "reps-large": { type: "string", default: "1" },
     budget: { type: "string", default: "120" },
     "total-budget": { type: "string", default: "900" },
+    "max-memory-gib": { type: "string" },
   },
 });
 const models = (values.quick ? ["resnet18"] : listOption(values.models)) as ModelName[];
@@ -70,6 +73,10 @@ const timing: TimingOptions = {
 const largeReps = Math.max(1, intOption("reps-large", values["reps-large"]));
 const largeTiming: TimingOptions = { ...timing, reps: largeReps, minReps: Math.min(timing.minReps, largeReps) };
 const totalBudgetSeconds = Number(values["total-budget"]);
+/** On lavapipe GPU buffers are host memory, shared with everything else on the machine. */
+const maxMemoryBytes = values["max-memory-gib"] !== undefined
+  ? Number(values["max-memory-gib"]) * 2 ** 30
+  : Deno.systemMemoryInfo().available / 2;
 
 const backend = await init();
 if (peers.length > 0) await jaxjs.init();
@@ -182,8 +189,8 @@ const secondsLeft = () => totalBudgetSeconds - (performance.now() - started) / 1
 const rows: Row[] = [];
 const skipped: string[] = [];
 const failed: string[] = [];
-/** Median harmonized + plain seconds per step at the smallest size measured, per model. */
-const reference = new Map<ModelName, { size: number; seconds: number }>();
+/** At the smallest size measured, per model: median harmonized + plain seconds, harmonized peak bytes. */
+const reference = new Map<ModelName, { size: number; seconds: number; peakBytes: number }>();
 
 for (const size of sizes) {
   for (const name of models) {
@@ -191,6 +198,15 @@ for (const size of sizes) {
     const known = reference.get(name);
     const sizeTiming = size === sizes[0] ? timing : largeTiming;
     if (known) {
+      const predictedPeak = known.peakBytes * (size / known.size) ** 2;
+      if (predictedPeak > maxMemoryBytes) {
+        skipped.push(
+          `${label}: predicted peak ≈ ${formatNumber(predictedPeak / 2 ** 30)} GiB (${formatNumber(known.peakBytes / 2 ** 30)} GiB at ` +
+            `${known.size}×${known.size} × ${formatNumber((size / known.size) ** 2)} pixels) exceeds ` +
+            `${formatNumber(maxMemoryBytes / 2 ** 30)} GiB (--max-memory-gib; default half the available memory)`,
+        );
+        continue;
+      }
       const predicted = known.seconds * (size / known.size) ** 2 * (sizeTiming.warmup + sizeTiming.minReps);
       if (predicted > secondsLeft()) {
         skipped.push(
@@ -243,7 +259,9 @@ for (const size of sizes) {
         );
       }
       rows.push(row);
-      if (!reference.has(name)) reference.set(name, { size, seconds: (row.harmonizedMs! + row.plainMs!) / 1000 });
+      if (!reference.has(name)) {
+        reference.set(name, { size, seconds: (row.harmonizedMs! + row.plainMs!) / 1000, peakBytes: row.harmonizedPeak ?? 0 });
+      }
     } catch (e) {
       // One broken configuration (e.g. a kernel error at one size) should not hide the others.
       failed.push(`${label}: ${(e as Error).message.split("\n")[0]}`);

@@ -2,25 +2,35 @@
  * Harmonize itself behind the same Peer interface as the other frameworks, so a benchmark times
  * every framework with one loop. `sync` flushes the command batch and waits for the queue.
  */
-import { type Backend, type BackendOptions, init, matmul, type Tensor, tensor } from "../../src/mod.ts";
-import type { HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
+import { type Backend, type BackendOptions, conv2d, grad, init, matmul, sum, type Tensor, tensor, tidy } from "../../src/mod.ts";
+import type { ConvOptions, HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
 
-/** A workload whose `op` makes one output tensor from the uploaded inputs. */
-function workload(backend: Backend, inputs: Tensor[], op: () => Tensor): Workload {
-  let output: Tensor | null = null;
+/** A workload whose `op` makes its output tensors from the uploaded inputs; `read` concatenates them. */
+function workload(backend: Backend, inputs: Tensor[], op: () => Tensor | Tensor[]): Workload {
+  let outputs: Tensor[] = [];
+  const release = () => {
+    for (const t of outputs) t.dispose();
+    outputs = [];
+  };
   return {
     run() {
-      output?.dispose();
-      output = op();
+      release();
+      outputs = [op()].flat();
     },
     sync: () => backend.sync(),
     async read() {
-      if (!output) throw new Error("harmonize: read() before run()");
-      return await output.floats();
+      if (outputs.length === 0) throw new Error("harmonize: read() before run()");
+      const parts = await Promise.all(outputs.map((t) => t.floats()));
+      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let offset = 0;
+      for (const part of parts) {
+        all.set(part, offset);
+        offset += part.length;
+      }
+      return all;
     },
     dispose() {
-      output?.dispose();
-      output = null;
+      release();
       for (const t of inputs) t.dispose();
     },
   };
@@ -49,6 +59,17 @@ export function harmonizePeer(options: BackendOptions = {}): Peer {
     matmul(a: HostTensor, b: HostTensor, options: MatmulOptions = {}) {
       const [ta, tb] = [tensor(a.data, a.shape), tensor(b.data, b.shape)];
       return workload(opened(), [ta, tb], () => matmul(ta, tb, options));
+    },
+
+    conv2d(x: HostTensor, w: HostTensor, options: ConvOptions) {
+      const [tx, tw] = [tensor(x.data, x.shape), tensor(w.data, w.shape)];
+      return workload(opened(), [tx, tw], () => conv2d(tx, tw, options));
+    },
+
+    conv2dTrain(x: HostTensor, w: HostTensor, options: ConvOptions) {
+      const [tx, tw] = [tensor(x.data, x.shape), tensor(w.data, w.shape)];
+      const gradients = grad(([a, b]: Tensor[]) => sum(conv2d(a, b, options)));
+      return workload(opened(), [tx, tw], () => tidy(() => gradients([tx, tw])));
     },
   };
 }

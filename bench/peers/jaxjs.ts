@@ -3,34 +3,58 @@
  * every argument (reference counting), so inputs are passed as `.ref`; `blockUntilReady` dispatches
  * the pending kernels and waits for them through a queue-ordered (empty) read.
  */
-import { type Array as JaxArray, defaultDevice, getWebGPUDevice, init, numpy as np } from "@jax-js/jax";
-import type { HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
+import { type Array as JaxArray, defaultDevice, getWebGPUDevice, init, jit, lax, numpy as np, valueAndGrad } from "@jax-js/jax";
+import type { ConvOptions, HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
 
 function upload(x: HostTensor): JaxArray {
   return np.array(x.data, { shape: x.shape, dtype: np.float32, device: "webgpu" });
 }
 
-/** A workload whose `op` makes one output array from the uploaded inputs (borrowed with .ref). */
-function workload(inputs: JaxArray[], op: () => JaxArray): Workload {
-  let output: JaxArray | null = null;
+/**
+ * A workload whose `op` makes its output arrays from the uploaded inputs (borrowed with .ref);
+ * `read` concatenates the first `readable` of them (default all); `release` frees what the
+ * workload owns besides (a jitted function).
+ */
+function workload(
+  inputs: JaxArray[],
+  op: () => JaxArray | JaxArray[],
+  { release = () => {}, readable }: { release?: () => void; readable?: number } = {},
+): Workload {
+  let outputs: JaxArray[] = [];
+  const drop = () => {
+    for (const x of outputs) x.dispose();
+    outputs = [];
+  };
   return {
     run() {
-      output?.dispose();
-      output = op();
+      drop();
+      outputs = [op()].flat();
     },
     async sync() {
-      await output?.blockUntilReady();
+      for (const x of outputs) await x.blockUntilReady();
     },
     async read() {
-      if (!output) throw new Error("jax-js: read() before run()");
-      return await output.ref.data() as Float32Array;
+      if (outputs.length === 0) throw new Error("jax-js: read() before run()");
+      const parts = await Promise.all(outputs.slice(0, readable).map(async (x) => await x.ref.data() as Float32Array));
+      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let offset = 0;
+      for (const part of parts) {
+        all.set(part, offset);
+        offset += part.length;
+      }
+      return all;
     },
     dispose() {
-      output?.dispose();
-      output = null;
+      drop();
       for (const x of inputs) x.dispose();
+      release();
     },
   };
+}
+
+/** lax's convolution on NCHW/OIHW arrays (the benchmark's layouts), symmetric padding. */
+function conv(x: JaxArray, w: JaxArray, { stride, padding }: ConvOptions): JaxArray {
+  return lax.convGeneralDilated(x, w, [stride, stride], [[padding, padding], [padding, padding]]);
 }
 
 let ready = false;
@@ -59,5 +83,21 @@ export const jaxjs: Peer = {
       const right = transB ? np.matrixTranspose(jb.ref) : jb.ref;
       return np.matmul(left, right);
     });
+  },
+
+  conv2d(x: HostTensor, w: HostTensor, options: ConvOptions) {
+    const [jx, jw] = [upload(x), upload(w)];
+    const forward = jit((a: JaxArray, b: JaxArray) => conv(a, b, options));
+    return workload([jx, jw], () => forward(jx.ref, jw.ref), { release: () => forward.dispose() });
+  },
+
+  conv2dTrain(x: HostTensor, w: HostTensor, options: ConvOptions) {
+    const [jx, jw] = [upload(x), upload(w)];
+    // valueAndGrad (not grad) keeps the forward in the jitted program: f+b counts 3 convolutions.
+    const step = jit((a: JaxArray, b: JaxArray) => {
+      const [value, [gx, gw]] = valueAndGrad((p: JaxArray, q: JaxArray) => np.sum(conv(p, q, options)), { argnums: [0, 1] })(a, b);
+      return [gx, gw, value];
+    });
+    return workload([jx, jw], () => step(jx.ref, jw.ref), { release: () => step.dispose(), readable: 2 });
   },
 };

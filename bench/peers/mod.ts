@@ -5,7 +5,7 @@ import { jaxjs } from "./jaxjs.ts";
 import type { Peer } from "./peer.ts";
 import { tfjs } from "./tfjs.ts";
 
-export type { HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
+export type { ConvOptions, HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
 
 export const PEERS: Record<string, Peer> = { [tfjs.name]: tfjs, [jaxjs.name]: jaxjs };
 

@@ -28,6 +28,12 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
+/** Geometry of a benchmarked convolution: the same stride and padding on both spatial axes. */
+export interface ConvOptions {
+  stride: number;
+  padding: number;
+}
+
 export interface Peer {
   /** Short name used in table headers and on the command line, e.g. "tfjs". */
   readonly name: string;
@@ -39,4 +45,11 @@ export interface Peer {
   adapter(): string;
   /** out = op(a) · op(b) for a [..., M, K]-style pair (op = optional transpose). */
   matmul?(a: HostTensor, b: HostTensor, options?: MatmulOptions): Workload;
+  /** y = conv2d(x, w): x NCHW, w OIHW (PyTorch's layouts; a peer may re-lay the host data once). */
+  conv2d?(x: HostTensor, w: HostTensor, options: ConvOptions): Workload;
+  /**
+   * Σ conv2d(x, w) and its gradients w.r.t. x and w (forward, input gradient, weight gradient);
+   * `read()` gives the input gradient (NCHW) followed by the weight gradient (OIHW), flattened.
+   */
+  conv2dTrain?(x: HostTensor, w: HostTensor, options: ConvOptions): Workload;
 }

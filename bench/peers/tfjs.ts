@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import type { HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
+import type { ConvOptions, HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
 
 function backend(): WebGPUBackend {
   const active = tf.backend();
@@ -26,22 +26,63 @@ function upload(x: HostTensor): tf.Tensor {
   return tf.tensor(x.data, x.shape, "float32");
 }
 
-/** A workload whose `op` makes one output tensor from the uploaded inputs. */
-function workload(inputs: tf.Tensor[], op: () => tf.Tensor): Workload {
-  let output: tf.Tensor | null = null;
+/**
+ * Row-major data of `shape` with its axes reordered: axis i of the result is axis `order[i]` of the
+ * input. tfjs convolves NHWC inputs with HWIO filters, so the benchmark's NCHW/OIHW host data is
+ * re-laid once before upload and results are re-laid back after readback (both untimed).
+ */
+function permuteHost(data: Float32Array, shape: readonly number[], order: readonly number[]): HostTensor {
+  const outShape = order.map((axis) => shape[axis]);
+  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((n, d) => n * d, 1));
+  const out = new Float32Array(data.length);
+  const index = new Array(outShape.length).fill(0);
+  for (let i = 0; i < out.length; i++) {
+    let source = 0;
+    for (let d = 0; d < outShape.length; d++) source += index[d] * strides[order[d]];
+    out[i] = data[source];
+    for (let d = outShape.length - 1; d >= 0 && ++index[d] === outShape[d]; d--) index[d] = 0;
+  }
+  return { data: out, shape: outShape };
+}
+
+const NCHW_TO_NHWC = [0, 2, 3, 1];
+const NHWC_TO_NCHW = [0, 3, 1, 2];
+const OIHW_TO_HWIO = [2, 3, 1, 0];
+const HWIO_TO_OIHW = [3, 2, 0, 1];
+
+/**
+ * A workload whose `op` makes its output tensors from the uploaded inputs; `read` re-lays each
+ * output with its entry of `readOrders` (none: as is) and concatenates them.
+ */
+function workload(inputs: tf.Tensor[], op: () => tf.Tensor | tf.Tensor[], readOrders: (number[] | null)[] = []): Workload {
+  let outputs: tf.Tensor[] = [];
+  const release = () => {
+    for (const t of outputs) t.dispose();
+    outputs = [];
+  };
   return {
     run() {
-      output?.dispose();
-      output = op();
+      release();
+      outputs = [op()].flat();
     },
     sync,
     async read() {
-      if (!output) throw new Error("tfjs: read() before run()");
-      return await output.data() as Float32Array;
+      if (outputs.length === 0) throw new Error("tfjs: read() before run()");
+      const parts = await Promise.all(outputs.map(async (t, i) => {
+        const data = await t.data() as Float32Array;
+        const order = readOrders[i];
+        return order ? permuteHost(data, t.shape, order).data : data;
+      }));
+      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let offset = 0;
+      for (const part of parts) {
+        all.set(part, offset);
+        offset += part.length;
+      }
+      return all;
     },
     dispose() {
-      output?.dispose();
-      output = null;
+      release();
       for (const t of inputs) t.dispose();
     },
   };
@@ -65,5 +106,18 @@ export const tfjs: Peer = {
   matmul(a: HostTensor, b: HostTensor, { transA = false, transB = false }: MatmulOptions = {}) {
     const [ta, tb] = [upload(a), upload(b)];
     return workload([ta, tb], () => tf.matMul(ta, tb, transA, transB));
+  },
+
+  conv2d(x: HostTensor, w: HostTensor, { stride, padding }: ConvOptions) {
+    const tx = upload(permuteHost(x.data, x.shape, NCHW_TO_NHWC)) as tf.Tensor4D;
+    const tw = upload(permuteHost(w.data, w.shape, OIHW_TO_HWIO)) as tf.Tensor4D;
+    return workload([tx, tw], () => tf.conv2d(tx, tw, stride, padding), [NHWC_TO_NCHW]);
+  },
+
+  conv2dTrain(x: HostTensor, w: HostTensor, { stride, padding }: ConvOptions) {
+    const tx = upload(permuteHost(x.data, x.shape, NCHW_TO_NHWC)) as tf.Tensor4D;
+    const tw = upload(permuteHost(w.data, w.shape, OIHW_TO_HWIO)) as tf.Tensor4D;
+    const gradients = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding)));
+    return workload([tx, tw], () => gradients([tx, tw]), [NHWC_TO_NCHW, HWIO_TO_OIHW]);
   },
 };

@@ -5,7 +5,7 @@ import { Params } from "../../backend/params.ts";
 import type { Tensor } from "../../tensor.ts";
 import { shapeString } from "../shape.ts";
 
-/** Must match shaders/attention.wgsl: blocks of 16 rows, 16 lanes each holding one vec4 chunk of D. */
+/** Must match shaders/attention.wgsl: blocks of 16 rows per workgroup (16 lanes; D ≤ 64 is 16 vec4 chunks). */
 const BLOCK = 16;
 export const MAX_FUSED_HEAD_DIM = 64;
 
