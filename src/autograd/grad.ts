@@ -32,9 +32,10 @@ function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
     for (let i = tape.nodes.length - 1; i >= 0; i--) {
       const node = tape.nodes[i];
       const g = cotangents.get(node.output);
-      const rule = RULES[node.primitive] as ((g: Tensor, n: typeof node) => (Tensor | null)[]) | null;
+      const rule = RULES[node.primitive] as ((g: Tensor, n: typeof node, wants: boolean[]) => (Tensor | null)[]) | null;
       if (!g || !rule) continue;
-      const grads = tidy(() => rule(g, node));
+      const wants = node.inputs.map((input) => tape.dependsOnInputs(input));
+      const grads = tidy(() => rule(g, node, wants));
       node.inputs.forEach((input, j) => {
         const gi = grads[j];
         if (!gi || !tape.dependsOnInputs(input)) return;

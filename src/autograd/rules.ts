@@ -19,7 +19,14 @@ import { correlate1d, correlate1dAdjoint } from "../ops/blur.ts";
 import { attentionBackward, attentionBackwardVjp, splitAttentionGrads } from "../ops/attention.ts";
 import { conv2dInputGrad, conv2dResolved, conv2dWeightGrad } from "../ops/conv.ts";
 
-export type Rule<P extends Primitive> = (g: Tensor, node: Node<P>) => (Tensor | null)[];
+/**
+ * `wants[i]` is false for an input that does not depend on what is being differentiated (a
+ * constant, a scale): rules with several inputs skip those cotangents instead of computing them.
+ */
+export type Rule<P extends Primitive> = (g: Tensor, node: Node<P>, wants: readonly boolean[]) => (Tensor | null)[];
+
+/** The cotangent `make()` when it is wanted, else null (not computed). */
+const when = (wanted: boolean, make: () => Tensor): Tensor | null => (wanted ? make() : null);
 
 /** Sums a broadcast cotangent back down to `shape`. */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
@@ -44,10 +51,15 @@ function extremumRule(g: Tensor, node: Node<"max" | "min">): Tensor[] {
 }
 
 /** maximum/minimum: the chosen side gets g; ties split it half and half (as torch does). */
-function pickRule(g: Tensor, node: Node<"maximum" | "minimum">, wins: (a: Tensor, b: Tensor) => Tensor): Tensor[] {
+function pickRule(
+  g: Tensor,
+  node: Node<"maximum" | "minimum">,
+  wants: readonly boolean[],
+  wins: (a: Tensor, b: Tensor) => Tensor,
+): (Tensor | null)[] {
   const [a, b] = node.inputs;
   const share = add(wins(a, b), mul(0.5, equal(a, b)));
-  return [sumTo(mul(g, share), a.shape), sumTo(mul(g, sub(1, share)), b.shape)];
+  return [when(wants[0], () => sumTo(mul(g, share), a.shape)), when(wants[1], () => sumTo(mul(g, sub(1, share)), b.shape))];
 }
 
 export const RULES: { [P in Primitive]: Rule<P> | null } = {
@@ -71,20 +83,26 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   // d relu(x) = [x > 0]·dx
   relu: (g, { inputs: [x] }) => [mul(g, greater(x, 0))],
   // d(a + b) = da + db, summed over broadcast axes
-  add: (g, { inputs: [a, b] }) => [sumTo(g, a.shape), sumTo(g, b.shape)],
+  add: (g, { inputs: [a, b] }, wants) => [when(wants[0], () => sumTo(g, a.shape)), when(wants[1], () => sumTo(g, b.shape))],
   // d(a − b) = da − db
-  sub: (g, { inputs: [a, b] }) => [sumTo(g, a.shape), sumTo(neg(g), b.shape)],
+  sub: (g, { inputs: [a, b] }, wants) => [when(wants[0], () => sumTo(g, a.shape)), when(wants[1], () => sumTo(neg(g), b.shape))],
   // d(ab) = b·da + a·db
-  mul: (g, { inputs: [a, b] }) => [sumTo(mul(g, b), a.shape), sumTo(mul(g, a), b.shape)],
-  // d(a/b) = da/b − (a/b)/b·db
-  div: (g, { inputs: [a, b], output }) => [sumTo(div(g, b), a.shape), sumTo(neg(div(mul(g, output), b)), b.shape)],
-  // d(aᵇ) = b·aᵇ⁻¹·da + aᵇ·log a·db   (log a taken as 0 where a ≤ 0)
-  pow: (g, { inputs: [a, b], output }) => [
-    sumTo(mul(g, mul(b, pow(a, sub(b, 1)))), a.shape),
-    sumTo(mul(g, mul(output, where(greater(a, 0), log(abs(a)), 0))), b.shape),
+  mul: (g, { inputs: [a, b] }, wants) => [
+    when(wants[0], () => sumTo(mul(g, b), a.shape)),
+    when(wants[1], () => sumTo(mul(g, a), b.shape)),
   ],
-  maximum: (g, node) => pickRule(g, node, greater),
-  minimum: (g, node) => pickRule(g, node, less),
+  // d(a/b) = da/b − (a/b)/b·db
+  div: (g, { inputs: [a, b], output }, wants) => [
+    when(wants[0], () => sumTo(div(g, b), a.shape)),
+    when(wants[1], () => sumTo(neg(div(mul(g, output), b)), b.shape)),
+  ],
+  // d(aᵇ) = b·aᵇ⁻¹·da + aᵇ·log a·db   (log a taken as 0 where a ≤ 0)
+  pow: (g, { inputs: [a, b], output }, wants) => [
+    when(wants[0], () => sumTo(mul(g, mul(b, pow(a, sub(b, 1)))), a.shape)),
+    when(wants[1], () => sumTo(mul(g, mul(output, where(greater(a, 0), log(abs(a)), 0))), b.shape)),
+  ],
+  maximum: (g, node, wants) => pickRule(g, node, wants, greater),
+  minimum: (g, node, wants) => pickRule(g, node, wants, less),
   less: null,
   lessEqual: null,
   greater: null,
@@ -92,16 +110,20 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   equal: null,
   notEqual: null,
   // d where(c, a, b) = where(c, da, db)
-  where: (g, { inputs: [c, a, b] }) => [null, sumTo(where(c, g, 0), a.shape), sumTo(where(c, 0, g), b.shape)],
+  where: (g, { inputs: [c, a, b] }, wants) => [
+    null,
+    when(wants[1], () => sumTo(where(c, g, 0), a.shape)),
+    when(wants[2], () => sumTo(where(c, 0, g), b.shape)),
+  ],
   // d Σx = broadcast(dy)
   sum: (g, { inputs: [x], attrs }) => [unreduce(g, x, attrs.axes)],
   max: extremumRule,
   min: extremumRule,
   argmax: null,
   // C = op(A)·op(B): d op(A) = g·op(B)ᵀ, d op(B) = op(A)ᵀ·g, transposed back where op transposed.
-  matmul: (g, { inputs: [a, b], attrs: { transA, transB } }) => [
-    sumTo(transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB }), a.shape),
-    sumTo(transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA }), b.shape),
+  matmul: (g, { inputs: [a, b], attrs: { transA, transB } }, wants) => [
+    when(wants[0], () => sumTo(transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB }), a.shape)),
+    when(wants[1], () => sumTo(transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA }), b.shape)),
   ],
   reshape: (g, { inputs: [x] }) => [reshape(g, x.shape)],
   // the inverse permutation carries g back
@@ -116,12 +138,12 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
     pad(g, begin.map((b, d) => [b, x.shape[d] - b - size[d]] as [number, number])),
   ],
   pad: (g, { inputs: [x], attrs: { pads } }) => [slice(g, pads.map((p) => p[0]), x.shape)],
-  concat: (g, { inputs, attrs: { axis } }) => {
+  concat: (g, { inputs, attrs: { axis } }, wants) => {
     let start = 0;
-    return inputs.map((x) => {
+    return inputs.map((x, i) => {
       const begin = x.shape.map((_, d) => (d === axis ? start : 0));
       start += x.shape[axis];
-      return slice(g, begin, x.shape);
+      return when(wants[i], () => slice(g, begin, x.shape));
     });
   },
   // gather and scatter-add are each other's adjoints
@@ -140,19 +162,19 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
     return [dq, dk, dv, null, dCotangent];
   },
   // y = x ⋆ w: dx = transposed conv of g with w, dw = correlation of x with g
-  conv2d: (g, { inputs: [x, w], attrs }) => [
-    conv2dInputGrad(g, w, attrs, [x.shape[2], x.shape[3]]),
-    conv2dWeightGrad(x, g, attrs, [w.shape[2], w.shape[3]]),
+  conv2d: (g, { inputs: [x, w], attrs }, wants) => [
+    when(wants[0], () => conv2dInputGrad(g, w, attrs, [x.shape[2], x.shape[3]])),
+    when(wants[1], () => conv2dWeightGrad(x, g, attrs, [w.shape[2], w.shape[3]])),
   ],
   // dx = IG(gy, w) is bilinear with ⟨h, IG(gy, w)⟩ = ⟨conv2d(h, w), gy⟩ = ⟨WG(h, gy), w⟩
-  conv2dInputGrad: (h, { inputs: [gy, w], attrs }) => [
-    conv2dResolved(h, w, attrs),
-    conv2dWeightGrad(h, gy, attrs, [w.shape[2], w.shape[3]]),
+  conv2dInputGrad: (h, { inputs: [gy, w], attrs }, wants) => [
+    when(wants[0], () => conv2dResolved(h, w, attrs)),
+    when(wants[1], () => conv2dWeightGrad(h, gy, attrs, [w.shape[2], w.shape[3]])),
   ],
   // dw = WG(x, gy) is bilinear with ⟨h, WG(x, gy)⟩ = ⟨conv2d(x, h), gy⟩ = ⟨IG(gy, h), x⟩
-  conv2dWeightGrad: (h, { inputs: [x, gy], attrs }) => [
-    conv2dInputGrad(gy, h, attrs, [x.shape[2], x.shape[3]]),
-    conv2dResolved(x, h, attrs),
+  conv2dWeightGrad: (h, { inputs: [x, gy], attrs }, wants) => [
+    when(wants[0], () => conv2dInputGrad(gy, h, attrs, [x.shape[2], x.shape[3]])),
+    when(wants[1], () => conv2dResolved(x, h, attrs)),
   ],
   maxPool2dArgmax: null,
 };

@@ -13,6 +13,8 @@ test("every shader opens with a comment giving its bindings", async () => {
   for (const name of SHADER_FILES) {
     const text = await Deno.readTextFile(new URL(`../../shaders/${name}.wgsl`, import.meta.url));
     assert(text.startsWith("//"), `${name}.wgsl opens with a comment`);
-    assert(/Bindings?:/i.test(text.split("\n").slice(0, 25).join("\n")), `${name}.wgsl documents its bindings`);
+    const header = text.split("\n").filter((_, i, lines) => lines.slice(0, i + 1).every((l) => l.startsWith("//"))).join("\n");
+    assert(/\bBindings?\b/i.test(header), `${name}.wgsl documents its bindings in its opening comment`);
+    assert(/workgroup/i.test(header), `${name}.wgsl documents its workgroup size in its opening comment`);
   }
 });
