@@ -39,6 +39,7 @@ export interface DemoResult {
   harmonized: EvaluationReport;
 }
 
+/** One model's training run; `harm` stays empty for the plain model, which is not trained on it. */
 type Run = { name: "plain" | "harmonized"; model: Module; optimizer: Sgd; ce: number[]; harm: number[]; reports: EvaluationReport[] };
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, parent: HTMLElement, text = "", className = ""): HTMLElementTagNameMap[K] {
@@ -71,7 +72,7 @@ export async function mountDemo(root: HTMLElement, options: DemoOptions = DEFAUL
   root.replaceChildren();
   const status = element("p", root, "opening WebGPU…", "status");
   const backend = await h.init();
-  status.textContent = `device: ${backend.adapter.description || backend.adapter.vendor || "WebGPU adapter"}; building the dataset…`;
+  status.textContent = `device: ${backend.adapter.description}; building the dataset…`;
 
   const { size, classes } = options;
   const shardOptions = { size, classes, shortcut: true, shards: 1, recordsPerShard: options.recordsPerShard, seed: 11 };
@@ -100,10 +101,10 @@ export async function mountDemo(root: HTMLElement, options: DemoOptions = DEFAUL
   const pyramid = element("div", root, "", "pyramid");
 
   const render = async () => {
-    const series: Series[] = runs.flatMap((r) => [
-      { label: `${r.name}: cross-entropy`, color: r.name === "plain" ? "#c33" : "#36c", values: r.ce },
-      { label: `${r.name}: harmonization`, color: r.name === "plain" ? "#c33" : "#36c", values: r.harm, dashed: true },
-    ]);
+    const series: Series[] = [
+      ...runs.map((r) => ({ label: `${r.name}: cross-entropy`, color: r.name === "plain" ? "#c33" : "#36c", values: r.ce })),
+      { label: "harmonized: harmonization term", color: "#36c", values: runs[1].harm, dashed: true },
+    ];
     drawCurves(chart, series);
     table.replaceChildren();
     const head = element("tr", table);
@@ -127,8 +128,7 @@ export async function mountDemo(root: HTMLElement, options: DemoOptions = DEFAUL
       for (const r of runs) {
         const result = trainStep(r.model, r.optimizer, batch, { mode: r.name, lr: options.lr, classes, harmonization: options.lambdaH });
         r.ce.push(await result.parts.crossEntropy.item());
-        // The plain model's harmonization term is measured, not trained: compute it for the chart.
-        r.harm.push(r.name === "harmonized" ? await result.parts.harmonization.item() : NaN);
+        if (r.name === "harmonized") r.harm.push(await result.parts.harmonization.item());
         h.dispose(result);
       }
       h.dispose(batch);
@@ -139,7 +139,7 @@ export async function mountDemo(root: HTMLElement, options: DemoOptions = DEFAUL
     for (const r of runs) r.reports.push(await evaluate(r.model, uploaded(valBatches), classes));
     await render();
   }
-  status.textContent = `done: ${step} steps per model on ${backend.adapter.description || "WebGPU"}`;
+  status.textContent = `done: ${step} steps per model on ${backend.adapter.description}`;
   const result = { steps: step, plain: runs[0].reports.at(-1)!, harmonized: runs[1].reports.at(-1)! };
   for (const r of runs) {
     r.optimizer.dispose();

@@ -60,7 +60,8 @@ function describe(info: GPUAdapterInfo, isFallbackAdapter: boolean, limits: GPUS
   const report: Record<string, number> = {};
   for (const name of WANTED_LIMITS) report[name] = (limits as unknown as Record<string, number>)[name];
   return {
-    description: info.description || info.device || "unknown",
+    // Chromium leaves description empty (e.g. SwiftShader reports only vendor and architecture).
+    description: info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(" ") || "unknown adapter",
     vendor: info.vendor,
     architecture: info.architecture,
     isFallbackAdapter,
