@@ -50,17 +50,24 @@ export const parityCommand: Command = {
     const config = await readModelConfig(configPath);
     await init();
     const model = createModel(config);
-    const weights = await readSafetensorsFile(weightsPath);
+    let result;
     try {
-      model.loadStateDict(weights.tensors);
-    } catch (e) {
-      throw new Error(`${weightsPath}: ${(e as Error).message}`);
+      const weights = await readSafetensorsFile(weightsPath);
+      try {
+        model.loadStateDict(weights.tensors);
+      } catch (e) {
+        throw new Error(`${weightsPath}: ${(e as Error).message}`);
+      }
+      const batch = uploadBatch((await readSafetensorsFile(batchPath)).tensors, batchPath);
+      try {
+        result = await parity(model, batch, { classes: model.config.classes, harmonization, weightDecay });
+      } finally {
+        dispose(batch);
+      }
+    } finally {
+      model.dispose();
     }
-    const batch = uploadBatch((await readSafetensorsFile(batchPath)).tensors, batchPath);
-    const result = await parity(model, batch, { classes: model.config.classes, harmonization, weightDecay });
     await writeSafetensorsFile(outPath, result, { config: JSON.stringify(config) });
-    dispose(batch);
-    model.dispose();
     const loss = result.get("loss_total")!.data[0];
     console.log(`wrote ${result.size} tensors to ${outPath} (loss_total ${loss})`);
     return 0;
