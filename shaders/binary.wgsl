@@ -2,7 +2,9 @@
 // Bindings: 0 params, 1 a: array<f32>, 2 b: array<f32>, 3 out: array<f32> (write).
 // Workgroup: 256 threads, 2-D grid (flattened). Overrides: OP (order of BINARY_OPS in
 // src/autograd/primitive.ts); BROADCAST=false when a, b and out share one shape (no index math).
-// Broadcast index math: out index -> per-dim coordinate -> offsets with strides (0 on stretched dims).
+// Broadcast index math: out index -> per-dim coordinate -> offsets with strides (0 on stretched dims);
+// one integer div/mod per axis but the outermost (the launcher merges axes first: CPU adapters
+// divide one lane at a time).
 override OP: u32 = 0u;
 override BROADCAST: bool = true;
 
@@ -63,12 +65,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var rest = i;
   var ia = 0u;
   var ib = 0u;
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+  for (var d = i32(params.rank) - 1; d > 0; d--) {
     let extent = params.out_shape[d];
     let coord = rest % extent;
     rest = rest / extent;
     ia += coord * params.a_strides[d];
     ib += coord * params.b_strides[d];
+  }
+  // What is left is the outermost coordinate (i < size): no division for it.
+  if (params.rank > 0u) {
+    ia += rest * params.a_strides[0];
+    ib += rest * params.b_strides[0];
   }
   out[i] = apply_op(a[ia], b[ib]);
 }

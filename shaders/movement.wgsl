@@ -26,10 +26,14 @@ fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
 fn strided_offset(i: u32) -> u32 {
   var rest = i;
   var offset = params.offset;
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+  for (var d = i32(params.rank) - 1; d > 0; d--) {
     let extent = params.shape[d];
     offset += (rest % extent) * params.strides[d];
     rest = rest / extent;
+  }
+  // What is left is the outermost coordinate (i < size): no division for it.
+  if (params.rank > 0u) {
+    offset += rest * params.strides[0];
   }
   return offset;
 }

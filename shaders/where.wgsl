@@ -24,13 +24,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var ic = 0u;
   var ia = 0u;
   var ib = 0u;
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+  for (var d = i32(params.rank) - 1; d > 0; d--) {
     let extent = params.out_shape[d];
     let coord = rest % extent;
     rest = rest / extent;
     ic += coord * params.c_strides[d];
     ia += coord * params.a_strides[d];
     ib += coord * params.b_strides[d];
+  }
+  // What is left is the outermost coordinate (i < size): no division for it.
+  if (params.rank > 0u) {
+    ic += rest * params.c_strides[0];
+    ia += rest * params.a_strides[0];
+    ib += rest * params.b_strides[0];
   }
   out[i] = select(b[ib], a[ia], cond[ic] != 0.0);
 }

@@ -11,7 +11,10 @@
  *
  * Differences from the Harmonize step, both negligible in cost: BatchNorm's running statistics are
  * not updated (the normalisation itself uses batch statistics, as in training), and the max pool
- * pads with zeros instead of −∞ — exact here, since its input comes out of a ReLU (≥ 0).
+ * pads with zeros instead of −∞ — exact here, since its input comes out of a ReLU (≥ 0). Three
+ * jax-js 0.1.25 pitfalls are worked around where they arise (see harmonizedLoss,
+ * binomialDownsample, weightL2); bench/harmonize/crosscheck.ts checks the loss and every gradient
+ * against Harmonize's.
  *
  * jax-js owns its arguments (reference counting): every array is used once, or passed as `.ref`.
  */
