@@ -1,16 +1,20 @@
 /**
  * conv2d at ResNet shapes, forward and forward+backward (Σ conv2d(x, w) with its gradients w.r.t.
  * x and w), in GFLOP/s for Harmonize and its WebGPU peers on the same adapter in one run, with
- * ratios; each peer's result is cross-checked against Harmonize's. Then ResNet-18 throughput
- * (Harmonize only): eval-mode forward and one plain cross-entropy SGD training step, in images/s.
+ * ratios. Forward results are cross-checked against Harmonize's; the gradients of every framework
+ * (Harmonize's included) against a float64 closed form. A framework whose result is wrong is left
+ * out of the table and named below it. Then ResNet-18 throughput (Harmonize only): eval-mode
+ * forward and one plain cross-entropy SGD training step, in images/s.
  *
- *   deno task bench:conv [--quick] [--batch 8] [--peers tfjs,jax-js] [--resnet-sizes 64,224]
+ *   deno task bench:conv [--quick] [--parts conv,resnet] [--batch 8] [--peers tfjs,jax-js]
+ *                        [--resnet-sizes 64,224] [--conv-variant textures|buffers]
+ *                        [--matmul-variant textures|registers|shared]
  *                        [--warmup 1] [--reps 3] [--budget 10]
  *
  * --quick times one repetition of everything after one warm-up and ResNet-18 at 64×64 only.
  */
 import { parseArgs } from "node:util";
-import { dispose, type Tensor, tensor, tidy } from "../../src/mod.ts";
+import { type ConvVariant, dispose, type MatmulVariant, type Tensor, tensor, tidy } from "../../src/mod.ts";
 import { engine } from "../../src/engine.ts";
 import { createModel, type Model } from "../../src/models/mod.ts";
 import { Sgd } from "../../src/harmonize/optimizers.ts";
@@ -22,8 +26,8 @@ import {
 import { type ConvOptions, type HostTensor, openPeers, type Peer, type Workload } from "../peers/mod.ts";
 
 /**
- * float32 results of different kernels differ by rounding only (the weight gradient sums
- * N·OH·OW ≈ 25 000 products per entry); more means a wrong result.
+ * float32 results differ from one another and from float64 by rounding only (the weight gradient
+ * sums N·OH·OW ≈ 25 000–100 000 terms per entry); more means a wrong result.
  */
 const AGREEMENT = 1e-4;
 const RESNET_CLASSES = 1000;
@@ -50,15 +54,34 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "1" },
     reps: { type: "string", default: "3" },
     quick: { type: "boolean", default: false },
+    parts: { type: "string", default: "conv,resnet" },
+    "conv-variant": { type: "string" },
     batch: { type: "string", default: "8" },
     "resnet-sizes": { type: "string", default: "64,224" },
   },
 });
 const quick = values.quick;
+const parts = listOption(values.parts);
+for (const part of parts) {
+  if (part !== "conv" && part !== "resnet") throw new Error(`--parts takes "conv" and/or "resnet", got "${part}"`);
+}
 const batch = intOption("batch", values.batch);
 const timing = quick ? { ...timingOptions(values), warmup: 1, reps: 1, minReps: 1 } : timingOptions(values);
-const resnetSizes = listOption(quick ? "64" : values["resnet-sizes"]).map((s) => intOption("resnet-sizes", s));
-const { ours, peers } = await openPeers(listOption(values.peers));
+const resnetSizes = parts.includes("resnet")
+  ? listOption(quick ? "64" : values["resnet-sizes"]).map((s) => intOption("resnet-sizes", s))
+  : [];
+const variant = values["matmul-variant"];
+if (variant !== undefined && !["textures", "registers", "shared"].includes(variant)) {
+  throw new Error(`--matmul-variant must be "textures", "registers" or "shared", got "${variant}"`);
+}
+const convVariant = values["conv-variant"];
+if (convVariant !== undefined && convVariant !== "textures" && convVariant !== "buffers") {
+  throw new Error(`--conv-variant must be "textures" or "buffers", got "${convVariant}"`);
+}
+const { ours, peers } = await openPeers(parts.includes("conv") ? listOption(values.peers) : [], {
+  matmulVariant: variant as MatmulVariant | undefined,
+  convVariant: convVariant as ConvVariant | undefined,
+});
 const everyone = [ours, ...peers];
 console.log(environmentReport(everyone));
 console.log(`batch ${batch}; warm-up ${timing.warmup}, ${timing.reps} reps at most, ${timing.budgetSeconds} s budget per case`);
@@ -70,7 +93,67 @@ function forwardFlops({ input: [c, h, w], weight: [o, , kh, kw], options: { stri
   return 2 * batch * o * oh * ow * c * kh * kw;
 }
 
+/**
+ * The float64 gradients of Σ conv2d(x, w) (dy = 1 everywhere) in closed form, input gradient
+ * (NCHW) then weight gradient (OIHW): gx[n, c, i, j] = Σ_o Σ w[o, c, kh, kw] over the taps whose
+ * output position (i + p − kh)/s, (j + p − kw)/s is a whole index inside the output;
+ * gw[o, c, kh, kw] = Σ x[n, c, oh·s + kh − p, ow·s + kw − p] over n, oh, ow (the same for every o).
+ */
+function sumConvGradients({ options: { stride, padding } }: ConvCase, x: HostTensor, w: HostTensor): Float64Array {
+  const [n, channels, h, width] = x.shape;
+  const [o, , kh, kw] = w.shape;
+  const oh = Math.floor((h + 2 * padding - kh) / stride) + 1;
+  const ow = Math.floor((width + 2 * padding - kw) / stride) + 1;
+  const taps = kh * kw;
+  const reads = (i: number, k: number, out: number) => {
+    const t = i + padding - k;
+    return t >= 0 && t % stride === 0 && t / stride < out;
+  };
+  const weightSum = new Float64Array(channels * taps);
+  for (let oc = 0; oc < o; oc++) {
+    for (let k = 0; k < channels * taps; k++) weightSum[k] += w.data[oc * channels * taps + k];
+  }
+  const result = new Float64Array(x.data.length + w.data.length);
+  for (let b = 0; b < n; b++) {
+    for (let c = 0; c < channels; c++) {
+      for (let i = 0; i < h; i++) {
+        for (let j = 0; j < width; j++) {
+          let total = 0;
+          for (let a = 0; a < kh; a++) {
+            if (!reads(i, a, oh)) continue;
+            for (let e = 0; e < kw; e++) if (reads(j, e, ow)) total += weightSum[c * taps + a * kw + e];
+          }
+          result[((b * channels + c) * h + i) * width + j] = total;
+        }
+      }
+    }
+  }
+  for (let c = 0; c < channels; c++) {
+    for (let a = 0; a < kh; a++) {
+      for (let e = 0; e < kw; e++) {
+        let total = 0;
+        for (let b = 0; b < n; b++) {
+          for (let y = 0; y < oh; y++) {
+            const i = y * stride + a - padding;
+            if (i < 0 || i >= h) continue;
+            const row = ((b * channels + c) * h + i) * width;
+            for (let z = 0; z < ow; z++) {
+              const j = z * stride + e - padding;
+              if (j >= 0 && j < width) total += x.data[row + j];
+            }
+          }
+        }
+        for (let oc = 0; oc < o; oc++) result[x.data.length + (oc * channels + c) * taps + a * kw + e] = total;
+      }
+    }
+  }
+  return result;
+}
+
 type ConvMethod = "conv2d" | "conv2dTrain";
+
+/** Frameworks left out of a table for a wrong result, one line each. */
+const leftOut: string[] = [];
 
 /** Times `method` on every framework that has it, interleaved; GFLOP/s by framework name. */
 async function measureConv(
@@ -85,18 +168,26 @@ async function measureConv(
   const results: Record<string, number | undefined> = {};
   try {
     const timings = await timeInterleaved(workloads, timing);
-    const reference = await workloads[0].read();
+    const exact = method === "conv2dTrain";
+    const [reference, referenceName] = exact
+      ? [sumConvGradients(c, x, w), "float64"]
+      : [await workloads[0].read(), runners[0].name];
     for (const [i, peer] of runners.entries()) {
       const t = timings[i];
-      const diff = relativeDifference(await workloads[i].read(), reference);
+      const checked = exact || i > 0;
+      const diff = checked ? relativeDifference(await workloads[i].read(), reference) : 0;
       results[peer.name] = gflops(flops, t.medianMs);
       console.error(
         `${c.label} ${method} ${peer.name}: median ${formatNumber(t.medianMs)} ms (min ${formatNumber(t.minMs)}) over ` +
           `${t.samplesMs.length} reps, ${formatNumber(results[peer.name])} GFLOP/s` +
-          (i === 0 ? "" : `, max rel. diff vs ${runners[0].name} ${diff.toExponential(1)}`),
+          (checked ? `, max rel. diff vs ${referenceName} ${diff.toExponential(1)}` : ""),
       );
       if (diff > AGREEMENT) {
-        console.error(`  warning: ${peer.name} disagrees with ${runners[0].name}; its number is left out`);
+        leftOut.push(
+          `${c.label} ${method === "conv2d" ? "forward" : "f+b"}: ${peer.name} (${formatNumber(results[peer.name])} GFLOP/s) ` +
+            `is left out: its result differs from ${referenceName}'s by ${diff.toExponential(1)} (max rel.)`,
+        );
+        console.error(`  warning: ${leftOut.at(-1)}`);
         results[peer.name] = undefined;
       }
     }
@@ -108,7 +199,7 @@ async function measureConv(
 
 const forwardRows = [];
 const trainRows = [];
-for (const c of CASES) {
+for (const c of parts.includes("conv") ? CASES : []) {
   const x = randomHost([batch, ...c.input], 1);
   const w = randomHost(c.weight, 2);
   const flops = forwardFlops(c);
@@ -125,10 +216,13 @@ const comparison = (rows: { label: string; values: Record<string, number | undef
     peers: peers.map((p: Peer) => p.name),
     rows,
   });
-console.log(`\nconv2d forward, GFLOP/s (2·N·O·OH·OW·C·KH·KW; median; ratios above 1 mean ${ours.name} is faster)\n`);
-console.log(comparison(forwardRows));
-console.log(`\nconv2d forward + input and weight gradients, GFLOP/s (3 × forward FLOPs; median)\n`);
-console.log(comparison(trainRows));
+if (forwardRows.length > 0) {
+  console.log(`\nconv2d forward, GFLOP/s (2·N·O·OH·OW·C·KH·KW; median; ratios above 1 mean ${ours.name} is faster)\n`);
+  console.log(comparison(forwardRows));
+  console.log(`\nconv2d forward + input and weight gradients, GFLOP/s (3 × forward FLOPs; median)\n`);
+  console.log(comparison(trainRows));
+  if (leftOut.length > 0) console.log(`\nwrong results:\n${leftOut.map((line) => `  ${line}`).join("\n")}`);
+}
 
 // ---- ResNet-18 throughput (Harmonize) ----
 

@@ -53,7 +53,7 @@ export function harmonizePeer(options: BackendOptions = {}): Peer {
 
     adapter() {
       const b = opened();
-      return `${b.adapter.description} (matmul ${b.matmulVariant})`;
+      return `${b.adapter.description} (matmul ${b.matmulVariant}, conv ${b.convVariant})`;
     },
 
     matmul(a: HostTensor, b: HostTensor, options: MatmulOptions = {}) {

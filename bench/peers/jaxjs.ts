@@ -93,11 +93,12 @@ export const jaxjs: Peer = {
 
   conv2dTrain(x: HostTensor, w: HostTensor, options: ConvOptions) {
     const [jx, jw] = [upload(x), upload(w)];
-    // valueAndGrad (not grad) keeps the forward in the jitted program: f+b counts 3 convolutions.
-    const step = jit((a: JaxArray, b: JaxArray) => {
-      const [value, [gx, gw]] = valueAndGrad((p: JaxArray, q: JaxArray) => np.sum(conv(p, q, options)), { argnums: [0, 1] })(a, b);
+    // valueAndGrad (not grad) keeps the forward: f+b counts 3 convolutions. Not jitted: under jit
+    // this step ran at 0.89 GFLOP/s, eagerly at 1.39 (batch 8, 56×56 64→64, lavapipe).
+    const step = valueAndGrad((p: JaxArray, q: JaxArray) => np.sum(conv(p, q, options)), { argnums: [0, 1] });
+    return workload([jx, jw], () => {
+      const [value, [gx, gw]] = step(jx.ref, jw.ref);
       return [gx, gw, value];
-    });
-    return workload([jx, jw], () => step(jx.ref, jw.ref), { release: () => step.dispose(), readable: 2 });
+    }, { readable: 2 });
   },
 };

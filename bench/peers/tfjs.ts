@@ -88,6 +88,30 @@ function workload(inputs: tf.Tensor[], op: () => tf.Tensor | tf.Tensor[], readOr
   };
 }
 
+/**
+ * tfjs-core's Node entry registers no gradients (the @tensorflow/tfjs bundle registers them through
+ * ESM files whose extensionless relative imports Deno cannot load), so the benchmark registers
+ * tfjs's own Conv2D gradient (tfjs-core src/gradients/Conv2D_grad.ts): the backend's
+ * Conv2DBackpropInput and Conv2DBackpropFilter kernels.
+ */
+function registerConv2dGradient(): void {
+  if (tf.getGradient(tf.Conv2D)) return;
+  tf.registerGradient({
+    kernelName: tf.Conv2D,
+    inputsToSave: ["x", "filter"],
+    gradFunc: (dyOrList, saved, attrs) => {
+      const dy = dyOrList as tf.Tensor4D;
+      const [x, filter] = saved;
+      const { strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as tf.Conv2DAttrs;
+      const common = { strides, pad, dataFormat, dimRoundingMode };
+      return {
+        x: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { ...common, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...common, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      };
+    },
+  });
+}
+
 export const tfjs: Peer = {
   name: "tfjs",
   version: `@tensorflow/tfjs-backend-webgpu ${tf.version_core}`,
@@ -115,9 +139,12 @@ export const tfjs: Peer = {
   },
 
   conv2dTrain(x: HostTensor, w: HostTensor, { stride, padding }: ConvOptions) {
+    registerConv2dGradient();
     const tx = upload(permuteHost(x.data, x.shape, NCHW_TO_NHWC)) as tf.Tensor4D;
     const tw = upload(permuteHost(w.data, w.shape, OIHW_TO_HWIO)) as tf.Tensor4D;
-    const gradients = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding)));
-    return workload([tx, tw], () => gradients([tx, tw]), [NHWC_TO_NCHW, HWIO_TO_OIHW]);
+    // The gradients of Σ conv2d(x, w) are those of conv2d(x, w) with an all-ones dy.
+    const ones = tf.tidy(() => tf.onesLike(tf.conv2d(tx, tw, stride, padding)));
+    const gradients = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding));
+    return workload([tx, tw, ones], () => gradients([tx, tw], ones), [NHWC_TO_NCHW, HWIO_TO_OIHW]);
   },
 };
