@@ -3,7 +3,7 @@
  * every framework with one loop. `sync` flushes the command batch and waits for the queue.
  */
 import { type Backend, type BackendOptions, conv2d, grad, init, matmul, sum, type Tensor, tensor, tidy } from "../../src/mod.ts";
-import type { ConvOptions, HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
+import { joinOutputs, type ConvOptions, type HostTensor, type MatmulOptions, type Peer, type Workload } from "./peer.ts";
 
 /** A workload whose `op` makes its output tensors from the uploaded inputs; `read` concatenates them. */
 function workload(backend: Backend, inputs: Tensor[], op: () => Tensor | Tensor[]): Workload {
@@ -21,13 +21,7 @@ function workload(backend: Backend, inputs: Tensor[], op: () => Tensor | Tensor[
     async read() {
       if (outputs.length === 0) throw new Error("harmonize: read() before run()");
       const parts = await Promise.all(outputs.map((t) => t.floats()));
-      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-      let offset = 0;
-      for (const part of parts) {
-        all.set(part, offset);
-        offset += part.length;
-      }
-      return all;
+      return joinOutputs(parts);
     },
     dispose() {
       release();

@@ -4,7 +4,7 @@
  * the pending kernels and waits for them through a queue-ordered (empty) read.
  */
 import { type Array as JaxArray, defaultDevice, getWebGPUDevice, init, jit, lax, numpy as np, valueAndGrad } from "@jax-js/jax";
-import type { ConvOptions, HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
+import { joinOutputs, type ConvOptions, type HostTensor, type MatmulOptions, type Peer, type Workload } from "./peer.ts";
 
 function upload(x: HostTensor): JaxArray {
   return np.array(x.data, { shape: x.shape, dtype: np.float32, device: "webgpu" });
@@ -36,13 +36,7 @@ function workload(
     async read() {
       if (outputs.length === 0) throw new Error("jax-js: read() before run()");
       const parts = await Promise.all(outputs.slice(0, readable).map(async (x) => await x.ref.data() as Float32Array));
-      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-      let offset = 0;
-      for (const part of parts) {
-        all.set(part, offset);
-        offset += part.length;
-      }
-      return all;
+      return joinOutputs(parts);
     },
     dispose() {
       drop();

@@ -53,3 +53,14 @@ export interface Peer {
    */
   conv2dTrain?(x: HostTensor, w: HostTensor, options: ConvOptions): Workload;
 }
+
+/** The outputs of one repetition read back and laid end to end (what Workload.read returns). */
+export function joinOutputs(parts: Float32Array[]): Float32Array {
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    all.set(part, offset);
+    offset += part.length;
+  }
+  return all;
+}

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import type { ConvOptions, HostTensor, MatmulOptions, Peer, Workload } from "./peer.ts";
+import { joinOutputs, type ConvOptions, type HostTensor, type MatmulOptions, type Peer, type Workload } from "./peer.ts";
 
 function backend(): WebGPUBackend {
   const active = tf.backend();
@@ -73,13 +73,7 @@ function workload(inputs: tf.Tensor[], op: () => tf.Tensor | tf.Tensor[], readOr
         const order = readOrders[i];
         return order ? permuteHost(data, t.shape, order).data : data;
       }));
-      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-      let offset = 0;
-      for (const part of parts) {
-        all.set(part, offset);
-        offset += part.length;
-      }
-      return all;
+      return joinOutputs(parts);
     },
     dispose() {
       release();

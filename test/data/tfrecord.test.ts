@@ -102,14 +102,12 @@ test("data/tfrecord: a 2^63 length field is refused before allocation, with or w
   const view = new DataView(header.buffer);
   view.setUint32(4, 0x80000000, true); // length = 2^63
   view.setUint32(8, maskCrc(crc32c(header.subarray(0, 8))), true);
-  const started = performance.now();
   await assertRejects(() => readAll(header), /record 0 at byte 0: length field ≥ 2\^53 exceeds the maximum record size 67108864/);
   const skipped = await readAll(header, { onBadRecord: "skip" });
   assertEquals(skipped.records.length, 0);
   assert(skipped.report.truncatedTail !== undefined, "the over-long record runs past the end");
   view.setUint32(8, 12345, true);
   await assertRejects(() => readAll(header), /length CRC mismatch/);
-  assert(performance.now() - started < 2000, "no hang");
   // A plausible but too-long length under a small maximum.
   const shard = await tfrecordBytes([new Uint8Array(1000)]);
   await assertRejects(() => readAll(shard, { maxRecordBytes: 999 }), /length field 1000 exceeds the maximum record size 999/);
