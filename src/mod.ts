@@ -1,6 +1,7 @@
 /**
  * Harmonize: train vision models to look where people look, on WebGPU.
- * The public API: tensors and ops, autodiff, memory scopes and the runtime.
+ * The public API: tensors and ops, autodiff, memory scopes, the runtime, layers and models,
+ * safetensors, harmonization and (as `data`) the ClickMe data stack.
  */
 export { dispose, init, keep, memory, shutdown, tidy, type TensorTree } from "./engine.ts";
 export { Backend, type BackendOptions, type DeviceLostInfo, type MatmulVariant, type ConvVariant } from "./backend/backend.ts";
@@ -25,3 +26,9 @@ export { attention, type AttentionImplementation, type AttentionOptions } from "
 export { grad, valueAndGrad, valueAndGradWithAux } from "./autograd/grad.ts";
 export { BINARY_OPS, type Primitive, UNARY_OPS } from "./autograd/primitive.ts";
 export * from "./ops/blur.ts";
+export * from "./nn/mod.ts";
+export * from "./models/mod.ts";
+export * from "./io/safetensors.ts";
+export * from "./harmonize/mod.ts";
+/** The ClickMe data stack (sources, TFRecord, Example, JPEG, preprocessing, loader, writer). */
+export * as data from "./data/mod.ts";

@@ -1,0 +1,20 @@
+// Harmonization (SPEC.md): saliency, the harmonizer loss, training, evaluation and parity.
+
+export { blurPyramid, PYRAMID_LEVELS, pyramidalMse } from "./pyramid.ts";
+export { STANDARDIZE_EPSILON, standardizeCut } from "./standardize.ts";
+export { evaluationSaliency, type Forward, inputGradient, type Saliency, trainingSaliency } from "./saliency.ts";
+export {
+  combineHarmonizerLoss, harmonizationTerm, type HarmonizerParts, type HarmonizerWeights, LABEL_SMOOTHING,
+  smoothedCrossEntropy, weightL2,
+} from "./loss.ts";
+export {
+  alignmentScore, alignmentScores, type AlignmentScores, averageRanks, binarizeTop, dice, HUMAN_CEILING,
+  intersectionOverUnion, percentile, spearman,
+} from "./metrics.ts";
+export { AdamW, type AdamWOptions, type Optimizer, Sgd, type SgdOptions } from "./optimizers.ts";
+export { cosineSchedule, type CosineOptions, type Schedule, warmupStepSchedule, type WarmupStepOptions } from "./schedules.ts";
+export { clipGradNorm } from "./clip.ts";
+export { type Batch, harmonizedLoss, type HarmonizedOutputs, type LossOptions, plainLoss, type StepOptions, type StepResult, trainStep } from "./train_step.ts";
+export { evaluate, type EvaluationReport } from "./evaluate.ts";
+export { fit, type FitHistory, type FitOptions, type StepLog } from "./fit.ts";
+export { parity, uploadBatch } from "./parity.ts";
