@@ -50,6 +50,14 @@ export function intFlag(parsed: ParsedArgs, name: string, fallback: number): num
   return n;
 }
 
+export function numberFlag(parsed: ParsedArgs, name: string, fallback: number): number {
+  const value = stringFlag(parsed, name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number, got ${value}`);
+  return n;
+}
+
 /** Refuses flags the command does not know, so a typo is not silently ignored. */
 export function checkFlags(parsed: ParsedArgs, known: string[]): void {
   for (const name of parsed.flags.keys()) {

@@ -3,9 +3,10 @@
 
 import { dispose, init } from "../engine.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors.ts";
-import { createModel, type ModelConfig } from "../models/mod.ts";
+import { createModel } from "../models/mod.ts";
+import { readModelConfig } from "./model_config.ts";
 import { parity, uploadBatch } from "../harmonize/parity.ts";
-import { checkFlags, type Command, parseArgs, stringFlag, UsageError } from "./command.ts";
+import { checkFlags, type Command, numberFlag, parseArgs, stringFlag, UsageError } from "./command.ts";
 
 const USAGE = "usage: harmonize parity --model CONFIG.json --weights W.safetensors --batch B.safetensors --out R.safetensors " +
   "[--lambda-h 1] [--lambda-w 1e-5]";
@@ -13,27 +14,6 @@ const USAGE = "usage: harmonize parity --model CONFIG.json --weights W.safetenso
 function required(value: string | undefined, flag: string): string {
   if (!value) throw new UsageError(`--${flag} is required\n${USAGE}`);
   return value;
-}
-
-function numberFlag(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a non-negative number, got ${value}`);
-  return n;
-}
-
-export async function readModelConfig(path: string): Promise<ModelConfig> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new UsageError(`cannot read model config ${path}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as ModelConfig;
-  } catch (e) {
-    throw new UsageError(`model config ${path} is not valid JSON: ${(e as Error).message}`);
-  }
 }
 
 export const parityCommand: Command = {
@@ -45,8 +25,8 @@ export const parityCommand: Command = {
     const weightsPath = required(stringFlag(parsed, "weights"), "weights");
     const batchPath = required(stringFlag(parsed, "batch"), "batch");
     const outPath = required(stringFlag(parsed, "out"), "out");
-    const harmonization = numberFlag(stringFlag(parsed, "lambda-h"), "lambda-h", 1);
-    const weightDecay = numberFlag(stringFlag(parsed, "lambda-w"), "lambda-w", 1e-5);
+    const harmonization = numberFlag(parsed, "lambda-h", 1);
+    const weightDecay = numberFlag(parsed, "lambda-w", 1e-5);
     const config = await readModelConfig(configPath);
     await init();
     const model = createModel(config);
