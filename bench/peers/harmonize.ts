@@ -3,31 +3,17 @@
  * every framework with one loop. `sync` flushes the command batch and waits for the queue.
  */
 import { type Backend, type BackendOptions, conv2d, grad, init, matmul, sum, type Tensor, tensor, tidy } from "../../src/mod.ts";
-import { joinOutputs, type ConvOptions, type HostTensor, type MatmulOptions, type Peer, type Workload } from "./peer.ts";
+import { outputWorkload, type ConvOptions, type HostTensor, type MatmulOptions, type Peer, type Workload } from "./peer.ts";
 
 /** A workload whose `op` makes its output tensors from the uploaded inputs; `read` concatenates them. */
 function workload(backend: Backend, inputs: Tensor[], op: () => Tensor | Tensor[]): Workload {
-  let outputs: Tensor[] = [];
-  const release = () => {
-    for (const t of outputs) t.dispose();
-    outputs = [];
-  };
-  return {
-    run() {
-      release();
-      outputs = [op()].flat();
-    },
+  return outputWorkload({
+    peer: "harmonize",
+    inputs,
+    op,
     sync: () => backend.sync(),
-    async read() {
-      if (outputs.length === 0) throw new Error("harmonize: read() before run()");
-      const parts = await Promise.all(outputs.map((t) => t.floats()));
-      return joinOutputs(parts);
-    },
-    dispose() {
-      release();
-      for (const t of inputs) t.dispose();
-    },
-  };
+    read: (outputs) => Promise.all(outputs.map((t) => t.floats())),
+  });
 }
 
 /** Harmonize as a peer; `options` (e.g. the matmul variant) apply when it opens its device. */

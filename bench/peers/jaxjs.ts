@@ -4,7 +4,7 @@
  * the pending kernels and waits for them through a queue-ordered (empty) read.
  */
 import { type Array as JaxArray, defaultDevice, getWebGPUDevice, init, jit, lax, numpy as np, valueAndGrad } from "@jax-js/jax";
-import { joinOutputs, type ConvOptions, type HostTensor, type MatmulOptions, type Peer, type Workload } from "./peer.ts";
+import { outputWorkload, type ConvOptions, type HostTensor, type MatmulOptions, type Peer, type Workload } from "./peer.ts";
 
 function upload(x: HostTensor): JaxArray {
   return np.array(x.data, { shape: x.shape, dtype: np.float32, device: "webgpu" });
@@ -18,32 +18,18 @@ function upload(x: HostTensor): JaxArray {
 function workload(
   inputs: JaxArray[],
   op: () => JaxArray | JaxArray[],
-  { release = () => {}, readable }: { release?: () => void; readable?: number } = {},
+  { release, readable }: { release?: () => void; readable?: number } = {},
 ): Workload {
-  let outputs: JaxArray[] = [];
-  const drop = () => {
-    for (const x of outputs) x.dispose();
-    outputs = [];
-  };
-  return {
-    run() {
-      drop();
-      outputs = [op()].flat();
-    },
-    async sync() {
+  return outputWorkload({
+    peer: "jax-js",
+    inputs,
+    op,
+    async sync(outputs) {
       for (const x of outputs) await x.blockUntilReady();
     },
-    async read() {
-      if (outputs.length === 0) throw new Error("jax-js: read() before run()");
-      const parts = await Promise.all(outputs.slice(0, readable).map(async (x) => await x.ref.data() as Float32Array));
-      return joinOutputs(parts);
-    },
-    dispose() {
-      drop();
-      for (const x of inputs) x.dispose();
-      release();
-    },
-  };
+    read: (outputs) => Promise.all(outputs.slice(0, readable).map(async (x) => await x.ref.data() as Float32Array)),
+    release,
+  });
 }
 
 /** lax's convolution on NCHW/OIHW arrays (the benchmark's layouts), symmetric padding. */

@@ -54,8 +54,49 @@ export interface Peer {
   conv2dTrain?(x: HostTensor, w: HostTensor, options: ConvOptions): Workload;
 }
 
+/** How one framework makes, waits for and reads the outputs of a workload (see outputWorkload). */
+export interface WorkloadParts<T extends { dispose(): void }> {
+  /** The peer's name, for errors. */
+  peer: string;
+  /** Uploaded inputs, freed with the workload. */
+  inputs: T[];
+  /** One repetition: the output tensors made from the inputs. */
+  op: () => T | T[];
+  /** Resolves when the outputs (and all work before them) are done on the GPU. */
+  sync: (outputs: T[]) => Promise<void>;
+  /** The outputs' values in the benchmark's layout, one array per output to be compared. */
+  read: (outputs: T[]) => Promise<Float32Array[]>;
+  /** Frees what the workload owns besides its inputs and outputs (e.g. a jitted function). */
+  release?: () => void;
+}
+
+/** A Workload that keeps only the latest repetition's outputs, freeing the previous ones on run(). */
+export function outputWorkload<T extends { dispose(): void }>(parts: WorkloadParts<T>): Workload {
+  let outputs: T[] = [];
+  const drop = () => {
+    for (const t of outputs) t.dispose();
+    outputs = [];
+  };
+  return {
+    run() {
+      drop();
+      outputs = [parts.op()].flat() as T[];
+    },
+    sync: () => parts.sync(outputs),
+    async read() {
+      if (outputs.length === 0) throw new Error(`${parts.peer}: read() before run()`);
+      return joinOutputs(await parts.read(outputs));
+    },
+    dispose() {
+      drop();
+      for (const t of parts.inputs) t.dispose();
+      parts.release?.();
+    },
+  };
+}
+
 /** The outputs of one repetition read back and laid end to end (what Workload.read returns). */
-export function joinOutputs(parts: Float32Array[]): Float32Array {
+function joinOutputs(parts: Float32Array[]): Float32Array {
   const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import { joinOutputs, type ConvOptions, type HostTensor, type MatmulOptions, type Peer, type Workload } from "./peer.ts";
+import { outputWorkload, type ConvOptions, type HostTensor, type MatmulOptions, type Peer, type Workload } from "./peer.ts";
 
 function backend(): WebGPUBackend {
   const active = tf.backend();
@@ -55,31 +55,18 @@ const HWIO_TO_OIHW = [3, 2, 0, 1];
  * output with its entry of `readOrders` (none: as is) and concatenates them.
  */
 function workload(inputs: tf.Tensor[], op: () => tf.Tensor | tf.Tensor[], readOrders: (number[] | null)[] = []): Workload {
-  let outputs: tf.Tensor[] = [];
-  const release = () => {
-    for (const t of outputs) t.dispose();
-    outputs = [];
-  };
-  return {
-    run() {
-      release();
-      outputs = [op()].flat();
-    },
-    sync,
-    async read() {
-      if (outputs.length === 0) throw new Error("tfjs: read() before run()");
-      const parts = await Promise.all(outputs.map(async (t, i) => {
+  return outputWorkload({
+    peer: "tfjs",
+    inputs,
+    op,
+    sync: () => sync(),
+    read: (outputs) =>
+      Promise.all(outputs.map(async (t, i) => {
         const data = await t.data() as Float32Array;
         const order = readOrders[i];
         return order ? permuteHost(data, t.shape, order).data : data;
-      }));
-      return joinOutputs(parts);
-    },
-    dispose() {
-      release();
-      for (const t of inputs) t.dispose();
-    },
-  };
+      })),
+  });
 }
 
 /**
