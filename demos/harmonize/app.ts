@@ -11,12 +11,12 @@ import { Loader } from "../../src/data/loader.ts";
 import type { HostBatch } from "../../src/data/loader.ts";
 import { bytesSource } from "../../src/data/source.ts";
 import { synthShards } from "../../src/data/synthetic.ts";
-import { toTensors } from "../../src/data/gpu_batches.ts";
+import { gpuBatches, toTensors } from "../../src/data/gpu_batches.ts";
 import { INCEPTION_AUGMENT } from "../../src/data/augment.ts";
 import { Sgd } from "../../src/harmonize/optimizers.ts";
 import { trainStep } from "../../src/harmonize/train_step.ts";
 import { evaluate, type EvaluationReport } from "../../src/harmonize/evaluate.ts";
-import { evaluationSaliency, inputGradient } from "../../src/harmonize/saliency.ts";
+import { evaluationSaliency, inputGradient, trainingSaliency } from "../../src/harmonize/saliency.ts";
 import { blurPyramid } from "../../src/harmonize/pyramid.ts";
 import { standardizeCut } from "../../src/harmonize/standardize.ts";
 import { drawCurves, drawImage, drawMap, type Series } from "./render.ts";
@@ -54,17 +54,6 @@ async function collect(loader: Loader): Promise<HostBatch[]> {
   const out: HostBatch[] = [];
   for await (const batch of loader) out.push(batch);
   return out;
-}
-
-async function* uploaded(batches: HostBatch[]) {
-  for (const host of batches) {
-    const batch = toTensors(host);
-    try {
-      yield batch;
-    } finally {
-      h.dispose(batch);
-    }
-  }
 }
 
 /** Builds the page inside `root` and trains; resolves with the final evaluations. */
@@ -136,7 +125,7 @@ export async function mountDemo(root: HTMLElement, options: DemoOptions = DEFAUL
       status.textContent = `epoch ${epoch + 1}/${options.epochs}, step ${step}`;
       drawCurves(chart, runs.flatMap((r) => [{ label: r.name, color: r.name === "plain" ? "#c33" : "#36c", values: r.ce }]));
     }
-    for (const r of runs) r.reports.push(await evaluate(r.model, uploaded(valBatches), classes));
+    for (const r of runs) r.reports.push(await evaluate(r.model, gpuBatches(valBatches), classes));
     await render();
   }
   status.textContent = `done: ${step} steps per model on ${backend.adapter.description}`;
@@ -179,7 +168,7 @@ async function drawPyramid(parent: HTMLElement, model: Module, host: HostBatch, 
   const batch = toTensors(host);
   const levels = h.tidy(() => {
     const { gradient } = inputGradient((x) => model.forward(x), batch.images, h.oneHot(batch.labels, classes));
-    const s = standardizeCut(h.mean(gradient, 1));
+    const s = standardizeCut(trainingSaliency(gradient));
     const m = standardizeCut(batch.heatmaps);
     return [...blurPyramid(s), ...blurPyramid(m)];
   });

@@ -17,7 +17,7 @@ export function toTensors(host: HostBatch): Batch {
  * Uploads each batch as it arrives. A batch's tensors live until the consumer asks for the next
  * one (or stops iterating), then they are disposed: loops over epochs cannot leak GPU memory.
  */
-export async function* gpuBatches(batches: AsyncIterable<HostBatch>): AsyncGenerator<Batch> {
+export async function* gpuBatches(batches: AsyncIterable<HostBatch> | Iterable<HostBatch>): AsyncGenerator<Batch> {
   for await (const host of batches) {
     const batch = toTensors(host);
     try {
