@@ -26,9 +26,13 @@ export interface LossOptions extends HarmonizerWeights {
   classes: number;
 }
 
-export interface HarmonizedOutputs {
+export interface LossOutputs {
   parts: HarmonizerParts;
   logits: Tensor;
+}
+
+export interface HarmonizedOutputs extends LossOutputs {
+  /** The training saliency S [N, H, W] the harmonization term compared. */
   saliency: Tensor;
 }
 
@@ -50,13 +54,13 @@ export function harmonizedLoss(model: Module, batch: Batch, options: LossOptions
 }
 
 /** The baseline: L = L_ce + λ_w·L_w, no saliency term (the harmonization part is reported as 0). */
-export function plainLoss(model: Module, batch: Batch, options: LossOptions): HarmonizedOutputs {
+export function plainLoss(model: Module, batch: Batch, options: LossOptions): LossOutputs {
   const onehot = oneHot(batch.labels, options.classes);
   const logits = model.forward(batch.images);
   const crossEntropy = smoothedCrossEntropy(logits, onehot);
   const l2 = weightL2(decayedParameters(model));
   const parts = combineHarmonizerLoss({ crossEntropy, harmonization: scalar(0), weightL2: l2 }, { ...options, harmonization: 0 });
-  return { parts, logits, saliency: logits };
+  return { parts, logits };
 }
 
 export interface StepOptions extends LossOptions {
