@@ -5,6 +5,7 @@ import { sameShape, type Tensor } from "../../tensor.ts";
 import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../../autograd/primitive.ts";
 import { broadcastShapes, broadcastStrides } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
+import { copyParams } from "./movement.ts";
 import { collapseDims } from "./collapse.ts";
 
 function requireFloat(op: string, ...tensors: Tensor[]): void {
@@ -49,14 +50,10 @@ export function whereKernel(cond: Tensor, a: Tensor, b: Tensor): Tensor {
 export function castKernel(x: Tensor, dtype: "float32" | "int32"): Tensor {
   const out = engine.allocate("cast", x.shape, dtype);
   if (x.dtype === dtype) {
-    launchFlat("movement", "strided_copy", identityCopyParams(x), [x, out], x.size);
+    launchFlat("movement", "strided_copy", copyParams(x.size, [x.size], [1], 0), [x, out], x.size);
     return out;
   }
   const entry = dtype === "int32" ? "f32_to_i32" : "i32_to_f32";
   launchFlat("cast", entry, new Params().u32(x.size).build(), [x, out], x.size);
   return out;
-}
-
-function identityCopyParams(x: Tensor): Uint32Array {
-  return new Params().u32(x.size).u32(1).u32(0).u32(0).dims([x.size]).dims([1]).dims([]).dims([]).build();
 }

@@ -6,7 +6,8 @@ import { broadcastShapes, broadcastStrides, shapeString } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
 import { collapseDims } from "./collapse.ts";
 
-function copyParams(size: number, shape: Shape, strides: readonly number[], offset: number): Uint32Array {
+/** Parameters of strided_copy / strided_write: `size` elements of `shape` at `strides` from `offset`. */
+export function copyParams(size: number, shape: Shape, strides: readonly number[], offset: number): Uint32Array {
   return new Params().u32(size).u32(shape.length).u32(offset).u32(0)
     .dims(shape).dims(strides).dims([]).dims([]).build();
 }
