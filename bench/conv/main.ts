@@ -18,7 +18,8 @@ import { type ConvVariant, dispose, type MatmulVariant, type Tensor, tensor, tid
 import { engine } from "../../src/engine.ts";
 import { createModel, type Model } from "../../src/models/mod.ts";
 import { Sgd } from "../../src/harmonize/optimizers.ts";
-import { type Batch, type StepResult, trainStep } from "../../src/harmonize/train_step.ts";
+import { type StepResult, trainStep } from "../../src/harmonize/train_step.ts";
+import type { Batch } from "../../src/data/batch.ts";
 import {
   COMMON_OPTIONS, comparisonTable, environmentReport, formatNumber, formatTable, gflops, intOption, listOption,
   randomHost, relativeDifference, timeInterleaved, timeWorkload, timingOptions,

@@ -1,7 +1,7 @@
 /** Host batches from the loader → GPU tensors in the layouts the models and the harmonizer loss take. */
 import { tensor } from "../ops/creation.ts";
 import { dispose } from "../engine.ts";
-import type { Batch } from "../harmonize/train_step.ts";
+import type { Batch } from "./batch.ts";
 import type { HostBatch } from "./loader.ts";
 
 export function toTensors(host: HostBatch): Batch {

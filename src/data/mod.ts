@@ -29,7 +29,6 @@ export {
   type Augmentation,
   type CropBox,
   gaussianBlur,
-  gaussianTaps,
   IMAGENET_MEAN,
   IMAGENET_STD,
   preprocessHeatmap,
@@ -38,6 +37,7 @@ export {
   REFERENCE_PREPROCESS,
   resizeBilinear,
 } from "./preprocess.ts";
+export { gaussianTaps } from "../ops/gaussian.ts";
 export { type AugmentOptions, INCEPTION_AUGMENT, sampleAugmentation, sampleCrop } from "./augment.ts";
 export { Random } from "./random.ts";
 export { verifyShard, type VerifyOptions, type VerifyReport } from "./verify.ts";

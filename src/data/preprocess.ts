@@ -3,11 +3,10 @@
 //   heatmap → bilinear resize to 64 → 10×10 Gaussian blur (σ = 10, SAME) → resize to S → [augment]
 
 import type { DecodedImage } from "./jpeg.ts";
+import { BLUR_KERNEL_SIZE, BLUR_SIGMA, gaussianTaps } from "../ops/gaussian.ts";
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-export const BLUR_KERNEL_SIZE = 10;
-export const BLUR_SIGMA = 10;
 
 /** An integer crop window of a plane: rows top..top+height-1, columns left..left+width-1. */
 export interface CropBox {
@@ -70,24 +69,6 @@ export function resizeBilinear(
     }
   }
   return out;
-}
-
-/**
- * The reference's kernel, separable: its meshgrid puts x = −5..4 across the columns and
- * y = 4..−5 down the rows, so the row taps are g(4−i) and the column taps g(j−5); each normalised.
- */
-export function gaussianTaps(size = BLUR_KERNEL_SIZE, sigma = BLUR_SIGMA): { rows: Float64Array; cols: Float64Array } {
-  const yFirst = Math.floor((size - 1) / 2);
-  const xFirst = Math.floor(-(size - 1) / 2);
-  const g = (d: number) => Math.exp(-(d * d) / (2 * sigma * sigma));
-  const rows = new Float64Array(size);
-  const cols = new Float64Array(size);
-  for (let i = 0; i < size; i++) {
-    rows[i] = g(yFirst - i);
-    cols[i] = g(xFirst + i);
-  }
-  const sum = rows.reduce((a, b) => a + b, 0);
-  return { rows: rows.map((v) => v / sum), cols: cols.map((v) => v / sum) };
 }
 
 /** conv2d with TensorFlow SAME zero padding (size−1)/2 rounded down before, the rest after. */

@@ -8,7 +8,7 @@ import { oneHot } from "../ops/indexing.ts";
 import { argmax } from "../ops/reduce.ts";
 import { evaluationSaliency, inputGradient } from "./saliency.ts";
 import { alignmentScore, alignmentScores } from "./metrics.ts";
-import type { Batch } from "./train_step.ts";
+import type { Batch } from "../data/batch.ts";
 
 export interface EvaluationReport {
   images: number;
@@ -21,9 +21,28 @@ export interface EvaluationReport {
   alignmentScore: number;
 }
 
+/** One evaluated batch on the host, for callers that look closer (inspectModel); `batch` is still on the GPU. */
+export interface EvaluatedBatch {
+  batch: Batch;
+  predicted: ArrayLike<number>;
+  labels: ArrayLike<number>;
+  /** Evaluation saliency maps [N, H, W], back to back. */
+  saliency: Float32Array;
+  heatmaps: Float32Array;
+  tokens: ArrayLike<number>;
+}
+
+export type BatchObserver = (seen: EvaluatedBatch) => void | Promise<void>;
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-export async function evaluate(model: Module, batches: AsyncIterable<Batch> | Iterable<Batch>, classes: number): Promise<EvaluationReport> {
+/** `observe`, when given, sees each batch after it is scored, with the model still in eval mode. */
+export async function evaluate(
+  model: Module,
+  batches: AsyncIterable<Batch> | Iterable<Batch>,
+  classes: number,
+  observe?: BatchObserver,
+): Promise<EvaluationReport> {
   const wasTraining = model.training;
   model.eval();
   let images = 0;
@@ -52,6 +71,7 @@ export async function evaluate(model: Module, batches: AsyncIterable<Batch> | It
         dices.push(scores.dice[0]);
         ious.push(scores.iou[0]);
       }
+      await observe?.({ batch, predicted: pred, labels, saliency: maps as Float32Array, heatmaps: human as Float32Array, tokens });
     }
   } finally {
     model.train(wasTraining);

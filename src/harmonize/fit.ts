@@ -6,7 +6,8 @@ import { dispose } from "../engine.ts";
 import type { Module } from "../nn/module.ts";
 import type { Optimizer } from "./optimizers.ts";
 import type { Schedule } from "./schedules.ts";
-import { type Batch, trainStep } from "./train_step.ts";
+import { trainStep } from "./train_step.ts";
+import type { Batch } from "../data/batch.ts";
 import { evaluate, type EvaluationReport } from "./evaluate.ts";
 import type { HarmonizerWeights } from "./loss.ts";
 

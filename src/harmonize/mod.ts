@@ -14,7 +14,8 @@ export {
 export { AdamW, type AdamWOptions, type Optimizer, Sgd, type SgdOptions } from "./optimizers.ts";
 export { cosineSchedule, type CosineOptions, type Schedule, warmupStepSchedule, type WarmupStepOptions } from "./schedules.ts";
 export { clipGradNorm } from "./clip.ts";
-export { type Batch, harmonizedLoss, type HarmonizedOutputs, type LossOptions, type LossOutputs, plainLoss, type StepOptions, type StepResult, trainStep } from "./train_step.ts";
+export type { Batch } from "../data/batch.ts";
+export { harmonizedLoss, type HarmonizedOutputs, type LossOptions, type LossOutputs, plainLoss, type StepOptions, type StepResult, trainStep } from "./train_step.ts";
 export { evaluate, type EvaluationReport } from "./evaluate.ts";
 export { fit, type FitHistory, type FitOptions, type StepLog } from "./fit.ts";
 export { parity, uploadBatch } from "./parity.ts";

@@ -10,7 +10,8 @@ import type { HostTensor } from "../io/safetensors.ts";
 import { valueAndGradWithAux } from "../autograd/grad.ts";
 import { tensor } from "../ops/creation.ts";
 import { standardizeCut } from "./standardize.ts";
-import { type Batch, harmonizedLoss, type LossOptions } from "./train_step.ts";
+import { harmonizedLoss, type LossOptions } from "./train_step.ts";
+import type { Batch } from "../data/batch.ts";
 
 /** Checks and uploads a parity batch: x [N,3,H,W], heatmaps [N,H,W], labels [N], tokens [N]. */
 export function uploadBatch(host: Map<string, HostTensor>, source = "batch"): Batch {

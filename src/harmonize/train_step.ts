@@ -13,14 +13,7 @@ import { inputGradient, trainingSaliency } from "./saliency.ts";
 import { combineHarmonizerLoss, harmonizationTerm, type HarmonizerParts, type HarmonizerWeights, smoothedCrossEntropy, weightL2 } from "./loss.ts";
 import { clipGradNorm } from "./clip.ts";
 import type { Optimizer } from "./optimizers.ts";
-
-/** A batch on the GPU: labels int32 [N]; tokens [N] is 1 where a human map exists. */
-export interface Batch {
-  images: Tensor;
-  heatmaps: Tensor;
-  labels: Tensor;
-  tokens: Tensor;
-}
+import type { Batch } from "../data/batch.ts";
 
 export interface LossOptions extends HarmonizerWeights {
   classes: number;

@@ -5,7 +5,7 @@
 import type { Tensor } from "../tensor.ts";
 import type { Correlate1dAttrs } from "../autograd/primitive.ts";
 import { apply } from "./apply.ts";
-import { gaussianTaps } from "../data/preprocess.ts";
+import { gaussianTaps } from "./gaussian.ts";
 
 export function correlate1d(x: Tensor, attrs: Correlate1dAttrs): Tensor {
   return apply("correlate1d", [x], attrs);

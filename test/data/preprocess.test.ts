@@ -2,11 +2,11 @@ import { assert, assertClose, assertEquals, readRepoFile, test } from "../harnes
 import {
   flipHorizontal,
   gaussianBlur,
-  gaussianTaps,
   preprocessHeatmap,
   preprocessImage,
   resizeBilinear,
 } from "../../src/data/preprocess.ts";
+import { gaussianTaps } from "../../src/ops/gaussian.ts";
 
 interface Entry {
   file: string;
