@@ -4,15 +4,19 @@
  */
 import { Backend, type BackendOptions } from "./backend/backend.ts";
 import type { MemoryStats } from "./backend/buffer_pool.ts";
-import { type DType, type Shape, shapeSize, Storage, Tensor } from "./tensor.ts";
-import type { Tape } from "./autograd/tape.ts";
+import { type DType, type Shape, shapeSize, Tensor } from "./tensor.ts";
+import { Storage } from "./storage.ts";
+import type { Node } from "./primitive.ts";
+
+/** Watches every primitive the engine runs (a gradient tape). */
+export interface Recorder {
+  maybeRecord(node: Node): void;
+}
 
 class Engine {
   private current: Backend | null = null;
   readonly scopes: Set<Tensor>[] = [];
-  readonly tapes: Tape[] = [];
-  /** >0 while gradient rules run: they may read tensors the user disposed but a node still holds. */
-  backwardDepth = 0;
+  readonly recorders: Recorder[] = [];
 
   get backend(): Backend {
     if (!this.current) throw new Error("Harmonize is not initialised: `await init()` first");
@@ -39,33 +43,17 @@ class Engine {
         `${op}: output [${shape}] needs ${bytes} bytes, over this device's maxStorageBufferBindingSize (${limit})`,
       );
     }
-    const storage = new Storage(this.backend.pool.acquire(Math.max(bytes, 4)), bytes);
-    return this.track(new Tensor(shape, dtype, storage));
+    return this.track(new Tensor(shape, dtype, new Storage(this.backend, bytes)));
   }
 
   /** A new tensor sharing `source`'s storage (reshape, stopGradient). */
   view(source: Tensor, shape: Shape): Tensor {
-    source.storage.refs++;
-    return this.track(new Tensor(shape, source.dtype, source.storage));
+    return this.track(new Tensor(shape, source.dtype, source.storage.share()));
   }
 
   private track(t: Tensor): Tensor {
     this.scopes[this.scopes.length - 1]?.add(t);
     return t;
-  }
-
-  assertAlive(t: Tensor, op: string): void {
-    const dead = this.backwardDepth > 0 ? t.holds <= 0 : t.userDisposed;
-    if (dead) throw new Error(`${op}: tensor ${t} was disposed`);
-  }
-
-  retain(t: Tensor): void {
-    t.holds++;
-  }
-
-  release(t: Tensor): void {
-    if (--t.holds > 0) return;
-    if (--t.storage.refs === 0) this.backend.pool.release(t.storage.buffer);
   }
 
   memory(): MemoryStats {

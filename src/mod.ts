@@ -24,7 +24,7 @@ export { dropout, type DropoutOptions } from "./ops/dropout.ts";
 export { linear } from "./ops/linear.ts";
 export { attention, type AttentionImplementation, type AttentionOptions } from "./ops/attention.ts";
 export { grad, valueAndGrad, valueAndGradWithAux } from "./autograd/grad.ts";
-export { BINARY_OPS, type Primitive, UNARY_OPS } from "./autograd/primitive.ts";
+export { BINARY_OPS, type Primitive, UNARY_OPS } from "./primitive.ts";
 export * from "./ops/blur.ts";
 export * from "./nn/mod.ts";
 export * from "./models/mod.ts";

@@ -3,17 +3,25 @@
  * Lifetime: the user's handle (dispose, tidy) and every autodiff node that saved the tensor
  * each hold it; its buffer returns to the pool when the last holder lets go.
  */
-import { engine } from "./engine.ts";
+import type { Storage } from "./storage.ts";
 
 export type DType = "float32" | "int32";
 export type Shape = readonly number[];
 
-export class Storage {
-  refs = 1;
-  constructor(readonly buffer: GPUBuffer, readonly byteSize: number) {}
-}
-
 let nextId = 0;
+
+/** >0 while gradient rules run: they may read tensors the user disposed but a node still holds. */
+let gradientRulesRunning = 0;
+
+/** Runs the gradient rules of a backward pass, which may use tensors only a tape node still holds. */
+export function whileRunningGradientRules<T>(fn: () => T): T {
+  gradientRulesRunning++;
+  try {
+    return fn();
+  } finally {
+    gradientRulesRunning--;
+  }
+}
 
 export class Tensor {
   readonly id = nextId++;
@@ -45,13 +53,29 @@ export class Tensor {
   dispose(): void {
     if (this.userDisposed) return;
     this.userDisposed = true;
-    engine.release(this);
+    this.release();
+  }
+
+  /** @internal a tape node saves this tensor */
+  retain(): void {
+    this.holds++;
+  }
+
+  /** @internal the user or a tape node lets go */
+  release(): void {
+    if (--this.holds === 0) this.storage.release();
+  }
+
+  /** @internal throws unless `op` may still read this tensor */
+  assertAlive(op: string): void {
+    const dead = gradientRulesRunning > 0 ? this.holds <= 0 : this.userDisposed;
+    if (dead) throw new Error(`${op}: tensor ${this} was disposed`);
   }
 
   /** Reads the values back to the host. */
   async data(): Promise<Float32Array | Int32Array> {
-    engine.assertAlive(this, "data");
-    const bytes = await engine.backend.read(this.buffer, this.size * 4);
+    this.assertAlive("data");
+    const bytes = await this.storage.read(this.size * 4);
     return this.dtype === "int32" ? new Int32Array(bytes) : new Float32Array(bytes);
   }
 

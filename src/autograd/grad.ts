@@ -4,7 +4,7 @@
  * backward pass of an inner grad is differentiable by an outer one: grad(grad(f)) just works.
  */
 import { engine, type TensorTree, tidy, treeLeaves } from "../engine.ts";
-import { Tensor } from "../tensor.ts";
+import { Tensor, whileRunningGradientRules } from "../tensor.ts";
 import { Tape } from "./tape.ts";
 import { RULES } from "./rules.ts";
 import { add } from "../ops/elementwise.ts";
@@ -27,8 +27,7 @@ function rebuild<T>(tree: T, values: Tensor[]): T {
 /** Cotangents of every tensor on `tape` that depends on its inputs, seeded with dy = 1. */
 function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
   const cotangents = new Map<Tensor, Tensor>([[y, ones(y.shape)]]);
-  engine.backwardDepth++;
-  try {
+  whileRunningGradientRules(() => {
     for (let i = tape.nodes.length - 1; i >= 0; i--) {
       const node = tape.nodes[i];
       const g = cotangents.get(node.output);
@@ -43,9 +42,7 @@ function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
         cotangents.set(input, previous ? add(previous, gi) : gi);
       });
     }
-  } finally {
-    engine.backwardDepth--;
-  }
+  });
   return cotangents;
 }
 
@@ -65,16 +62,16 @@ function trace<A, R extends unknown[], X>(
     const leaves = treeLeaves(x);
     const tape = new Tape();
     for (const leaf of leaves) {
-      engine.assertAlive(leaf, "grad");
+      leaf.assertAlive("grad");
       tape.watch(leaf);
     }
-    engine.tapes.push(tape);
+    engine.recorders.push(tape);
     try {
       let result: Tensor | readonly [Tensor, X];
       try {
         result = fn(x, ...rest);
       } finally {
-        engine.tapes.splice(engine.tapes.indexOf(tape), 1);
+        engine.recorders.splice(engine.recorders.indexOf(tape), 1);
       }
       const [value, aux] = hasAux ? result as readonly [Tensor, X] : [result as Tensor, undefined as X];
       if (!(value instanceof Tensor) || value.size !== 1 || value.dtype !== "float32") {

@@ -5,8 +5,7 @@
  * `null` marks a primitive whose output is piecewise constant (no gradient flows).
  */
 import type { Tensor } from "../tensor.ts";
-import type { Node } from "./tape.ts";
-import type { Primitive } from "./primitive.ts";
+import type { Node, Primitive } from "../primitive.ts";
 import {
   abs, add, div, equal, exp, greater, less, log, mul, neg, pow, sign, sub, where,
 } from "../ops/elementwise.ts";

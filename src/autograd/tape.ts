@@ -3,18 +3,11 @@
  * Tapes nest: an outer tape also records the backward pass of an inner one, which is how
  * gradients of gradients arise.
  */
-import { engine } from "../engine.ts";
+import type { Recorder } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
-import type { Primitive, PrimitiveAttrs } from "./primitive.ts";
+import type { Node } from "../primitive.ts";
 
-export interface Node<P extends Primitive = Primitive> {
-  primitive: P;
-  inputs: Tensor[];
-  attrs: PrimitiveAttrs[P];
-  output: Tensor;
-}
-
-export class Tape {
+export class Tape implements Recorder {
   readonly nodes: Node[] = [];
   private readonly dependents = new Set<Tensor>();
 
@@ -30,16 +23,16 @@ export class Tape {
   maybeRecord(node: Node): void {
     if (!node.inputs.some((t) => this.dependents.has(t))) return;
     this.dependents.add(node.output);
-    for (const t of node.inputs) engine.retain(t);
-    engine.retain(node.output);
+    for (const t of node.inputs) t.retain();
+    node.output.retain();
     this.nodes.push(node);
   }
 
   /** Lets go of every tensor the nodes hold. */
   close(): void {
     for (const node of this.nodes) {
-      for (const t of node.inputs) engine.release(t);
-      engine.release(node.output);
+      for (const t of node.inputs) t.release();
+      node.output.release();
     }
     this.nodes.length = 0;
     this.dependents.clear();

@@ -6,6 +6,7 @@
 import { BufferPool, type MemoryStats } from "./buffer_pool.ts";
 import { loadShaderSources, type ShaderName, type ShaderSources } from "./shader_sources.ts";
 import { type AdapterReport, type DeviceOptions, openDevice } from "./webgpu.ts";
+import { Profiler } from "./profiler.ts";
 
 /**
  * Matmul kernels: "textures" stages both operands as rgba32float textures (fastest where compute
@@ -68,6 +69,8 @@ export class Backend {
   readonly matmulVariant: MatmulVariant;
   /** conv2d's kernel family; may be switched at run time (the tests run both). */
   convVariant: ConvVariant;
+  /** Set while a profile is open (src/profile.ts); null costs nothing. */
+  profiler: Profiler | null = null;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly paramBuffer: GPUBuffer;
   private readonly paramArena = new Uint32Array(PARAM_ARENA_BYTES / 4);
@@ -158,6 +161,23 @@ export class Backend {
     return this.encoder ??= this.device.createCommandEncoder();
   }
 
+  /** Starts recording every dispatch (see Profiler); stopProfile() ends it. */
+  startProfile(): Profiler {
+    if (this.profiler) throw new Error("profile: a profile is already open on this device");
+    this.flush();
+    this.profiler = new Profiler(this.device, this.pool, MAX_DISPATCHES_PER_SUBMIT);
+    return this.profiler;
+  }
+
+  /** Submits what was recorded and closes the open profile; the caller awaits its finish(). */
+  stopProfile(): Profiler {
+    const profiler = this.profiler;
+    if (!profiler) throw new Error("profile: no profile is open");
+    this.flush();
+    this.profiler = null;
+    return profiler;
+  }
+
   dispatch(d: Dispatch): void {
     const aligned = Math.ceil(d.params.length / this.paramAlignWords) * this.paramAlignWords || this.paramAlignWords;
     if (this.paramWords + aligned > this.paramArena.length || this.commands >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
@@ -173,6 +193,12 @@ export class Backend {
     d.buffers.forEach((r, i) => entries.push({ binding: i + 1, resource: r instanceof GPUBuffer ? { buffer: r } : r }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const encoder = this.ensureEncoder();
+    if (this.profiler) {
+      // Profiled dispatches run one per compute pass, so timestamps can bracket each.
+      const bound = d.buffers.reduce((bytes, r) => bytes + (r instanceof GPUBuffer ? r.size : 0), 0);
+      this.endPass();
+      this.pass = encoder.beginComputePass(this.profiler.dispatchPass(`${d.shader}.${d.entry}`, bound));
+    }
     this.pass ??= encoder.beginComputePass();
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
@@ -208,6 +234,7 @@ export class Backend {
   flush(): void {
     if (!this.encoder) return;
     this.endPass();
+    this.profiler?.resolve(this.encoder);
     if (this.paramWords > 0) this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramArena, 0, this.paramWords);
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;

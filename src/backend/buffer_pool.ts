@@ -33,6 +33,7 @@ export class BufferPool {
   private peak = 0;
   private pooled = 0;
   private liveCount = 0;
+  private windowPeak = 0;
 
   constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags) {}
 
@@ -49,6 +50,7 @@ export class BufferPool {
     this.live += size;
     this.liveCount++;
     this.peak = Math.max(this.peak, this.live);
+    this.windowPeak = Math.max(this.windowPeak, this.live);
     return buffer;
   }
 
@@ -68,6 +70,13 @@ export class BufferPool {
     for (const list of this.free.values()) for (const buffer of list) buffer.destroy();
     this.free.clear();
     this.pooled = 0;
+  }
+
+  /** Highest liveBytes since the previous call (the profiler's per-phase peak; peakBytes is untouched). */
+  takeWindowPeak(): number {
+    const peak = this.windowPeak;
+    this.windowPeak = this.live;
+    return peak;
   }
 
   resetPeak(): void {

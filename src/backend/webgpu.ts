@@ -51,7 +51,9 @@ export async function openDevice(options: DeviceOptions = {}): Promise<{ device:
     const value = (adapter.limits as unknown as Record<string, number>)[name];
     if (typeof value === "number") requiredLimits[name] = value;
   }
-  const device = await adapter.requestDevice({ requiredLimits });
+  // Timestamps let a profile time each dispatch (src/profile.ts); they cost nothing otherwise.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has("timestamp-query") ? ["timestamp-query"] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
   return { device, adapter: describe(info, (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false, device.limits) };
 }

@@ -1,12 +1,12 @@
 /** Runs one primitive: checks its inputs, launches its kernel, and records it on active tapes. */
 import { engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
-import type { Primitive, PrimitiveAttrs } from "../autograd/primitive.ts";
+import type { Primitive, PrimitiveAttrs } from "../primitive.ts";
 import { IMPLS } from "./impls.ts";
 
 export function apply<P extends Primitive>(primitive: P, inputs: Tensor[], attrs: PrimitiveAttrs[P]): Tensor {
-  for (const t of inputs) engine.assertAlive(t, primitive);
+  for (const t of inputs) t.assertAlive(primitive);
   const output = IMPLS[primitive](inputs, attrs);
-  for (const tape of engine.tapes) tape.maybeRecord({ primitive, inputs, attrs, output });
+  for (const recorder of engine.recorders) recorder.maybeRecord({ primitive, inputs, attrs, output });
   return output;
 }

@@ -3,7 +3,7 @@
  * The blur pyramid's downsampling step and the data pipeline's Gaussian blur are both this.
  */
 import type { Tensor } from "../tensor.ts";
-import type { Correlate1dAttrs } from "../autograd/primitive.ts";
+import type { Correlate1dAttrs } from "../primitive.ts";
 import { apply } from "./apply.ts";
 import { gaussianTaps } from "./gaussian.ts";
 

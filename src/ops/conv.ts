@@ -4,7 +4,7 @@
  * gradient rules are written with one another, so convolutions differentiate to any order.
  */
 import type { Tensor } from "../tensor.ts";
-import type { ConvAttrs } from "../autograd/primitive.ts";
+import type { ConvAttrs } from "../primitive.ts";
 import { apply } from "./apply.ts";
 import { add } from "./elementwise.ts";
 import { reshape } from "./movement.ts";

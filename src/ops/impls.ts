@@ -1,7 +1,7 @@
 /** The launcher of every primitive; typed over the primitive list, so none can be missing. */
 import { engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
-import type { BinaryOp, Primitive, PrimitiveAttrs, UnaryOp } from "../autograd/primitive.ts";
+import type { BinaryOp, Primitive, PrimitiveAttrs, UnaryOp } from "../primitive.ts";
 import { binaryKernel, castKernel, unaryKernel, whereKernel } from "./kernels/elementwise.ts";
 import { reduceKernel } from "./kernels/reduce.ts";
 import { matmulKernel } from "./kernels/matmul.ts";

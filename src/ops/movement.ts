@@ -80,6 +80,6 @@ export function flatten(x: Tensor, startAxis = 0): Tensor {
 
 /** The same values, seen by autodiff as a constant. Shares storage. */
 export function stopGradient(x: Tensor): Tensor {
-  engine.assertAlive(x, "stopGradient");
+  x.assertAlive("stopGradient");
   return engine.view(x, x.shape);
 }

@@ -5,7 +5,7 @@
  */
 import { tidy } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
-import type { PoolAttrs } from "../autograd/primitive.ts";
+import type { PoolAttrs } from "../primitive.ts";
 import { apply } from "./apply.ts";
 import { full, ones, tensor } from "./creation.ts";
 import { div } from "./elementwise.ts";

@@ -4,7 +4,7 @@ import { Params } from "../../backend/params.ts";
 import { shapeSize, type Tensor } from "../../tensor.ts";
 import { shapeString } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
-import type { Correlate1dAttrs } from "../../autograd/primitive.ts";
+import type { Correlate1dAttrs } from "../../primitive.ts";
 
 
 const MAX_TAPS = 16;

@@ -2,7 +2,7 @@
 import { engine } from "../../engine.ts";
 import { Params } from "../../backend/params.ts";
 import { shapeSize, type Tensor } from "../../tensor.ts";
-import type { ConvAttrs } from "../../autograd/primitive.ts";
+import type { ConvAttrs } from "../../primitive.ts";
 import { shapeString } from "../shape.ts";
 import { reduceKernel } from "./reduce.ts";
 import { fillKernel } from "./fill.ts";

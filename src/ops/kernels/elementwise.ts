@@ -2,7 +2,7 @@
 import { engine } from "../../engine.ts";
 import { Params } from "../../backend/params.ts";
 import { sameShape, type Tensor } from "../../tensor.ts";
-import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../../autograd/primitive.ts";
+import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../../primitive.ts";
 import { broadcastShapes, broadcastStrides } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
 import { copyParams } from "./movement.ts";

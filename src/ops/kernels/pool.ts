@@ -2,7 +2,7 @@
 import { engine } from "../../engine.ts";
 import { Params } from "../../backend/params.ts";
 import type { Tensor } from "../../tensor.ts";
-import type { PoolAttrs } from "../../autograd/primitive.ts";
+import type { PoolAttrs } from "../../primitive.ts";
 import { shapeString } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
 import { convOutputSize } from "./conv.ts";

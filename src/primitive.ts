@@ -4,6 +4,7 @@
  * (src/autograd/rules.ts); both tables are typed over this list, so a new primitive without
  * either does not compile.
  */
+import type { Tensor } from "./tensor.ts";
 
 export const UNARY_OPS = ["neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "tanh", "erf", "relu"] as const;
 export const BINARY_OPS = [
@@ -89,4 +90,12 @@ export interface Correlate1dAttrs {
   inSize: number;
   /** Length along `axis` of the correlation's output. */
   outSize: number;
+}
+
+/** One application of a primitive, as a gradient tape records it. */
+export interface Node<P extends Primitive = Primitive> {
+  primitive: P;
+  inputs: Tensor[];
+  attrs: PrimitiveAttrs[P];
+  output: Tensor;
 }
