@@ -11,11 +11,12 @@ export {
   alignmentScore, alignmentScores, type AlignmentScores, averageRanks, binarizeTop, dice, HUMAN_CEILING,
   intersectionOverUnion, percentile, spearman,
 } from "./metrics.ts";
-export { AdamW, type AdamWOptions, type Optimizer, Sgd, type SgdOptions } from "./optimizers.ts";
+export { AdamW, type AdamWOptions, type Optimizer, type OptimizerState, Sgd, type SgdOptions } from "./optimizers.ts";
 export { cosineSchedule, type CosineOptions, type Schedule, warmupStepSchedule, type WarmupStepOptions } from "./schedules.ts";
 export { clipGradNorm } from "./clip.ts";
 export type { Batch } from "../data/batch.ts";
-export { harmonizedLoss, type HarmonizedOutputs, type LossOptions, type LossOutputs, plainLoss, type StepOptions, type StepResult, trainStep } from "./train_step.ts";
+export { harmonizedLoss, type HarmonizedOutputs, type LossOptions, type LossOutputs, plainLoss, type StepOptions, type StepResult, trainStep,
+  applyGradients, type GradientResult, lossGradients } from "./train_step.ts";
 export { evaluate, type EvaluationReport } from "./evaluate.ts";
 export { fit, type FitHistory, type FitOptions, type StepLog } from "./fit.ts";
 export { parity, uploadBatch } from "./parity.ts";

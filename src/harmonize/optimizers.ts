@@ -12,6 +12,24 @@ export interface Optimizer {
   step(grads: Record<string, Tensor>, lr: number): void;
   /** Frees the optimizer's state tensors. */
   dispose(): void;
+  /** What a checkpoint saves: the optimizer's own tensors (do not dispose them) and counters. */
+  state(): OptimizerState;
+  /** Replaces the state with `state` (taking ownership of its tensors), e.g. from a checkpoint. */
+  loadState(state: OptimizerState): void;
+}
+
+/** Moments under PyTorch's per-parameter names ("momentum_buffer", "exp_avg", "exp_avg_sq") + "." + parameter name. */
+export interface OptimizerState {
+  tensors: Map<string, Tensor>;
+  counters: Record<string, number>;
+}
+
+/** Splits "exp_avg.layer1.0.conv1.weight" into its slot and parameter name, refusing unknown ones. */
+function stateKey(key: string, slots: readonly string[], parameters: ReadonlySet<string>): [string, string] {
+  const dot = key.indexOf(".");
+  const [slot, name] = [key.slice(0, dot), key.slice(dot + 1)];
+  if (dot < 0 || !slots.includes(slot) || !parameters.has(name)) throw new Error(`optimizer state: unexpected tensor "${key}"`);
+  return [slot, name];
 }
 
 function gradientOf(grads: Record<string, Tensor>, name: string): Tensor {
@@ -60,6 +78,16 @@ export class Sgd implements Optimizer {
     for (const buffer of this.buffers.values()) buffer.dispose();
     this.buffers.clear();
   }
+
+  state(): OptimizerState {
+    return { tensors: new Map([...this.buffers].map(([name, t]) => [`momentum_buffer.${name}`, t])), counters: {} };
+  }
+
+  loadState(state: OptimizerState): void {
+    const names = new Set(this.parameters.map(([name]) => name));
+    this.dispose();
+    for (const [key, t] of state.tensors) this.buffers.set(stateKey(key, ["momentum_buffer"], names)[1], keep(t));
+  }
 }
 
 export interface AdamWOptions {
@@ -103,5 +131,28 @@ export class AdamW implements Optimizer {
       v.dispose();
     }
     this.moments.clear();
+  }
+
+  state(): OptimizerState {
+    const tensors = new Map<string, Tensor>();
+    for (const [name, { m, v }] of this.moments) tensors.set(`exp_avg.${name}`, m).set(`exp_avg_sq.${name}`, v);
+    return { tensors, counters: { step: this.steps } };
+  }
+
+  loadState(state: OptimizerState): void {
+    const names = new Set(this.parameters.map(([name]) => name));
+    this.dispose();
+    const halves = new Map<string, { m?: Tensor; v?: Tensor }>();
+    for (const [key, t] of state.tensors) {
+      const [slot, name] = stateKey(key, ["exp_avg", "exp_avg_sq"], names);
+      const entry = halves.get(name) ?? {};
+      entry[slot === "exp_avg" ? "m" : "v"] = keep(t);
+      halves.set(name, entry);
+    }
+    for (const [name, { m, v }] of halves) {
+      if (!m || !v) throw new Error(`optimizer state: "${name}" needs both exp_avg and exp_avg_sq`);
+      this.moments.set(name, { m, v });
+    }
+    this.steps = state.counters.step ?? 0;
   }
 }

@@ -4,6 +4,7 @@
  * baseline it is compared with.
  */
 import { tidy } from "../engine.ts";
+import { markPhase } from "../profile.ts";
 import { scalar } from "../ops/creation.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Module, ParameterTree } from "../nn/module.ts";
@@ -36,7 +37,12 @@ function decayedParameters(model: Module): Tensor[] {
 /** SPEC §1 steps 1–10, differentiable w.r.t. the model's parameters. */
 export function harmonizedLoss(model: Module, batch: Batch, options: LossOptions): HarmonizedOutputs {
   const onehot = oneHot(batch.labels, options.classes);
-  const { logits, gradient } = inputGradient((x) => model.forward(x), batch.images, onehot);
+  const { logits, gradient } = inputGradient((x) => {
+    markPhase("forward");
+    const out = model.forward(x);
+    markPhase("saliency");
+    return out;
+  }, batch.images, onehot);
   const saliency = trainingSaliency(gradient);
   const parts = combineHarmonizerLoss({
     crossEntropy: smoothedCrossEntropy(logits, onehot),
@@ -48,6 +54,7 @@ export function harmonizedLoss(model: Module, batch: Batch, options: LossOptions
 
 /** The baseline: L = L_ce + λ_w·L_w, no saliency term (the harmonization part is reported as 0). */
 export function plainLoss(model: Module, batch: Batch, options: LossOptions): LossOutputs {
+  markPhase("forward");
   const onehot = oneHot(batch.labels, options.classes);
   const logits = model.forward(batch.images);
   const crossEntropy = smoothedCrossEntropy(logits, onehot);
@@ -70,23 +77,45 @@ export interface StepResult {
   gradNorm?: Tensor;
 }
 
-/** Runs one step and updates the model; the returned tensors are the caller's to dispose. */
-export function trainStep(model: Module, optimizer: Optimizer, batch: Batch, options: StepOptions): StepResult {
+export interface GradientResult {
+  parts: HarmonizerParts;
+  logits: Tensor;
+  /** d total / d parameter, by parameter name (before any clipping). */
+  grads: Record<string, Tensor>;
+}
+
+/** Forward, loss and backward in training mode, without touching the weights; the tensors are the caller's. */
+export function lossGradients(model: Module, batch: Batch, options: LossOptions & { mode: "harmonized" | "plain" }): GradientResult {
   model.train();
   return tidy(() => {
     const lossOf = options.mode === "harmonized" ? harmonizedLoss : plainLoss;
     const [, outputs, grads] = valueAndGradWithAux((_: ParameterTree) => {
       const out = lossOf(model, batch, options);
+      markPhase(options.mode === "harmonized" ? "double backward" : "backward");
       return [out.parts.total, out] as const;
     })(model.parameterTree());
-    let applied: Record<string, Tensor> = grads;
-    let gradNorm: Tensor | undefined;
-    if (options.clipNorm !== undefined) {
-      const clipped = clipGradNorm(grads, options.clipNorm);
-      applied = clipped.grads;
-      gradNorm = clipped.norm;
-    }
-    optimizer.step(applied, options.lr);
-    return { parts: outputs.parts, logits: outputs.logits, ...(gradNorm ? { gradNorm } : {}) };
+    return { parts: outputs.parts, logits: outputs.logits, grads };
   });
+}
+
+/** Clips (when asked) and applies gradients; returns the global norm before clipping when clipping. */
+export function applyGradients(optimizer: Optimizer, grads: Record<string, Tensor>, lr: number, clipNorm?: number): Tensor | undefined {
+  markPhase("optimizer");
+  return tidy(() => {
+    if (clipNorm === undefined) {
+      optimizer.step(grads, lr);
+      return undefined;
+    }
+    const clipped = clipGradNorm(grads, clipNorm);
+    optimizer.step(clipped.grads, lr);
+    return clipped.norm;
+  });
+}
+
+/** Runs one step and updates the model; the returned tensors are the caller's to dispose. */
+export function trainStep(model: Module, optimizer: Optimizer, batch: Batch, options: StepOptions): StepResult {
+  const { parts, logits, grads } = lossGradients(model, batch, options);
+  const gradNorm = applyGradients(optimizer, grads, options.lr, options.clipNorm);
+  for (const g of Object.values(grads)) g.dispose();
+  return { parts, logits, ...(gradNorm ? { gradNorm } : {}) };
 }

@@ -5,7 +5,8 @@ import { SeedStream } from "./init.ts";
 import { Module } from "./module.ts";
 
 export class Dropout extends Module {
-  private readonly seeds: SeedStream;
+  /** The per-call mask seeds; a checkpoint saves its position. */
+  readonly seeds: SeedStream;
 
   /** @param seed starts the stream of per-call mask seeds, so a run is reproducible. */
   constructor(readonly rate = 0.5, seed = 0) {

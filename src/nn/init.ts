@@ -22,6 +22,15 @@ export class SeedStream {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
     return (z ^ (z >>> 16)) >>> 0;
   }
+
+  /** Where the stream stands, for a checkpoint; `seek` returns to it. */
+  position(): number {
+    return this.state;
+  }
+
+  seek(position: number): void {
+    this.state = position >>> 0;
+  }
 }
 
 /** Makes an initial tensor of `shape` from a seed (the initialisers below all fit). */
