@@ -1,6 +1,6 @@
 /**
  * Checks that the jax-js peer computes what Harmonize computes: from the same ResNet-18 weights
- * and batch, the harmonized loss (SPEC §1) and its gradient w.r.t. every parameter, and the plain
+ * and batch, the harmonized loss (docs/harmonization.md §1) and its gradient w.r.t. every parameter, and the plain
  * loss and its gradient. Prints the worst relative difference (‖a − b‖∞ / ‖b‖∞) per case; exits 1
  * above the tolerance. Small shapes, so it runs in a minute or two on lavapipe.
  *

@@ -1,5 +1,5 @@
 /**
- * Cost of one harmonized training step (SPEC §1: forward, saliency, loss, double backprop, SGD
+ * Cost of one harmonized training step (docs/harmonization.md §1: forward, saliency, loss, double backprop, SGD
  * update) against a plain cross-entropy step of the same model and batch, for ResNet-18 and
  * ViT-Ti/16 at 64×64 and 224×224, with the peak GPU memory of each; and the same ResNet-18 steps
  * written with jax-js (bench/peers/jaxjs_resnet.ts) on the same adapter, in the same run, timed in

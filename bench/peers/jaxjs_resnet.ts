@@ -1,7 +1,7 @@
 /**
  * ResNet-18 (torchvision's structure: 7×7/2 stem conv, BN, ReLU, 3×3/2 max pool, four stages of
  * two BasicBlocks, global average pool, fc) and its training steps written with jax-js, as the
- * peer of the harmonize benchmark. The harmonized step follows SPEC §1 exactly: signed channel-mean
+ * peer of the harmonize benchmark. The harmonized step follows docs/harmonization.md §1 exactly: signed channel-mean
  * saliency from a `valueAndGrad` nested inside the outer `valueAndGrad` (double backprop),
  * standardize-cut with the population σ, the human map rescaled with stopGradient on the saliency
  * max, the 5-level pyramid of the 5×5 binomial stride-2 TF-SAME blur, the token-weighted MSE,
@@ -141,7 +141,7 @@ export function resnet18Forward(p: ResNet18Params, x: JaxArray): JaxArray {
   return np.matmul(pooled, p.fc.weight.transpose()).add(p.fc.bias);
 }
 
-// ---- the loss (SPEC §1) ----
+// ---- the loss (docs/harmonization.md §1) ----
 
 /** §1.9: Σ ½‖θ‖² over conv and fc weights and the fc bias; BatchNorm parameters are excluded (disposed). */
 export function weightL2(p: ResNet18Params): JaxArray {
@@ -233,7 +233,7 @@ export function harmonizationTerm(saliency: JaxArray, heatmaps: JaxArray, tokens
   return pyramidalMse(s, rescaled, tokens);
 }
 
-/** SPEC §1, λ_h = 1, λ_w = 1e-5: the saliency is a gradient kept in the graph of the outer one. */
+/** docs/harmonization.md §1, λ_h = 1, λ_w = 1e-5: the saliency is a gradient kept in the graph of the outer one. */
 export function harmonizedLoss(p: ResNet18Params, x: JaxArray, onehot: JaxArray, heatmaps: JaxArray, tokens: JaxArray): JaxArray {
   // The parameters must be closed over: jax-js 0.1.25 drops the outer gradient of tracers passed
   // as extra (non-differentiated) arguments of an inner grad — they come out with zero gradient.

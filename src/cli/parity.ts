@@ -1,5 +1,5 @@
 // `harmonize parity`: one batch through the harmonizer loss, every quantity written for comparison
-// with PyTorch (see README "Parity with PyTorch").
+// with PyTorch (see docs/models.md#parity-with-pytorch).
 
 import { dispose, init } from "../engine.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors.ts";

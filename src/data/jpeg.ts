@@ -1,6 +1,6 @@
 // JPEG decoding with the fastest decoder each runtime offers: the browser's own (createImageBitmap
 // + OffscreenCanvas) or, in Deno, MozJPEG compiled to WebAssembly (@jsquash/jpeg), which measured
-// 2–4× faster than the pure-JS jpeg-js on 256×256 ClickMe-like images (bench/data; README, "Data").
+// 2–4× faster than the pure-JS jpeg-js on 256×256 ClickMe-like images (bench/data; docs/data.md).
 
 export interface DecodedImage {
   width: number;

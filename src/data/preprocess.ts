@@ -1,4 +1,4 @@
-// CPU preprocessing of the reference ClickMe loader (SPEC §2), on planar float32 maps:
+// CPU preprocessing of the reference ClickMe loader (docs/harmonization.md §2.4), on planar float32 maps:
 //   image   → bilinear resize to S (values stay 0..255) → [augment] → normalise
 //   heatmap → bilinear resize to 64 → 10×10 Gaussian blur (σ = 10, SAME) → resize to S → [augment]
 

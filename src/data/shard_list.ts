@@ -4,7 +4,7 @@ import { fileSource, globFiles } from "./source_file.ts";
 import { blobSource, type ByteSource, urlSource, type UrlSourceOptions } from "./source.ts";
 
 export const CLICKME_BASE_URL = "https://storage.googleapis.com/serrelab/prj_harmonization/dataset/click-me";
-/** Shard counts of the published dataset (SPEC §2); pass a pattern instead if a mirror differs. */
+/** Shard counts of the published dataset (docs/harmonization.md §2.3); pass a pattern instead if a mirror differs. */
 export const CLICKME_SHARD_COUNTS = { train: 318, val: 17 } as const;
 
 /**

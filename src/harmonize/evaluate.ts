@@ -1,5 +1,5 @@
 /**
- * Evaluation (SPEC §3): top-1 accuracy on every image, alignment on the images with a human map,
+ * Evaluation (docs/harmonization.md §3): top-1 accuracy on every image, alignment on the images with a human map,
  * using the evaluation explainer |∂ logit_label/∂x| (max over channels) in eval mode.
  */
 import { tidy } from "../engine.ts";

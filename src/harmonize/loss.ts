@@ -1,5 +1,5 @@
 /**
- * The harmonizer loss (SPEC §1): L = L_ce + λ_w·L_w + λ_h·L_h, every part returned for logging.
+ * The harmonizer loss (docs/harmonization.md §1): L = L_ce + λ_w·L_w + λ_h·L_h, every part returned for logging.
  */
 import type { Tensor } from "../tensor.ts";
 import { add, div, mul, neg } from "../ops/elementwise.ts";
@@ -11,7 +11,7 @@ import { pyramidalMse } from "./pyramid.ts";
 
 export const LABEL_SMOOTHING = 0.1;
 
-/** SPEC §1.8: mean_n CE(logits[n], (1 − s)·onehot[n] + s/K). */
+/** docs/harmonization.md §1.8: mean_n CE(logits[n], (1 − s)·onehot[n] + s/K). */
 export function smoothedCrossEntropy(logits: Tensor, onehot: Tensor, smoothing = LABEL_SMOOTHING): Tensor {
   const classes = logits.shape[logits.rank - 1];
   const target = add(mul(onehot, 1 - smoothing), smoothing / classes);
@@ -19,7 +19,7 @@ export function smoothedCrossEntropy(logits: Tensor, onehot: Tensor, smoothing =
 }
 
 /**
- * SPEC §1.9: Σ ½‖θ‖² over the given parameters — every trainable one except normalisation
+ * docs/harmonization.md §1.9: Σ ½‖θ‖² over the given parameters — every trainable one except normalisation
  * parameters, embeddings and the class token (each model marks those: Parameter.weightDecay).
  */
 export function weightL2(decayed: readonly Tensor[]): Tensor {
@@ -27,7 +27,7 @@ export function weightL2(decayed: readonly Tensor[]): Tensor {
   return decayed.map((value) => mul(sum(mul(value, value)), 0.5)).reduce((a, b) => add(a, b));
 }
 
-/** SPEC §1.3–1.7 from a training saliency S [N, H, W] and human maps [N, H, W]. */
+/** docs/harmonization.md §1.3–1.7 from a training saliency S [N, H, W] and human maps [N, H, W]. */
 export function harmonizationTerm(saliency: Tensor, heatmaps: Tensor, tokens: Tensor): Tensor {
   const s = standardizeCut(saliency);
   const hm = standardizeCut(heatmaps);
@@ -53,7 +53,7 @@ export interface HarmonizerParts {
   weightL2: Tensor;
 }
 
-/** SPEC §1.10. */
+/** docs/harmonization.md §1.10. */
 export function combineHarmonizerLoss(
   parts: Omit<HarmonizerParts, "total">,
   { harmonization = 1, weightDecay = 1e-5 }: HarmonizerWeights = {},

@@ -1,9 +1,9 @@
 /**
- * Alignment metrics of SPEC §3, per image on flattened maps, in float64 on the host (the maps
+ * Alignment metrics of docs/harmonization.md §3, per image on flattened maps, in float64 on the host (the maps
  * come from the GPU; sorting 50k values is cheap next to the backward pass that made them).
  */
 
-/** The human inter-rater ceiling of ClickMe (SPEC §3). */
+/** The human inter-rater ceiling of ClickMe (docs/harmonization.md §3.3). */
 export const HUMAN_CEILING = 0.6575315343478081;
 const EPSILON = 1e-9;
 

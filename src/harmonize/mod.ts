@@ -1,4 +1,4 @@
-// Harmonization (SPEC.md): saliency, the harmonizer loss, training, evaluation and parity.
+// Harmonization (docs/harmonization.md): saliency, the harmonizer loss, training, evaluation and parity.
 
 export { blurPyramid, PYRAMID_LEVELS, pyramidalMse } from "./pyramid.ts";
 export { STANDARDIZE_EPSILON, standardizeCut } from "./standardize.ts";

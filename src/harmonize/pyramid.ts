@@ -1,5 +1,5 @@
 /**
- * SPEC §1.6–1.7: the pyramidal, token-weighted MSE between two stacks of maps.
+ * docs/harmonization.md §1.6–1.7: the pyramidal, token-weighted MSE between two stacks of maps.
  * P_0 = M, P_{i+1} = binomialDownsample(P_i); L = (1/L) Σ_i mean_{n,h,w} t_n (P_i(a) − P_i(b))².
  */
 import type { Tensor } from "../tensor.ts";

@@ -1,6 +1,6 @@
 /**
- * Input-gradient saliency maps. Training (SPEC §1.2): the signed channel mean of
- * ∂(Σ logits·onehot)/∂x, kept differentiable. Evaluation (SPEC §3): |∂ logit_label/∂x|, max over channels.
+ * Input-gradient saliency maps. Training (docs/harmonization.md §1.2): the signed channel mean of
+ * ∂(Σ logits·onehot)/∂x, kept differentiable. Evaluation (docs/harmonization.md §3.1): |∂ logit_label/∂x|, max over channels.
  */
 import type { Tensor } from "../tensor.ts";
 import { abs, mul } from "../ops/elementwise.ts";
@@ -26,12 +26,12 @@ export function inputGradient(forward: Forward, images: Tensor, onehot: Tensor):
   return { logits, gradient };
 }
 
-/** SPEC §1.2: S[n, h, w] = mean_c g[n, c, h, w], signed. */
+/** docs/harmonization.md §1.2: S[n, h, w] = mean_c g[n, c, h, w], signed. */
 export function trainingSaliency(gradient: Tensor): Tensor {
   return mean(gradient, 1);
 }
 
-/** SPEC §3: max_c |g[n, c, h, w]|. */
+/** docs/harmonization.md §3.1: max_c |g[n, c, h, w]|. */
 export function evaluationSaliency(gradient: Tensor): Tensor {
   return max(abs(gradient), 1);
 }

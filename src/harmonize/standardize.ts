@@ -1,4 +1,4 @@
-/** SPEC §1.3: z(M)[n] = relu((M[n] − μ_n) / (σ_n + 1e-5)), population σ over each image's (h, w). */
+/** docs/harmonization.md §1.3: z(M)[n] = relu((M[n] − μ_n) / (σ_n + 1e-5)), population σ over each image's (h, w). */
 import type { Tensor } from "../tensor.ts";
 import { add, div, relu, sqrt, sub } from "../ops/elementwise.ts";
 import { mean, variance } from "../ops/reduce.ts";

@@ -1,5 +1,5 @@
 /**
- * One training step (SPEC §1): forward, saliency, loss, double backprop, update — for any Module
+ * One training step (docs/harmonization.md §1): forward, saliency, loss, double backprop, update — for any Module
  * whose forward maps images [N, C, H, W] to logits [N, K]. The plain cross-entropy step is the
  * baseline it is compared with.
  */
@@ -34,7 +34,7 @@ function decayedParameters(model: Module): Tensor[] {
   return model.namedParameters().filter(([, p]) => p.weightDecay).map(([, p]) => p.value);
 }
 
-/** SPEC §1 steps 1–10, differentiable w.r.t. the model's parameters. */
+/** docs/harmonization.md §1.1–1.10, differentiable w.r.t. the model's parameters. */
 export function harmonizedLoss(model: Module, batch: Batch, options: LossOptions): HarmonizedOutputs {
   const onehot = oneHot(batch.labels, options.classes);
   const { logits, gradient } = inputGradient((x) => {

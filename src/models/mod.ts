@@ -3,7 +3,7 @@
  *   { "arch": "resnet", "preset"?: "resnet18" | "resnet34" | "resnet50", ...ResNetConfig fields }
  *   { "arch": "vit", "preset"?: "vit_tiny_patch16_224" | …, ...VitConfig fields }
  * With a preset, the other fields override it (e.g. `classes`); without one, the required fields
- * of the config must be given. Unknown keys are errors. See the README, "JSON model configs".
+ * of the config must be given. Unknown keys are errors. See docs/models.md#json-model-configs.
  */
 import { resnet, RESNET_PRESETS, type ResNet, type ResNetConfig, type ResNetPreset } from "./resnet.ts";
 import { vit, VIT_PRESETS, type VisionTransformer, type VitConfig, type VitPreset } from "./vit.ts";

@@ -52,7 +52,7 @@ export function binomialDownsample(x: Tensor): Tensor {
   return separableFilter2d(x, { rowTaps: BINOMIAL_5, colTaps: BINOMIAL_5, stride: 2 });
 }
 
-/** The ClickMe heatmap blur (SPEC §2): 10×10, σ = 10, TF SAME, as separable taps. */
+/** The ClickMe heatmap blur (docs/harmonization.md §2.4): 10×10, σ = 10, TF SAME, as separable taps. */
 export function gaussianBlur2d(x: Tensor, size = 10, sigma = 10): Tensor {
   const { rows, cols } = gaussianTaps(size, sigma);
   return separableFilter2d(x, { rowTaps: Array.from(rows), colTaps: Array.from(cols) });

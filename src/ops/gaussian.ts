@@ -1,4 +1,4 @@
-/** The ClickMe heatmap blur's Gaussian (SPEC §2), shared by the CPU data pipeline and the GPU blur. */
+/** The ClickMe heatmap blur's Gaussian (docs/harmonization.md §2.4), shared by the CPU data pipeline and the GPU blur. */
 
 export const BLUR_KERNEL_SIZE = 10;
 export const BLUR_SIGMA = 10;

@@ -30,7 +30,7 @@ export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   return div(sum(x, list, keepDims), count);
 }
 
-/** Population variance (divides by the count), as batch norm and the SPEC's standardisation use. */
+/** Population variance (divides by the count), as batch norm and docs/harmonization.md §1.3 use. */
 export function variance(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   const list = normalizeAxes("variance", axes, x.rank);
   const centred = sub(x, mean(x, list, true));

@@ -1,7 +1,7 @@
-"""Golden values for the harmonization term and the alignment metrics (SPEC §1.3-1.7, §3).
+"""Golden values for the harmonization term and the alignment metrics (docs/harmonization.md §1.3-1.7, §3).
 
 Run: /usr/bin/python3 test/golden/harmonizer_loss_golden.py  (torch float64, scipy, numpy)
-Writes test/fixtures/harmonizer_loss.json. The SPEC's subtleties are written out explicitly:
+Writes test/fixtures/harmonizer_loss.json. The specification's subtleties are written out explicitly:
 population std, stop-gradient on the saliency max, TF SAME padding, five levels, token weighting.
 """
 import json

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden fixtures for `harmonize parity`: the harmonizer loss of SPEC §1 and its gradients, in
+"""Golden fixtures for `harmonize parity`: the harmonizer loss of docs/harmonization.md §1 and its gradients, in
 PyTorch float64, for a tiny ResNet (BatchNorm in training mode) and a tiny ViT, with tokens [1, 1]
 and [1, 0]. The reference modules (exact torchvision/timm parameter names) come from
 models_golden.py. Run from the repository root:

@@ -1,6 +1,6 @@
 /**
  * The harmonization term against PyTorch float64 (test/golden/harmonizer_loss_golden.py), on odd
- * (15×22) and even maps, and proof that each SPEC subtlety is load-bearing: dropping any one of
+ * (15×22) and even maps, and proof that each subtlety of docs/harmonization.md §1 is load-bearing: dropping any one of
  * them moves the value or the gradient outside the tolerance.
  */
 import * as h from "../../src/mod.ts";
@@ -45,7 +45,7 @@ for (const name of ["odd_15x22_tokens_101", "even_32x32_tokens_11"]) {
   });
 }
 
-// Each variant drops one subtlety of the SPEC; the golden comparison must catch every one.
+// Each variant drops one subtlety of the specification; the golden comparison must catch every one.
 const biasedStd = (m: h.Tensor) => {
   const n = m.shape[1] * m.shape[2];
   const centred = h.sub(m, h.mean(m, [1, 2], true));
@@ -100,7 +100,7 @@ const VARIANTS: Record<string, Term> = {
 };
 
 for (const [subtlety, term] of Object.entries(VARIANTS)) {
-  test(`dropping a SPEC subtlety is caught by the golden test: ${subtlety}`, async () => {
+  test(`dropping a subtlety of the specification is caught by the golden test: ${subtlety}`, async () => {
     await h.init();
     const c = (await fixture())["odd_15x22_tokens_101"];
     const { loss, grad } = await evaluate(c, term);

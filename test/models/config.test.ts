@@ -1,4 +1,4 @@
-// The JSON model-config schema shared by ResNet and ViT (README, "JSON model configs"): createModel/modelFromJson.
+// The JSON model-config schema shared by ResNet and ViT (docs/models.md#json-model-configs): createModel/modelFromJson.
 import { init, randomNormal, tidy } from "../../src/mod.ts";
 import { createModel, modelFromJson, ResNet, VisionTransformer } from "../../src/models/mod.ts";
 import { assert, assertEquals, assertThrows, test } from "../harness.ts";

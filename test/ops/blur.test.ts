@@ -3,7 +3,7 @@ import { gaussianBlur } from "../../src/data/preprocess.ts";
 import { checkSpec } from "./spec.ts";
 import { assertClose, assertEquals, test } from "../harness.ts";
 
-/** Direct 2-D definition of the pyramid step (SPEC §1.6) in float64, for odd and even sizes. */
+/** Direct 2-D definition of the pyramid step (docs/harmonization.md §1.6) in float64, for odd and even sizes. */
 function binomialDownsampleRef(x: Float64Array, n: number, hIn: number, wIn: number): { data: Float64Array; h: number; w: number } {
   const b = [1, 4, 6, 4, 1];
   const same = (size: number) => {

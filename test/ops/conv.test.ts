@@ -151,7 +151,7 @@ test("conv2d second-order directional derivatives match finite differences", asy
 test("SAME padding follows TensorFlow: output ⌈size/stride⌉, the smaller half before", () => {
   // 5×5 kernel, stride 2: even 224 → total 3 (1 before, 2 after); odd 7 → total 4 (2, 2).
   assertEquals(resolvePadding("t", "SAME", [224, 7], [5, 5], [2, 2], [1, 1]), [[1, 2], [2, 2]]);
-  // 10×10 kernel, stride 1 (the SPEC's blur): total 9 → 4 before, 5 after.
+  // 10×10 kernel, stride 1 (the ClickMe blur, docs/harmonization.md §2.4): total 9 → 4 before, 5 after.
   assertEquals(resolvePadding("t", "SAME", [64, 64], [10, 10], [1, 1], [1, 1]), [[4, 5], [4, 5]]);
   // Dilation widens the kernel: 3 taps at dilation 2 span 5.
   assertEquals(resolvePadding("t", "SAME", [6, 6], [3, 3], [1, 1], [2, 2]), [[2, 2], [2, 2]]);
