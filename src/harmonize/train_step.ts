@@ -36,9 +36,9 @@ function decayedParameters(model: Module): Tensor[] {
 
 /** docs/harmonization.md §1.1–1.10, differentiable w.r.t. the model's parameters. */
 export function harmonizedLoss(model: Module, batch: Batch, options: LossOptions): HarmonizedOutputs {
+  markPhase("forward");
   const onehot = oneHot(batch.labels, options.classes);
   const { logits, gradient } = inputGradient((x) => {
-    markPhase("forward");
     const out = model.forward(x);
     markPhase("saliency");
     return out;
