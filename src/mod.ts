@@ -26,6 +26,7 @@ export { attention, type AttentionImplementation, type AttentionOptions } from "
 export { grad, valueAndGrad, valueAndGradWithAux } from "./autograd/grad.ts";
 export { BINARY_OPS, type Primitive, UNARY_OPS } from "./primitive.ts";
 export * from "./ops/blur.ts";
+export { tfSamePadding } from "./ops/same_padding.ts";
 export * from "./nn/mod.ts";
 export * from "./models/mod.ts";
 export * from "./io/safetensors.ts";

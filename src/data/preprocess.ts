@@ -4,6 +4,7 @@
 
 import type { DecodedImage } from "./jpeg.ts";
 import { BLUR_KERNEL_SIZE, BLUR_SIGMA, gaussianTaps } from "../ops/gaussian.ts";
+import { tfSamePadding } from "../ops/same_padding.ts";
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
@@ -71,10 +72,10 @@ export function resizeBilinear(
   return out;
 }
 
-/** conv2d with TensorFlow SAME zero padding (size−1)/2 rounded down before, the rest after. */
+/** conv2d with TensorFlow SAME zero padding: (size−1)/2 rounded down before, the rest after. */
 export function gaussianBlur(src: Float32Array, h: number, w: number, size = BLUR_KERNEL_SIZE, sigma = BLUR_SIGMA): Float32Array {
   const { rows, cols } = gaussianTaps(size, sigma);
-  const before = Math.floor((size - 1) / 2);
+  const { before } = tfSamePadding(h, size, 1);
   const across = new Float64Array(h * w);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {

@@ -5,7 +5,7 @@
 import type { Tensor } from "../tensor.ts";
 import { add, mul, rsqrt, sub } from "./elementwise.ts";
 import { reshape } from "./movement.ts";
-import { mean } from "./reduce.ts";
+import { moments } from "./reduce.ts";
 import { shapeString } from "./shape.ts";
 
 export interface BatchNormOptions {
@@ -51,9 +51,7 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): BatchNormResult
     if (count < 2) {
       throw new Error(`batchNorm: training needs more than one value per channel, input is ${shapeString(x.shape)}`);
     }
-    const mu = mean(x, axes, true);
-    const centred = sub(x, mu);
-    const variance = mean(mul(centred, centred), axes, true);
+    const { mean: mu, centred, variance } = moments(x, axes);
     normalised = mul(centred, rsqrt(add(variance, eps)));
     result = {
       batchMean: reshape(mu, [channels]),

@@ -6,6 +6,7 @@ import type { Tensor } from "../tensor.ts";
 import type { Correlate1dAttrs } from "../primitive.ts";
 import { apply } from "./apply.ts";
 import { gaussianTaps } from "./gaussian.ts";
+import { tfSamePadding } from "./same_padding.ts";
 
 export function correlate1d(x: Tensor, attrs: Correlate1dAttrs): Tensor {
   return apply("correlate1d", [x], attrs);
@@ -13,13 +14,6 @@ export function correlate1d(x: Tensor, attrs: Correlate1dAttrs): Tensor {
 
 export function correlate1dAdjoint(g: Tensor, attrs: Correlate1dAttrs): Tensor {
   return apply("correlate1dAdjoint", [g], attrs);
-}
-
-/** TensorFlow's SAME rule: out = ⌈n/stride⌉, total padding split with the smaller half before. */
-export function tfSamePadding(size: number, taps: number, stride: number): { before: number; outSize: number } {
-  const outSize = Math.ceil(size / stride);
-  const total = Math.max((outSize - 1) * stride + taps - size, 0);
-  return { before: Math.floor(total / 2), outSize };
 }
 
 function pass(x: Tensor, axis: number, taps: readonly number[], stride: number): Tensor {

@@ -9,6 +9,7 @@ import { apply } from "./apply.ts";
 import { add } from "./elementwise.ts";
 import { reshape } from "./movement.ts";
 import { shapeString } from "./shape.ts";
+import { tfSamePadding } from "./same_padding.ts";
 
 /** One value for both spatial axes, or [height, width]. */
 export type SpatialPair = number | readonly [number, number];
@@ -55,10 +56,8 @@ export function resolvePadding(
   if (padding === "VALID") return [[0, 0], [0, 0]];
   if (padding === "SAME") {
     const axis = (d: 0 | 1): [number, number] => {
-      const out = Math.ceil(size[d] / stride[d]);
-      const total = Math.max((out - 1) * stride[d] + (kernel[d] - 1) * dilation[d] + 1 - size[d], 0);
-      const before = Math.floor(total / 2);
-      return [before, total - before];
+      const { before, after } = tfSamePadding(size[d], (kernel[d] - 1) * dilation[d] + 1, stride[d]);
+      return [before, after];
     };
     return [axis(0), axis(1)];
   }

@@ -1,7 +1,7 @@
 /** Layer normalisation over the trailing axes, composed from primitives (differentiable to any order). */
 import type { Tensor } from "../tensor.ts";
-import { add, mul, rsqrt, sub } from "./elementwise.ts";
-import { mean } from "./reduce.ts";
+import { add, mul, rsqrt } from "./elementwise.ts";
+import { moments } from "./reduce.ts";
 import { shapeString } from "./shape.ts";
 
 export interface LayerNormOptions {
@@ -31,8 +31,7 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
     }
   }
   const axes = trailing.map((_, i) => x.rank - count + i);
-  const centred = sub(x, mean(x, axes, true));
-  const variance = mean(mul(centred, centred), axes, true);
+  const { centred, variance } = moments(x, axes);
   let y = mul(centred, rsqrt(add(variance, eps)));
   if (weight) y = mul(y, weight);
   if (bias) y = add(y, bias);

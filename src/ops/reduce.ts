@@ -30,11 +30,19 @@ export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   return div(sum(x, list, keepDims), count);
 }
 
+/** The mean over `axes`, x minus it, and the population variance; means and variance keep the reduced axes. */
+export function moments(x: Tensor, axes?: Axes): { mean: Tensor; centred: Tensor; variance: Tensor } {
+  const list = normalizeAxes("moments", axes, x.rank);
+  const mu = mean(x, list, true);
+  const centred = sub(x, mu);
+  return { mean: mu, centred, variance: mean(square(centred), list, true) };
+}
+
 /** Population variance (divides by the count), as batch norm and docs/harmonization.md §1.3 use. */
 export function variance(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   const list = normalizeAxes("variance", axes, x.rank);
-  const centred = sub(x, mean(x, list, true));
-  return mean(square(centred), list, keepDims);
+  const kept = moments(x, list).variance;
+  return keepDims ? kept : reshape(kept, x.shape.filter((_, i) => !list.includes(i)));
 }
 
 /** log Σ exp x, stable: the maximum is factored out (without gradient; it cancels). */

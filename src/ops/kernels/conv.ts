@@ -87,6 +87,24 @@ function params(geo: Geometry, attrs: ConvAttrs, kChunk = 0, kSplits = 1): Uint3
 
 const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(n, 1)));
 
+/**
+ * Split-K sizing of a weight gradient, whose depth sums `depth` items: cut into chunks of at least
+ * `minChunk` items until about TARGET_WORKGROUPS workgroups run over its `tiles` output tiles.
+ */
+function splitDepth(depth: number, tiles: number, minChunk: number): { chunk: number; splits: number } {
+  const wanted = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.ceil(depth / minChunk));
+  const chunk = Math.ceil(depth / Math.max(1, wanted));
+  return { chunk, splits: Math.ceil(depth / chunk) };
+}
+
+/** The weight gradient from its [splits, ...] partial sums. */
+function sumSplits(partial: Tensor, splits: number): Tensor {
+  if (splits === 1) return partial;
+  const dw = reduceKernel("sum", partial, [0], false);
+  partial.dispose();
+  return dw;
+}
+
 /** Threads per workgroup: up to 64, fewer when the GEMM has few cols (e.g. small weight gradients). */
 function workgroupSize(cols: number): number {
   return Math.max(8, Math.min(MAX_WORKGROUP, nextPowerOfTwo(Math.ceil(cols / COLS_PER_THREAD))));
@@ -168,20 +186,10 @@ export function conv2dWeightGradKernel(x: Tensor, gy: Tensor, attrs: ConvAttrs, 
   if (rows * cols === 0 || depth === 0) return fillKernel("conv2dWeightGrad", wShape, 0);
   if (useTextures(geo, attrs)) return weightGradTextures(x, gy, geo, attrs, wShape);
   const tiles = Math.ceil(rows / ROWS) * Math.ceil(cols / (COLS_PER_THREAD * workgroupSize(cols))) * attrs.groups;
-  const wanted = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.ceil(depth / MIN_SPLIT_DEPTH));
-  const chunk = Math.ceil(depth / Math.max(1, wanted));
-  const splits = Math.ceil(depth / chunk);
-  const slices = attrs.groups * splits;
-  if (splits === 1) {
-    const dw = engine.allocate("conv2dWeightGrad", wShape);
-    launch("weight_grad", rows, cols, slices, params(geo, attrs, chunk, 1), [x, gy, dw]);
-    return dw;
-  }
-  const partial = engine.allocate("conv2dWeightGrad", [splits, ...wShape]);
-  launch("weight_grad", rows, cols, slices, params(geo, attrs, chunk, splits), [x, gy, partial]);
-  const dw = reduceKernel("sum", partial, [0], false);
-  partial.dispose();
-  return dw;
+  const { chunk, splits } = splitDepth(depth, tiles, MIN_SPLIT_DEPTH);
+  const partial = engine.allocate("conv2dWeightGrad", splits === 1 ? wShape : [splits, ...wShape]);
+  launch("weight_grad", rows, cols, attrs.groups * splits, params(geo, attrs, chunk, splits), [x, gy, partial]);
+  return sumSplits(partial, splits);
 }
 
 // ---- The texture path (shaders/conv2d_texture.wgsl), for CPU adapters. ----
@@ -393,11 +401,7 @@ function weightGradTextures(x: Tensor, gy: Tensor, geo: Geometry, attrs: ConvAtt
   const columnGroups = geo.kernelH * geo.kernelW * quads(geo.channels);
   const tiles = Math.ceil(columnGroups / TEXTURE_WEIGHT_GRAD_GROUPS) * Math.ceil(geo.outChannels / TEXTURE_WEIGHT_GRAD_ROWS);
   // Split the depth by whole output rows (n, oh), each at least MIN_SPLIT_DEPTH long in total.
-  const depthRows = geo.batch * geo.outHeight;
-  const minRows = Math.ceil(MIN_SPLIT_DEPTH / geo.outWidth);
-  const wanted = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.ceil(depthRows / minRows));
-  const chunk = Math.ceil(depthRows / Math.max(1, wanted));
-  const splits = Math.ceil(depthRows / chunk);
+  const { chunk, splits } = splitDepth(geo.batch * geo.outHeight, tiles, Math.ceil(MIN_SPLIT_DEPTH / geo.outWidth));
   const partial = engine.allocate("conv2dWeightGrad", splits === 1 ? wShape : [splits, ...wShape]);
   engine.backend.dispatch({
     shader: "conv2d_texture",
@@ -410,8 +414,5 @@ function weightGradTextures(x: Tensor, gy: Tensor, geo: Geometry, attrs: ConvAtt
     buffers: [gradient, input, partial.buffer],
     workgroups: [Math.ceil(columnGroups / TEXTURE_WEIGHT_GRAD_GROUPS), Math.ceil(geo.outChannels / TEXTURE_WEIGHT_GRAD_ROWS), splits],
   });
-  if (splits === 1) return partial;
-  const dw = reduceKernel("sum", partial, [0], false);
-  partial.dispose();
-  return dw;
+  return sumSplits(partial, splits);
 }
