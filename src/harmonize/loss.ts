@@ -27,16 +27,21 @@ export function weightL2(decayed: readonly Tensor[]): Tensor {
   return decayed.map((value) => mul(sum(mul(value, value)), 0.5)).reduce((a, b) => add(a, b));
 }
 
-/** docs/harmonization.md §1.3–1.7 from a training saliency S [N, H, W] and human maps [N, H, W]. */
-export function harmonizationTerm(saliency: Tensor, heatmaps: Tensor, tokens: Tensor): Tensor {
+/** The maps the pyramid compares: S' = z(S), and Hm'' = z(Hm) rescaled to the range of S'. */
+export function comparedMaps(saliency: Tensor, heatmaps: Tensor): { saliency: Tensor; human: Tensor } {
   const s = standardizeCut(saliency);
   const hm = standardizeCut(heatmaps);
   const [n] = hm.shape;
   // §1.5: rescale the human map to the saliency's range; no gradient through the saliency's max.
   const hmMax = reshape(max(hm, [1, 2]), [n, 1, 1]);
   const sMax = reshape(stopGradient(max(s, [1, 2])), [n, 1, 1]);
-  const rescaled = mul(div(hm, add(hmMax, 1e-6)), add(sMax, 1e-6));
-  return pyramidalMse(s, rescaled, tokens);
+  return { saliency: s, human: mul(div(hm, add(hmMax, 1e-6)), add(sMax, 1e-6)) };
+}
+
+/** docs/harmonization.md §1.3–1.7 from a training saliency S [N, H, W] and human maps [N, H, W]. */
+export function harmonizationTerm(saliency: Tensor, heatmaps: Tensor, tokens: Tensor): Tensor {
+  const maps = comparedMaps(saliency, heatmaps);
+  return pyramidalMse(maps.saliency, maps.human, tokens);
 }
 
 export interface HarmonizerWeights {

@@ -1,0 +1,8 @@
+// Run reports: one self-contained HTML page per run folder (docs/reports.md).
+
+export { renderReport } from "./html.ts";
+export {
+  type EvalRecord, type InspectionRecord, parseInspection, parseMetrics, readReportData, type ReportData, type ReportSource,
+  type SkipRecord, type StepRecord,
+} from "./run_data.ts";
+export { folderSource, writeReport, writeTextAtomic } from "./write.ts";
