@@ -9,7 +9,7 @@
  *
  *   deno task bench:harmonize [--quick] [--models resnet18,vit_tiny] [--sizes 64,224] [--batch 8]
  *                             [--peers jax-js] [--warmup 1] [--reps 3] [--reps-large 1] [--budget 120]
- *                             [--total-budget 900] [--max-memory-gib N]
+ *                             [--total-budget 900] [--max-memory-gib N] [--profile]
  *
  * --reps-large: timed steps at the sizes above the smallest. --budget: seconds of timing per
  * configuration (after at least 2 rounds). --quick: ResNet-18 at 64×64 only (with the jax-js
@@ -17,13 +17,15 @@
  * count) does not fit in what is left of --total-budget seconds is skipped, and the reason is
  * printed; so is one whose predicted peak memory exceeds --max-memory-gib (default: half the
  * memory available; on lavapipe GPU buffers are host memory). One that fails is reported and the
- * run goes on.
+ * run goes on. --profile: after timing, one more step of each of our modes runs under the
+ * profiler (src/profile.ts) and its table is printed (docs/profiling.md).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { dispose, init, memory, tensor } from "../../src/mod.ts";
 import { createModel, type Model } from "../../src/models/mod.ts";
 import { Sgd } from "../../src/harmonize/optimizers.ts";
+import { formatProfile, profile } from "../../src/profile.ts";
 import { type StepResult, trainStep } from "../../src/harmonize/train_step.ts";
 import type { Batch } from "../../src/data/batch.ts";
 import { formatNumber, formatTable, intOption, listOption, median, randomHost, timeInterleaved, type TimingOptions } from "../lib.ts";
@@ -55,6 +57,7 @@ const { values } = parseArgs({
     budget: { type: "string", default: "120" },
     "total-budget": { type: "string", default: "900" },
     "max-memory-gib": { type: "string" },
+    profile: { type: "boolean", default: false },
   },
 });
 const models = (values.quick ? ["resnet18"] : listOption(values.models)) as ModelName[];
@@ -81,8 +84,8 @@ const maxMemoryBytes = values["max-memory-gib"] !== undefined
 
 const backend = await init();
 if (peers.length > 0) await jaxjs.init();
-const load = Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
-console.log(`Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load average ${load}`);
+const loadAverage = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+console.log(`Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load average ${loadAverage()}`);
 console.log(`  harmonize on ${backend.adapter.description}`);
 if (peers.length > 0) console.log(`  ${jaxjs.version} on ${jaxjs.adapter()}`);
 console.log(
@@ -260,6 +263,15 @@ for (const size of sizes) {
         );
       }
       rows.push(row);
+      if (values.profile) {
+        for (const [i, mode] of MODES.entries()) {
+          const { report } = await profile(async () => {
+            workloads[i].run();
+            await workloads[i].sync();
+          });
+          console.log(`\n${label}, ${mode} step, load average ${loadAverage()}:\n${formatProfile(report)}\n`);
+        }
+      }
       if (!reference.has(name)) {
         reference.set(name, { size, seconds: (row.harmonizedMs! + row.plainMs!) / 1000, peakBytes: row.harmonizedPeak ?? 0 });
       }
@@ -304,4 +316,4 @@ for (const row of rows.filter((r) => r.jaxHarmonizedCpuMs !== undefined)) {
 }
 if (skipped.length > 0) console.log(`\nskipped:\n${skipped.map((s) => `  ${s}`).join("\n")}`);
 if (failed.length > 0) console.log(`\nfailed:\n${failed.map((s) => `  ${s}`).join("\n")}`);
-console.log(`\ntotal ${formatNumber((performance.now() - started) / 1000)} s; peak GPU memory is Harmonize's buffer pool (jax-js exposes none)`);
+console.log(`\ntotal ${formatNumber((performance.now() - started) / 1000)} s, load average at the end ${loadAverage()}; peak GPU memory is Harmonize's buffer pool (jax-js exposes none)`);
