@@ -150,10 +150,11 @@ export function comparisonTable(c: Comparison): string {
   return formatTable(headers, rows);
 }
 
-/** One line naming the runtime, the machine load and each peer's adapter: the context of a table. */
+/** Lines naming the date, the runtime, the machine load and each peer's adapter: the context of a table. */
 export function environmentReport(peers: Peer[]): string {
   const load = Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
-  const lines = [`Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load average ${load}`];
+  const date = new Date().toISOString().slice(0, 16).replace("T", " ");
+  const lines = [`${date} UTC, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load average ${load}`];
   for (const peer of peers) lines.push(`  ${peer.name}: ${peer.version} on ${peer.adapter()}`);
   return lines.join("\n");
 }
