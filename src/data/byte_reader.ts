@@ -8,6 +8,8 @@ export class ByteReader {
   #done = false;
   /** Bytes consumed so far: the stream offset of the next byte `read` returns. */
   offset = 0;
+  /** Set once the underlying stream has errored (here or through `rest()`). */
+  failed = false;
 
   constructor(stream: ReadableStream<Uint8Array>) {
     this.#reader = stream.getReader();
@@ -16,7 +18,7 @@ export class ByteReader {
   /** Buffers until `n` bytes are available or the stream ends; returns how many are available. */
   async fill(n: number): Promise<number> {
     while (this.#buffered < n && !this.#done) {
-      const { value, done } = await this.#reader.read();
+      const { value, done } = await this.#pull();
       if (done) this.#done = true;
       else if (value.length > 0) {
         this.#chunks.push(value);
@@ -63,20 +65,17 @@ export class ByteReader {
   rest(): ReadableStream<Uint8Array> {
     const pending = this.#chunks.splice(0);
     this.#buffered = 0;
-    const reader = this.#reader;
     const finished = this.#done;
     return new ReadableStream<Uint8Array>({
-      async pull(controller) {
+      pull: async (controller) => {
         const next = pending.shift();
         if (next) return controller.enqueue(next);
         if (finished) return controller.close();
-        const { value, done } = await reader.read();
+        const { value, done } = await this.#pull();
         if (done) controller.close();
         else controller.enqueue(value);
       },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
+      cancel: (reason) => this.#reader.cancel(reason),
     });
   }
 
@@ -84,6 +83,15 @@ export class ByteReader {
     this.#chunks = [];
     this.#buffered = 0;
     await this.#reader.cancel().catch(() => {});
+  }
+
+  async #pull(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    try {
+      return await this.#reader.read();
+    } catch (e) {
+      this.failed = true;
+      throw e;
+    }
   }
 
   #drop(n: number): void {

@@ -12,10 +12,14 @@ export interface EncodedSample {
   label: number;
 }
 
+const MAX_LABEL = 2 ** 31 - 1;
+
 /** Reads the features of one layout; throws an error naming the offending feature. */
 export function parseSample(features: Features, layout: RecordLayout): EncodedSample {
   const [image] = requireFeature(features, "image", "bytes", 1);
   const [label] = requireFeature(features, "label", "int64", 1);
+  // Labels travel as int32 class indices; anything else would wrap silently in the batch.
+  if (label < 0 || label > MAX_LABEL) throw new Error(`feature 'label' is ${label}, not a class index in [0, ${MAX_LABEL}]`);
   if (layout === "images") return { image, label };
   const [heatmap] = requireFeature(features, "heatmap", "bytes", 1);
   return { image, heatmap, label };

@@ -53,7 +53,7 @@ class WireReader {
       shift += 7;
       if (b < 0x80) {
         const value = (hi | 0) * 2 ** 32 + (lo >>> 0);
-        if (!Number.isSafeInteger(value)) throw new Error(`int64 value outside ±2^53`);
+        if (!Number.isSafeInteger(value)) throw new Error(`int64 value outside ±2^53 at byte ${this.pos}`);
         return value;
       }
     }
@@ -120,13 +120,24 @@ function decodeEntry(entry: WireReader): [string, Feature] {
     const { field, wireType } = entry.tag();
     if (field === 1 && wireType === LEN) {
       const key = entry.sub();
-      name = new TextDecoder().decode(key.bytes.subarray(key.pos, key.end));
+      name = utf8Name(key);
     } else if (field === 2 && wireType === LEN) {
       feature = decodeFeature(entry.sub());
     } else entry.skip(wireType);
   }
   // A Feature with no list set is an empty one; TensorFlow reads it as a zero-length list.
   return [name, feature ?? { kind: "bytes", values: [] }];
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A feature name: a proto3 string, so invalid UTF-8 is refused rather than turned into U+FFFD (which could merge two names). */
+function utf8Name(key: WireReader): string {
+  try {
+    return strictUtf8.decode(key.bytes.subarray(key.pos, key.end));
+  } catch {
+    throw new Error(`feature name at byte ${key.pos} is not valid UTF-8`);
+  }
 }
 
 function decodeFeature(reader: WireReader): Feature {
@@ -160,7 +171,7 @@ function decodeList(kind: FeatureKind, list: WireReader): Feature {
     else if (kind !== "bytes" && wireType === LEN) {
       const packed = list.sub();
       while (!packed.done) numbers.push(kind === "float" ? packed.float32() : packed.int64());
-    } else throw new Error(`${kind}_list value has wire type ${wireType}`);
+    } else throw new Error(`${kind}_list value at byte ${list.pos} has wire type ${wireType}`);
   }
   return kind === "bytes" ? { kind, values: bytes } : { kind, values: numbers };
 }

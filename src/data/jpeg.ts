@@ -20,12 +20,19 @@ export function assertJpeg(bytes: Uint8Array): void {
   throw new Error(`not a JPEG (${bytes.length} bytes starting with ${head || "nothing"})`);
 }
 
+/** Largest image decoded (64 Mpixel, 8192²): a forged frame header must not size an allocation. */
+export const MAX_JPEG_PIXELS = 2 ** 26;
+
 /** Width, height and component count from the frame header, without decoding. */
 export function jpegInfo(bytes: Uint8Array): { width: number; height: number; components: number } {
   assertJpeg(bytes);
   let i = 2;
   while (i + 9 < bytes.length) {
     if (bytes[i] !== 0xff) throw new Error(`corrupt JPEG: no marker at byte ${i}`);
+    if (bytes[i + 1] === 0xff) { // fill byte before a marker
+      i++;
+      continue;
+    }
     const marker = bytes[i + 1];
     const length = (bytes[i + 2] << 8) | bytes[i + 3];
     const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
@@ -39,6 +46,15 @@ export function jpegInfo(bytes: Uint8Array): { width: number; height: number; co
     i += 2 + length;
   }
   throw new Error("corrupt JPEG: no frame header");
+}
+
+/** Reads the frame header and refuses sizes no ClickMe image has before a decoder allocates for them. */
+function checkJpegSize(bytes: Uint8Array): void {
+  const { width, height } = jpegInfo(bytes);
+  if (width === 0 || height === 0) throw new Error(`corrupt JPEG: frame header says ${width}×${height}`);
+  if (width * height > MAX_JPEG_PIXELS) {
+    throw new Error(`JPEG is ${width}×${height}, over the ${MAX_JPEG_PIXELS}-pixel limit`);
+  }
 }
 
 /** RGBA → RGB, or → gray with BT.601 luma (what libjpeg yields for a color JPEG read as gray). */
@@ -71,7 +87,7 @@ interface Canvas2D {
 }
 
 const nativeDecoder: JpegDecoder = async (bytes, channels) => {
-  assertJpeg(bytes);
+  checkJpegSize(bytes);
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: "image/jpeg" }), {
@@ -104,7 +120,7 @@ async function loadWasmDecoder(): Promise<JpegDecoder> {
     await (init as unknown as (m: WebAssembly.Module, o: object) => Promise<void>)(module, moduleOptions);
   } else await init(moduleOptions as object);
   return async (bytes, channels) => {
-    assertJpeg(bytes);
+    checkJpegSize(bytes);
     warnings.length = 0;
     let image: ImageData;
     try {

@@ -18,6 +18,8 @@ export interface TFRecordReadOptions {
   onBadRecord?: BadRecordPolicy;
   /** "auto" looks at the first bytes: a valid TFRecord header, else the GZIP magic. */
   compression?: Compression;
+  /** Told of each bad record as the "skip" policy passes it (it is also in the report). */
+  onBad?: (bad: BadRecord & { shard: string }) => void;
 }
 
 export interface TFRecord {
@@ -107,25 +109,28 @@ export async function* readTFRecords(
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const skipBad = options.onBadRecord === "skip";
   const shard = options.shard;
-  let reader = new ByteReader(stream);
+  const source = new ByteReader(stream);
+  let reader = source;
+  let index = 0;
+  let offset = 0;
+  const bad = (at: number, reason: string): void => {
+    if (!skipBad) throw new ShardError(shard, index, at, reason);
+    report.bad.push({ index, offset: at, reason });
+    options.onBad?.({ shard, index, offset: at, reason });
+  };
+  const truncated = (at: number, reason: string): void => {
+    bad(at, reason);
+    report.truncatedTail = { index, offset: at, reason };
+  };
   try {
     report.compressed = await detectCompression(reader, options.compression ?? "auto");
     if (report.compressed) {
       const inflated = reader.rest().pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
       reader = new ByteReader(inflated);
     }
-    let index = 0;
-    const bad = (offset: number, reason: string): void => {
-      if (!skipBad) throw new ShardError(shard, index, offset, reason);
-      report.bad.push({ index, offset, reason });
-    };
-    const truncated = (offset: number, reason: string): void => {
-      bad(offset, reason);
-      report.truncatedTail = { index, offset, reason };
-    };
     while (true) {
-      const offset = reader.offset;
-      const got = await fillOrExplain(reader, HEADER_BYTES, shard, index, offset, report.compressed);
+      offset = reader.offset;
+      const got = await reader.fill(HEADER_BYTES);
       if (got === 0) return;
       if (got < HEADER_BYTES) {
         truncated(offset, `truncated: shard ends ${got} bytes into the 12-byte record header`);
@@ -153,7 +158,7 @@ export async function* readTFRecords(
         index++;
         continue;
       }
-      const body = await fillOrExplain(reader, length + 4, shard, index, offset, report.compressed);
+      const body = await reader.fill(length + 4);
       if (body < length + 4) {
         truncated(offset, `truncated: shard ends ${body} bytes into a record of ${length} data bytes + 4 CRC bytes`);
         return;
@@ -170,26 +175,16 @@ export async function* readTFRecords(
       }
       index++;
     }
-  } finally {
-    await reader.cancel();
-  }
-}
-
-/** fill(), turning a decompressor or network failure into a ShardError at the current record. */
-async function fillOrExplain(
-  reader: ByteReader,
-  n: number,
-  shard: string,
-  index: number,
-  offset: number,
-  compressed: boolean,
-): Promise<number> {
-  try {
-    return await reader.fill(n);
   } catch (e) {
     if (e instanceof ShardError) throw e;
-    const what = compressed ? "GZIP stream is corrupt or truncated" : "stream failed";
-    throw new ShardError(shard, index, offset, `${what}: ${e instanceof Error ? e.message : e}`);
+    const detail = e instanceof Error ? e.message : String(e);
+    // The source failing (a network that gave up) stops the run under either policy; damaged
+    // GZIP data loses the rest of the shard, which the skip policy counts like a truncated tail.
+    if (!report.compressed || source.failed) throw new ShardError(shard, index, offset, `stream failed: ${detail}`);
+    truncated(offset, `GZIP stream is corrupt or truncated: ${detail}`);
+  } finally {
+    await reader.cancel();
+    await source.cancel();
   }
 }
 

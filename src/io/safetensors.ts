@@ -59,17 +59,17 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
       metadata = entry as Record<string, string>;
       continue;
     }
-    const where = `tensor "${name}"`;
+    const where = `tensor ${brief(name)}`;
     if (!isRecord(entry)) fail(`${where}: entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
     if (typeof dtype !== "string" || !(dtype in BYTES_PER_ELEMENT)) {
-      fail(`${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: F32, F64, I64, I32)`);
+      fail(`${where}: unsupported dtype ${brief(dtype)} (supported: F32, F64, I64, I32)`);
     }
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+      fail(`${where}: shape ${brief(shape)} is not a list of non-negative integers`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || o < 0)) {
-      fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
+      fail(`${where}: data_offsets ${brief(offsets)} is not a pair of non-negative integers`);
     }
     const stored = dtype as StoredDType;
     const [begin, end] = offsets as [number, number];
@@ -83,10 +83,17 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
     const data = decodeValues(new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin), stored, count, where, fail);
     tensors.set(name, { shape: [...shape as number[]], data, stored });
   }
-  spans.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) fail(`tensors "${spans[i - 1][2]}" and "${spans[i][2]}" overlap`);
+  // The tensors must tile the data section, as the reference reader requires: an overlap would
+  // alias two tensors, a gap would hide bytes (e.g. those of a duplicate key that JSON dropped).
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let end = 0;
+  let previous = "";
+  for (const [begin, stop, name] of spans) {
+    if (begin < end) fail(`tensors ${brief(previous)} and ${brief(name)} overlap`);
+    if (begin > end) fail(`data bytes ${end}..${begin} belong to no tensor (a gap before tensor ${brief(name)})`);
+    [end, previous] = [stop, name];
   }
+  if (end !== dataLength) fail(`the tensors end at data byte ${end}, but the file has ${dataLength} data bytes`);
   return { tensors, metadata };
 }
 
@@ -206,6 +213,17 @@ function denoOnly(op: string): typeof Deno {
   const deno = (globalThis as { Deno?: typeof Deno }).Deno;
   if (!deno) throw new Error(`${op}: file access needs Deno; in a browser use decodeSafetensors/encodeSafetensors on bytes`);
   return deno;
+}
+
+/** A JSON value for an error message: at most 60 characters, even when nested past what stringify survives. */
+function brief(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = "(nested too deeply to print)";
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {

@@ -60,3 +60,18 @@ test("data/example: truncated or malformed protobuf is an error, not a crash", (
   assertEquals(parseSample(decodeExample(good), "clickme").label, 3);
   assertEquals(parseSample(decodeExample(good), "images").heatmap, undefined);
 });
+
+test("data/example: non-UTF-8 names, out-of-range int64 and wrong wire types name a byte; labels must be class indices (found by test/fuzz)", () => {
+  // Before: two invalid names both decoded to U+FFFD and silently merged.
+  const badName = new Uint8Array([...len(1, len(1, [...len(1, [0x61, 0xff]), ...len(2, len(3, len(1, [1])))]))]);
+  assertThrows(() => decodeExample(badName), /feature name at byte 6 is not valid UTF-8/);
+  const huge = new Uint8Array(len(1, len(1, [...len(1, text("label")), ...len(2, len(3, len(1, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])))])));
+  assertThrows(() => decodeExample(huge), /int64 value outside ±2\^53 at byte \d+/);
+  const wrongWire = new Uint8Array(len(1, len(1, [...len(1, text("image")), ...len(2, len(1, [(1 << 3) | 5, 0, 0, 0, 0]))])));
+  assertThrows(() => decodeExample(wrongWire), /bytes_list value at byte \d+ has wire type 5/);
+  // Before: a label of 2^40 passed and wrapped to 0 in the Int32Array of the batch.
+  for (const label of [2 ** 40, 2 ** 31, -1]) {
+    const features = decodeExample(encodeSample({ image: new Uint8Array([0xff, 0xd8, 0xff]), heatmap: new Uint8Array([1]), label }));
+    assertThrows(() => parseSample(features, "clickme"), new RegExp(`feature 'label' is ${label}, not a class index in \\[0, 2147483647\\]`));
+  }
+});

@@ -41,3 +41,16 @@ test("data/jpeg: non-JPEG and corrupt bytes are named errors", async () => {
   const truncated = encodeJpeg(new Uint8Array(16 * 16 * 3).fill(128), 16, 16, 3).subarray(0, 40);
   await assertRejects(() => decode(truncated, 3), /corrupt JPEG/);
 });
+
+test("data/jpeg: a forged frame header is refused before the decoder allocates for it (found by test/fuzz)", async () => {
+  const decode = await jpegDecoder();
+  const jpeg = encodeJpeg(new Uint8Array(16 * 16 * 3).fill(90), 16, 16, 3);
+  const forged = (h: number, w: number) => {
+    const out = jpeg.slice();
+    const sof = out.findIndex((b, i) => b === 0xff && out[i + 1] === 0xc0);
+    out[sof + 5] = h >> 8, out[sof + 6] = h & 0xff, out[sof + 7] = w >> 8, out[sof + 8] = w & 0xff;
+    return out;
+  };
+  await assertRejects(() => decode(forged(65535, 65535), 3), /JPEG is 65535×65535, over the 67108864-pixel limit/);
+  await assertRejects(() => decode(forged(0, 16), 3), /corrupt JPEG: frame header says 16×0/);
+});

@@ -4,7 +4,8 @@ import { assert, assertEquals, test } from "../harness.ts";
 import { Loader } from "../../src/data/loader.ts";
 import { synthShardRecords } from "../../src/data/synthetic.ts";
 import { lazyShard } from "../../bench/data/lazy_shard.ts";
-import { readTFRecords } from "../../src/data/tfrecord_reader.ts";
+import { newShardReport, readTFRecords } from "../../src/data/tfrecord_reader.ts";
+import { crc32c, maskCrc } from "../../src/data/crc32c.ts";
 
 const MB = 1 << 20;
 
@@ -47,4 +48,29 @@ test("data/memory: the loader holds its prefetch window, not the shard (1500 rec
   assertEquals(loader.reports[0].records, count);
   const grown = (peak - before) / MB;
   assert(grown < 64, `RSS grew by ${grown.toFixed(0)} MB over 1460 records after the pipeline filled`);
+});
+
+test("data/memory: a signed 2^63 length field followed by 512 MB is skipped with bounded memory", async () => {
+  const header = new Uint8Array(12);
+  const view = new DataView(header.buffer);
+  view.setBigUint64(0, 2n ** 63n, true);
+  view.setUint32(8, maskCrc(crc32c(header.subarray(0, 8))), true);
+  const chunk = new Uint8Array(MB).fill(0x5a);
+  let sent = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent === 0) controller.enqueue(header);
+      if (sent === 512) return controller.close();
+      sent++;
+      controller.enqueue(chunk.slice());
+    },
+  });
+  const before = Deno.memoryUsage().rss;
+  const report = newShardReport("lazy-2^63");
+  for await (const _ of readTFRecords(stream, { shard: "lazy-2^63", onBadRecord: "skip" }, report)) { /* none */ }
+  const grown = (Deno.memoryUsage().rss - before) / MB;
+  assertEquals(sent, 512);
+  assertEquals(report.bad.length, 1);
+  assert(/length field ≥ 2\^53 exceeds/.test(report.bad[0].reason), report.bad[0].reason);
+  assert(grown < 128, `RSS grew by ${grown.toFixed(0)} MB while skipping 512 MB`);
 });

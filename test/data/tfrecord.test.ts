@@ -125,3 +125,28 @@ test("data/tfrecord: a corrupt GZIP stream is a clear error, not a hang", async 
   gz[(gz.length >> 1) + 1] ^= 0xff;
   await assertRejects(() => readAll(gz), /GZIP stream is corrupt or truncated|CRC mismatch/);
 });
+
+test("data/tfrecord: damaged GZIP under skip is a counted tail; a failing source stops either policy (found by test/fuzz)", async () => {
+  // Before: under skip, the decompressor's TypeError escaped from the skip/resync paths unnamed.
+  const gz = await tfrecordBytes(payloads(40), { gzip: true });
+  gz[gz.length >> 1] ^= 0xff;
+  gz[(gz.length >> 1) + 1] ^= 0xff;
+  const seen: string[] = [];
+  const { records, report } = await readAll(gz, { onBadRecord: "skip", onBad: (b) => seen.push(`${b.shard}#${b.index}@${b.offset}`) });
+  assert(records.length < 40, `${records.length} records`);
+  assert(report.truncatedTail !== undefined && /GZIP stream is corrupt or truncated/.test(report.truncatedTail.reason), JSON.stringify(report.truncatedTail));
+  assertEquals(seen.length, report.bad.length);
+  assert(seen.every((s) => s.startsWith("test.tfrecords#")), seen.join());
+  const failing = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encodeRecord(new Uint8Array(5)));
+    },
+    pull(controller) {
+      controller.error(new Error("connection reset"));
+    },
+  });
+  const error = await assertRejects(async () => {
+    for await (const _ of readTFRecords(failing, { shard: "net.tfrecords", onBadRecord: "skip" })) { /* drain */ }
+  }, /net\.tfrecords: record 1 at byte 21: stream failed: connection reset/);
+  assert(error instanceof ShardError);
+});

@@ -1,6 +1,6 @@
 // The safetensors reader and writer: round trips, dtype conversions and clear errors on bad input.
 import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.ts";
-import { assertEquals, assertThrows, test } from "../harness.ts";
+import { assert, assertEquals, assertThrows, test } from "../harness.ts";
 
 /** Builds a file from a header object and raw data bytes, as another writer might. */
 function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0), headerText?: string): Uint8Array {
@@ -107,4 +107,23 @@ test("safetensors writer rejects values that do not fit the shape or dtype", () 
     () => encodeSafetensors({ w: { shape: [1], data: new Float32Array(1), stored: "I64" } }),
     /tensor "w" holds Float32Array but is to be stored as I64/,
   );
+});
+
+test("safetensors: tensors must tile the data (a gap hides a duplicate key's bytes); hostile values stay one short line", () => {
+  const file = "tiles.safetensors";
+  assertThrows(
+    () => decodeSafetensors(rawFile({ a: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)), file),
+    /tiles\.safetensors: data bytes 0\.\.4 belong to no tensor \(a gap before tensor "a"\)/,
+  );
+  assertThrows(
+    () => decodeSafetensors(rawFile({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)), file),
+    /the tensors end at data byte 4, but the file has 8 data bytes/,
+  );
+  // Found by test/fuzz: a 100 000-deep shape made the error message 200 KB long.
+  const deep = new TextEncoder().encode(`{"a":{"dtype":"F32","shape":${"[".repeat(100_000)}${"]".repeat(100_000)},"data_offsets":[0,0]}}`);
+  const bytes = new Uint8Array(8 + deep.length);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(deep.length), true);
+  bytes.set(deep, 8);
+  const error = assertThrows(() => decodeSafetensors(bytes, file), /tensor "a": shape \[\[\[.*\.\.\. is not a list/);
+  assert(error.message.length < 200, `message of ${error.message.length} characters`);
 });
