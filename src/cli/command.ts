@@ -3,10 +3,13 @@
 export interface Command {
   /** One line for `harmonize help`. */
   summary: string;
+  /** What `harmonize <command> --help` prints: every option. */
+  usage: string;
   /** Runs with the arguments after the command name; resolves to the exit code. */
   run(args: string[]): Promise<number>;
 }
 
+/** A mistake in how the command was called: one line on stderr and exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
@@ -30,7 +33,7 @@ export function parseArgs(args: string[], switches: string[] = []): ParsedArgs {
     const name = arg.slice(2, eq > 0 ? eq : undefined);
     if (eq > 0) flags.set(name, arg.slice(eq + 1));
     else if (switches.includes(name)) flags.set(name, true);
-    else if (i + 1 < args.length) flags.set(name, args[++i]);
+    else if (i + 1 < args.length && !args[i + 1].startsWith("--")) flags.set(name, args[++i]);
     else throw new UsageError(`--${name} needs a value`);
   }
   return { positional, flags };
@@ -63,4 +66,9 @@ export function checkFlags(parsed: ParsedArgs, known: string[]): void {
   for (const name of parsed.flags.keys()) {
     if (!known.includes(name)) throw new UsageError(`unknown option --${name}`);
   }
+}
+
+/** Whether the arguments ask for help (anywhere, so `harmonize shards verify --help` works too). */
+export function wantsHelp(args: string[]): boolean {
+  return args.includes("--help") || args.includes("-h");
 }

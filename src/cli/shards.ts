@@ -201,13 +201,15 @@ const subcommands: Record<string, (args: string[]) => Promise<number>> = { verif
 
 export const shardsCommand: Command = {
   summary: "verify, inspect, write, convert TFRecord shards; synth writes the embedded dataset",
+  usage: USAGE,
   async run(args) {
     const [name, ...rest] = args;
-    const sub = name ? subcommands[name] : undefined;
-    if (!sub) {
-      console.error(USAGE);
-      return name === undefined || name === "help" ? 0 : 2;
+    if (name === undefined || name === "help") {
+      console.log(USAGE);
+      return name === undefined ? 2 : 0;
     }
+    const sub = subcommands[name];
+    if (!sub) throw new UsageError(`unknown subcommand '${name}' (one of ${Object.keys(subcommands).join(", ")})`);
     return await sub(rest);
   },
 };

@@ -1,25 +1,88 @@
-// `harmonize train`: harmonized (or plain) training of a model on ClickMe-format shards — by
-// default the embedded synthetic dataset — with evaluation after each epoch and an atomic checkpoint.
+// `harmonize train`: a run (docs/runs.md) of a plain and/or a harmonized model on ClickMe-format
+// shards — by default the embedded dataset — into a run folder that `--resume` continues exactly.
 
 import { init } from "../engine.ts";
-import { writeSafetensorsFile } from "../io/safetensors.ts";
-import { createModel, type ModelConfig } from "../models/mod.ts";
-import { gpuBatches } from "../data/gpu_batches.ts";
-import { Loader, type DatasetSpec } from "../data/loader.ts";
+import { INCEPTION_AUGMENT } from "../data/augment.ts";
+import type { DatasetSpec, LoaderOptions } from "../data/loader.ts";
+import { resolveShards, type ShardInput } from "../data/shard_list.ts";
 import { bytesSource } from "../data/source.ts";
 import { synthShards } from "../data/synthetic.ts";
-import { INCEPTION_AUGMENT } from "../data/augment.ts";
-import type { ShardInput } from "../data/shard_list.ts";
-import { fit } from "../harmonize/fit.ts";
-import { AdamW, type Optimizer, Sgd } from "../harmonize/optimizers.ts";
-import { cosineSchedule } from "../harmonize/schedules.ts";
+import type { ModelConfig } from "../models/mod.ts";
+import { checkMemory, estimateMemory } from "../run/memory.ts";
+import { countRecords, loaderData, type RunData } from "../run/data.ts";
+import { type MemberMode, membersFor, type RunConfig } from "../run/config.ts";
+import { FileStorage } from "../run/file_storage.ts";
+import { Run } from "../run/run.ts";
+import { HARMONIZE_VERSION } from "../run/version.ts";
+import type { EvalEvent } from "../run/events.ts";
 import { checkFlags, type Command, intFlag, numberFlag, parseArgs, type ParsedArgs, stringFlag, UsageError } from "./command.ts";
 import { readModelConfig } from "./model_config.ts";
+import { Progress } from "./progress.ts";
+
+const USAGE = `usage: harmonize train [options]            a new run (default: tiny ResNets on the embedded dataset)
+       harmonize train --resume RUN_DIR           continue a run exactly where its last checkpoint left it
+
+model and data
+  --model NAME|FILE.json   tiny-resnet (default), tiny-vit, resnet18, resnet34, resnet50, vit-ti, vit-s,
+                           vit-b, or a JSON model config (docs/models.md)
+  --train SHARDS           comma-separated shard paths, globs or URLs ({a..b} ranges); default: the
+                           embedded dataset
+  --val SHARDS             validation shards (default with the embedded dataset: its validation split)
+  --images SHARDS          plain labelled images mixed in (layout "images"), --images-weight W (0.8)
+  --size PX                image side (default 32)      --classes K   (embedded: 4; shards: 1000)
+  --synthetic-records N    embedded training images (default 1024; validation: a quarter of it)
+  --skip-corrupt           skip unreadable records (logged as "skip" lines) instead of stopping
+  --workers N              JPEG decode workers (default 1)
+length and schedule
+  --epochs N (default 4) | --steps N   the cosine schedule is sized from the real number of steps
+                           (records are counted; URLs need --steps)
+  --batch-size N (32)  --lr X (sgd 0.05, adamw 1e-3)  --warmup N (5)  --optimizer sgd|adamw
+  --momentum X (0.9)  --weight-decay X (adamw 0.05)  --clip NORM
+loss
+  --mode both|harmonized|plain (default both: the two side by side on the same batches)
+  --lambda-h X (1)  --lambda-w X (1e-5)
+run
+  --run DIR                the run folder (default runs/<date-time>)
+  --seed N (0)  --eval-every N (0: at epoch ends)  --checkpoint-every N (0: at epoch ends)
+  --memory-budget GIB      refuse a batch that needs more (default: 80% of the free memory)
+  --debug                  stack traces on errors
+Ctrl-C (SIGINT) or SIGTERM: finishes the step, saves a checkpoint and exits; --resume continues.`;
 
 const FLAGS = [
-  "model", "train", "val", "images", "images-weight", "size", "classes", "synthetic-records", "epochs", "batch-size",
-  "lr", "optimizer", "momentum", "weight-decay", "mode", "lambda-h", "lambda-w", "clip", "seed", "out", "workers",
+  "model", "train", "val", "images", "images-weight", "size", "classes", "synthetic-records", "skip-corrupt", "workers",
+  "epochs", "steps", "batch-size", "lr", "warmup", "optimizer", "momentum", "weight-decay", "clip", "mode", "lambda-h",
+  "lambda-w", "run", "seed", "eval-every", "checkpoint-every", "memory-budget", "resume",
 ];
+
+const PRESETS: Record<string, (size: number) => ModelConfig> = {
+  "tiny-resnet": () => ({ arch: "resnet", block: "basic", layers: [1, 1, 1], widths: [16, 32, 64], stemKernel: 3, stemStride: 1, stemPool: true }),
+  "tiny-vit": (size) => ({ arch: "vit", imageSize: size, patchSize: Math.max(2, size / 8), width: 64, depth: 4, heads: 4 }),
+  resnet18: () => ({ arch: "resnet", preset: "resnet18" }),
+  resnet34: () => ({ arch: "resnet", preset: "resnet34" }),
+  resnet50: () => ({ arch: "resnet", preset: "resnet50" }),
+  "vit-ti": (size) => ({ arch: "vit", preset: "vit_tiny_patch16_224", imageSize: size }),
+  "vit-s": (size) => ({ arch: "vit", preset: "vit_small_patch16_224", imageSize: size }),
+  "vit-b": (size) => ({ arch: "vit", preset: "vit_base_patch16_224", imageSize: size }),
+};
+
+/** How the training data was given; config.json keeps it so that --resume rebuilds the same batches. */
+interface DataSpec {
+  /** Shard inputs, or "embedded" for the built-in dataset drawn from the seed. */
+  train: string[] | "embedded";
+  val: string[] | "embedded" | null;
+  images: string[];
+  imagesWeight: number;
+  size: number;
+  classes: number;
+  embeddedRecords: number;
+  seed: number;
+  skipCorrupt: boolean;
+  workers: number;
+  /** Records in one pass over the training data, null for streams. */
+  records: number | null;
+}
+
+type StoredConfig = RunConfig & { data: DataSpec };
 
 function listFlag(parsed: ParsedArgs, name: string): string[] {
   const value = stringFlag(parsed, name);
@@ -32,89 +95,253 @@ function choice<T extends string>(parsed: ParsedArgs, name: string, options: rea
   return value as T;
 }
 
-/** A small ResNet sized for the embedded dataset. */
-function defaultModel(classes: number): ModelConfig {
-  return { arch: "resnet", block: "basic", layers: [1, 1, 1], widths: [16, 32, 64], classes, stemKernel: 3, stemStride: 1, stemPool: true };
-}
+const isUrl = (s: string) => /^(https?|blob|data):/.test(s);
 
-async function syntheticShards(split: "train" | "val", size: number, classes: number, records: number, seed: number): Promise<ShardInput[]> {
-  const shards = await synthShards({ split, size, classes, shortcut: true, shards: 2, recordsPerShard: records, seed });
+async function embeddedShards(split: "train" | "val", spec: DataSpec): Promise<ShardInput[]> {
+  const records = split === "train" ? spec.embeddedRecords : Math.max(1, Math.floor(spec.embeddedRecords / 4));
+  const shards = await synthShards({
+    split, size: spec.size, classes: spec.classes, shortcut: true, shards: 2, recordsPerShard: Math.ceil(records / 2), seed: spec.seed,
+  });
   return shards.map(({ name, bytes }) => bytesSource(bytes, name));
 }
 
-export const trainCommand: Command = {
-  summary: "train a model with the harmonizer loss (default: a small ResNet on the embedded dataset)",
-  async run(args) {
-    const parsed = parseArgs(args);
-    checkFlags(parsed, FLAGS);
-    const size = intFlag(parsed, "size", 64);
-    const seed = intFlag(parsed, "seed", 0);
-    const epochs = intFlag(parsed, "epochs", 3);
-    const batchSize = intFlag(parsed, "batch-size", 16);
-    const workers = intFlag(parsed, "workers", 1);
-    const mode = choice(parsed, "mode", ["harmonized", "plain"] as const, "harmonized");
-    const optimizerName = choice(parsed, "optimizer", ["sgd", "adamw"] as const, "sgd");
-    const trainShards = listFlag(parsed, "train");
-    const synthetic = trainShards.length === 0;
-    const classes = synthetic ? intFlag(parsed, "classes", 4) : intFlag(parsed, "classes", 1000);
-    const config = stringFlag(parsed, "model") ? await readModelConfig(stringFlag(parsed, "model")!) : defaultModel(classes);
-    const records = intFlag(parsed, "synthetic-records", 64);
-    const images = listFlag(parsed, "images");
-    // The share of plain labelled images in the mix (the reference: 0.8 ImageNet, 0.2 ClickMe).
-    const imagesWeight = images.length ? numberFlag(parsed, "images-weight", 0.8) : 0;
-    if (imagesWeight >= 1) throw new UsageError(`--images-weight must be below 1, got ${imagesWeight}`);
-    const train: DatasetSpec[] = [{
-      shards: synthetic ? await syntheticShards("train", size, classes, records, seed) : trainShards,
-      weight: 1 - imagesWeight,
-    }];
-    if (images.length) train.push({ shards: images, layout: "images", weight: imagesWeight });
-    const valShards = listFlag(parsed, "val");
-    const validation: ShardInput[] = valShards.length ? valShards : synthetic ? await syntheticShards("val", size, classes, records / 2, seed) : [];
-    const preprocess = { size, blurSize: Math.min(64, size) };
+/** The batches of a run, from its data spec (the same on every resume). */
+async function runData(spec: DataSpec, batchSize: number, onSkip: LoaderOptions["onShardDone"]): Promise<RunData> {
+  const preprocess = { size: spec.size, blurSize: Math.min(64, spec.size) };
+  const policy = spec.skipCorrupt ? "skip" as const : "error" as const;
+  const train: DatasetSpec[] = [{
+    shards: spec.train === "embedded" ? await embeddedShards("train", spec) : spec.train,
+    weight: 1 - spec.imagesWeight,
+  }];
+  if (spec.images.length) train.push({ shards: spec.images, layout: "images", weight: spec.imagesWeight });
+  const val = spec.val === "embedded" ? await embeddedShards("val", spec) : spec.val;
+  return loaderData({
+    train: {
+      datasets: train, dropRemainder: true, shuffleBuffer: 1024, workers: spec.workers, preprocess, augment: INCEPTION_AUGMENT,
+      onBadRecord: policy, onShardDone: onSkip,
+    },
+    validation: val
+      ? { datasets: [{ shards: val }], batchSize: Math.max(batchSize, 64), workers: spec.workers, preprocess, onBadRecord: policy, onShardDone: onSkip }
+      : undefined,
+    seed: spec.seed,
+    records: spec.records,
+  });
+}
 
-    const backend = await init();
-    console.log(`device: ${backend.adapter.description}; model: ${JSON.stringify(config)}`);
-    const model = createModel(config);
-    if (model.config.classes !== classes) {
-      model.dispose();
-      throw new UsageError(`the model has ${model.config.classes} classes but the data ${classes} (--classes)`);
-    }
-    const parameters = model.namedParameters();
-    const lr = numberFlag(parsed, "lr", optimizerName === "sgd" ? 0.05 : 1e-3);
-    const optimizer: Optimizer = optimizerName === "sgd"
-      ? new Sgd(parameters, { momentum: numberFlag(parsed, "momentum", 0.9), nesterov: true })
-      : new AdamW(parameters, { weightDecay: numberFlag(parsed, "weight-decay", 0.05) });
-    const trainLoader = new Loader({ datasets: train, batchSize, dropRemainder: true, shuffleBuffer: 256, seed, workers, preprocess, augment: INCEPTION_AUGMENT });
-    const valLoader = validation.length ? new Loader({ datasets: [{ shards: validation }], batchSize, workers, preprocess }) : null;
-    const stepsPerEpoch = synthetic ? Math.floor((2 * records) / batchSize) : 1000;
-    const history = await fit({
-      model,
-      optimizer,
-      train: () => gpuBatches(trainLoader),
-      validation: valLoader ? () => gpuBatches(valLoader) : undefined,
-      epochs,
-      schedule: cosineSchedule({ base: lr, totalSteps: epochs * stepsPerEpoch, warmupSteps: Math.min(5, stepsPerEpoch) }),
-      mode,
-      classes,
+async function countTrainingRecords(spec: DataSpec): Promise<number | null> {
+  if (spec.train === "embedded") return 2 * Math.ceil(spec.embeddedRecords / 2);
+  const inputs = [...spec.train, ...spec.images];
+  if (inputs.some(isUrl)) return null;
+  return await countRecords(await resolveShards(inputs), spec.skipCorrupt ? "skip" : "error");
+}
+
+async function modelConfig(parsed: ParsedArgs, size: number, classes: number, seed: number): Promise<ModelConfig> {
+  const name = stringFlag(parsed, "model", "tiny-resnet")!;
+  if (name in PRESETS) return { ...PRESETS[name](size), classes, seed } as ModelConfig;
+  if (!name.endsWith(".json")) throw new UsageError(`--model must be one of ${Object.keys(PRESETS).join(", ")} or a .json file, got ${name}`);
+  const config = await readModelConfig(name);
+  return { ...config, classes: config.classes ?? classes } as ModelConfig;
+}
+
+/** Reads the options of a new run into its stored config. */
+async function newRunConfig(parsed: ParsedArgs): Promise<StoredConfig> {
+  const size = intFlag(parsed, "size", 32);
+  const seed = intFlag(parsed, "seed", 0);
+  const trainShards = listFlag(parsed, "train");
+  const embedded = trainShards.length === 0;
+  const classes = intFlag(parsed, "classes", embedded ? 4 : 1000);
+  const images = listFlag(parsed, "images");
+  const imagesWeight = images.length ? numberFlag(parsed, "images-weight", 0.8) : 0;
+  if (imagesWeight >= 1) throw new UsageError(`--images-weight must be below 1, got ${imagesWeight}`);
+  const valShards = listFlag(parsed, "val");
+  const data: DataSpec = {
+    train: embedded ? "embedded" : trainShards,
+    val: valShards.length ? valShards : embedded ? "embedded" : null,
+    images,
+    imagesWeight,
+    size,
+    classes,
+    embeddedRecords: intFlag(parsed, "synthetic-records", 1024),
+    seed,
+    skipCorrupt: parsed.flags.has("skip-corrupt"),
+    workers: intFlag(parsed, "workers", 1),
+    records: null,
+  };
+  if (size < 8) throw new UsageError(`--size must be at least 8, got ${size}`);
+  const batchSize = intFlag(parsed, "batch-size", 32);
+  if (batchSize < 1) throw new UsageError("--batch-size must be at least 1");
+  if (parsed.flags.has("epochs") && parsed.flags.has("steps")) throw new UsageError("give --epochs or --steps, not both");
+  data.records = await countTrainingRecords(data);
+  let totalSteps: number;
+  if (parsed.flags.has("steps")) totalSteps = intFlag(parsed, "steps", 0);
+  else if (data.records === null) {
+    throw new UsageError("the training shards include URLs, whose length is unknown before reading: give --steps N to size the schedule");
+  } else {
+    const perEpoch = Math.floor(data.records / batchSize);
+    if (perEpoch < 1) throw new UsageError(`the training data holds ${data.records} records, fewer than one batch of ${batchSize}`);
+    totalSteps = intFlag(parsed, "epochs", 4) * perEpoch;
+  }
+  if (totalSteps < 1) throw new UsageError("the run would take no steps (--epochs/--steps)");
+  const optimizerName = choice(parsed, "optimizer", ["sgd", "adamw"] as const, "sgd");
+  const mode = choice(parsed, "mode", ["both", "harmonized", "plain"] as const, "both") as MemberMode | "both";
+  const model = await modelConfig(parsed, size, classes, seed);
+  if (model.classes !== classes) throw new UsageError(`the model has ${model.classes} classes but the data ${classes} (--classes)`);
+  return {
+    seed,
+    members: membersFor(mode),
+    model,
+    classes,
+    imageSize: size,
+    batchSize,
+    optimizer: optimizerName === "sgd"
+      ? { name: "sgd", momentum: numberFlag(parsed, "momentum", 0.9), nesterov: true }
+      : { name: "adamw", weightDecay: numberFlag(parsed, "weight-decay", 0.05) },
+    schedule: {
+      kind: "cosine",
+      base: numberFlag(parsed, "lr", optimizerName === "sgd" ? 0.05 : 1e-3),
+      warmupSteps: Math.min(intFlag(parsed, "warmup", 5), totalSteps),
+    },
+    loss: {
       harmonization: numberFlag(parsed, "lambda-h", 1),
       weightDecay: numberFlag(parsed, "lambda-w", 1e-5),
-      clipNorm: stringFlag(parsed, "clip") ? numberFlag(parsed, "clip", 0) : undefined,
-      onStep: (s) =>
-        console.log(`epoch ${s.epoch} step ${s.step} lr ${s.lr.toExponential(2)} loss ${s.total.toFixed(4)} ` +
-          `(ce ${s.crossEntropy.toFixed(4)}, harm ${s.harmonization.toFixed(4)}, l2 ${s.weightL2.toFixed(1)})`),
-      onEpoch: (epoch, r) => {
-        if (!r) return;
-        console.log(`epoch ${epoch} validation: accuracy ${(100 * r.accuracy).toFixed(1)}% on ${r.images} images; ` +
-          `alignment ${r.alignmentScore.toFixed(3)} (ρ ${r.spearman.toFixed(3)}, dice ${r.dice.toFixed(3)}, iou ${r.iou.toFixed(3)}) on ${r.mapped} maps`);
-      },
-    });
-    const out = stringFlag(parsed, "out");
-    if (out) {
-      await writeSafetensorsFile(out, await model.hostStateDict(), { config: JSON.stringify(config), steps: String(history.steps.length) });
-      console.log(`wrote ${out}`);
+      ...(parsed.flags.has("clip") ? { clipNorm: numberFlag(parsed, "clip", 0) } : {}),
+    },
+    totalSteps,
+    evalEvery: intFlag(parsed, "eval-every", 0),
+    checkpointEvery: intFlag(parsed, "checkpoint-every", 0),
+    data,
+  };
+}
+
+function defaultRunDir(): string {
+  return `runs/${new Date().toISOString().replace(/[:.]/g, "-").replace(/-\d+Z$/, "")}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function memoryBudget(parsed: ParsedArgs): number {
+  if (parsed.flags.has("memory-budget")) return numberFlag(parsed, "memory-budget", 0) * 2 ** 30;
+  return 0.8 * Deno.systemMemoryInfo().available;
+}
+
+/** Metric rows of the final evaluation, one column per member. */
+function comparisonTable(reports: EvalEvent[]): string {
+  const rows: [string, (e: EvalEvent) => string][] = [
+    ["validation accuracy", (e) => `${(100 * e.accuracy).toFixed(1)} %`],
+    ["alignment score", (e) => e.alignmentScore.toFixed(3)],
+    ["Spearman ρ", (e) => e.spearman.toFixed(3)],
+    ["Dice", (e) => e.dice.toFixed(3)],
+    ["IoU", (e) => e.iou.toFixed(3)],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  const columns = reports.map((r) => Math.max(r.member.length, 9));
+  const line = (name: string, cells: string[]) => `${name.padEnd(width)}  ${cells.map((c, i) => c.padStart(columns[i])).join("  ")}`;
+  return [line("", reports.map((r) => r.member)), ...rows.map(([name, cell]) => line(name, reports.map(cell)))].join("\n");
+}
+
+export const trainCommand: Command = {
+  summary: "train plain and harmonized models side by side into a resumable run folder",
+  usage: USAGE,
+  async run(args) {
+    const parsed = parseArgs(args, ["skip-corrupt"]);
+    checkFlags(parsed, FLAGS);
+    const resumeDir = stringFlag(parsed, "resume");
+    let runDir: string;
+    let stored: StoredConfig;
+    if (resumeDir) {
+      const extra = [...parsed.flags.keys()].filter((f) => f !== "resume" && f !== "workers");
+      if (extra.length) throw new UsageError(`--resume continues a run with its own options; drop --${extra.join(", --")}`);
+      runDir = resumeDir;
+      const config = await Run.readConfig(new FileStorage(runDir));
+      if (!config) throw new Error(`${runDir}/config.json: not found (is ${runDir} a run folder?)`);
+      stored = config as StoredConfig;
+      if (parsed.flags.has("workers")) stored.data.workers = intFlag(parsed, "workers", 1);
+    } else {
+      stored = await newRunConfig(parsed);
+      runDir = stringFlag(parsed, "run") ?? defaultRunDir();
+      if (await exists(`${runDir}/config.json`)) {
+        throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --run`);
+      }
     }
-    optimizer.dispose();
-    model.dispose();
-    return 0;
+    const { data: dataSpec, ...config } = stored;
+
+    const backend = await init();
+    if (!resumeDir) checkMemory(config, estimateMemory(config), memoryBudget(parsed));
+    const storage = new FileStorage(runDir);
+    let run: Run | null = null;
+    const tty = Deno.stdout.isTerminal();
+    const encoder = new TextEncoder();
+    const progress = new Progress(config.totalSteps, config.members.map((m) => m.name), () => run?.settings.batchSize ?? config.batchSize, tty, (text) => Deno.stdout.writeSync(encoder.encode(text)));
+    const skipped: Promise<void>[] = [];
+    const data = await runData(dataSpec, config.batchSize, (report) => {
+      for (const bad of report.bad) {
+        const event = { type: "skip" as const, step: run?.position.step ?? 0, shard: report.shard, record: bad.index, offset: bad.offset, reason: bad.reason };
+        if (run) skipped.push(run.emit(event));
+      }
+    });
+    const describe = {
+      harmonizeVersion: HARMONIZE_VERSION,
+      createdAt: new Date().toISOString(),
+      adapter: backend.adapter,
+      data: dataSpec,
+    };
+    run = resumeDir ? await Run.resume({ config, data, storage }) : await Run.start({ config, data, storage, describe });
+    const last = new Map<string, EvalEvent>();
+    run.on((event) => {
+      if (event.type === "step") progress.step(event);
+      else if (event.type === "eval") {
+        last.set(event.member, event);
+        progress.eval(event);
+      } else if (event.type === "skip") progress.line(`skipped ${event.shard} record ${event.record} at byte ${event.offset}: ${event.reason}`);
+      else if (event.type === "checkpoint" && event.reason !== "interval" && event.reason !== "epoch") {
+        progress.line(`checkpoint at step ${event.step}: ${Object.values(event.paths).join(", ")}`);
+      } else if (event.type === "log") progress.line(event.message);
+    });
+    progress.line(
+      resumeDir
+        ? `resuming ${runDir} from step ${run.position.step} of ${config.totalSteps} (epoch ${run.position.epoch})`
+        : `run ${runDir}: ${config.members.map((m) => m.name).join(" + ")}, ${config.totalSteps} steps of ${config.batchSize} ` +
+          `(${dataSpec.records ?? "?"} training records), on ${backend.adapter.description}`,
+    );
+
+    const stop = new AbortController();
+    let signalName = "";
+    const onSignal = (name: string) => () => {
+      if (stop.signal.aborted) return;
+      signalName = name;
+      progress.line(`${name}: finishing the step and saving a checkpoint…`);
+      stop.abort();
+    };
+    const signals: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]];
+    for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
+    try {
+      const outcome = await run.train(stop.signal);
+      await Promise.all(skipped);
+      progress.finish();
+      if (outcome === "stopped") {
+        const where = Object.values(await run.latestCheckpoints()).join(", ");
+        console.log(`stopped at step ${run.position.step} (${signalName}); checkpoint: ${where}; continue with: harmonize train --resume ${runDir}`);
+        return signalName === "SIGTERM" ? 143 : 130;
+      }
+      const reports = config.members.map((m) => last.get(m.name)).filter((e): e is EvalEvent => e !== undefined);
+      if (reports.length) console.log("\n" + comparisonTable(reports) + "\n");
+      console.log(`run folder: ${runDir}`);
+      return 0;
+    } catch (e) {
+      progress.finish();
+      const where = Object.values(await run.latestCheckpoints()).join(", ");
+      throw new Error(`${(e as Error).message}; ${where ? `last good checkpoint: ${where}` : "no checkpoint was written yet"}`, { cause: e });
+    } finally {
+      for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
+      await run.close();
+      run.dispose();
+    }
   },
 };

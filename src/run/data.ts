@@ -3,6 +3,8 @@
  * resumed run re-creates the epoch it stopped in and skips the samples it had already used.
  */
 import { Loader, type LoaderOptions, type HostBatch } from "../data/loader.ts";
+import type { ByteSource } from "../data/source.ts";
+import { type BadRecordPolicy, newShardReport, readTFRecords } from "../data/tfrecord_reader.ts";
 
 export interface RunData {
   /** The training batches of one epoch, in an order fixed by the run's seed and the epoch. */
@@ -68,4 +70,15 @@ export function loaderData(options: LoaderDataOptions): RunData {
     },
     ...(validation ? { validation: () => validation } : {}),
   };
+}
+
+/** Good records in a pass over the shards (framing only, no decoding): what sizes an epoch. */
+export async function countRecords(sources: ByteSource[], onBadRecord: BadRecordPolicy = "error"): Promise<number> {
+  let records = 0;
+  for (const source of sources) {
+    const report = newShardReport(source.name);
+    for await (const _ of readTFRecords(await source.open(), { shard: source.name, onBadRecord }, report));
+    records += report.records;
+  }
+  return records;
 }

@@ -4,7 +4,7 @@ export {
   BOTH_MEMBERS, checkRunConfig, createOptimizer, createSchedule, type LossConfig, type MemberMode, membersFor,
   type MemberSpec, type OptimizerConfig, type RunConfig, type ScheduleConfig,
 } from "./config.ts";
-export { epochSeed, loaderData, type LoaderDataOptions, type RunData, skipSamples } from "./data.ts";
+export { countRecords, epochSeed, loaderData, type LoaderDataOptions, type RunData, skipSamples } from "./data.ts";
 export type { CheckpointEvent, CheckpointReason, EvalEvent, LogEvent, RunEvent, SkipEvent, StepEvent } from "./events.ts";
 export { type LossValues, Member, type MemberStepOptions, namedDropouts, NonFiniteError } from "./member.ts";
 export {
@@ -14,3 +14,4 @@ export {
 export { checkMemory, estimateMemory, type MemoryEstimate, MemoryError, requiredBytes } from "./memory.ts";
 export { appendText, MemoryStorage, readJson, readText, type RunStorage, writeText } from "./storage.ts";
 export { CONFIG_FILE, type Listener, METRICS_FILE, Run, type RunOptions, type TrainOutcome } from "./run.ts";
+export { HARMONIZE_VERSION } from "./version.ts";

@@ -7,6 +7,7 @@ import { dispose } from "../engine.ts";
 import { createModel } from "../models/mod.ts";
 import { toTensors } from "../data/gpu_batches.ts";
 import type { HostBatch } from "../data/loader.ts";
+import type { Batch } from "../data/batch.ts";
 import { evaluate, type EvaluationReport } from "../harmonize/evaluate.ts";
 import type { Schedule } from "../harmonize/schedules.ts";
 import { checkRunConfig, createOptimizer, createSchedule, type RunConfig } from "./config.ts";
@@ -26,8 +27,11 @@ export interface RunOptions {
   storage?: RunStorage;
   /** Written into config.json beside the config (version, adapter, data description, …). */
   describe?: Record<string, unknown>;
-  /** Called after each member's evaluation, e.g. to write an inspection file; must not train. */
-  inspect?: (member: Member, report: EvaluationReport, step: number) => Promise<void>;
+  /**
+   * Evaluates a member (default: `evaluate`); replace it to look closer on the same pass, e.g. to
+   * write an inspection file. It must not train (eval mode leaves BatchNorm statistics alone).
+   */
+  evaluator?: (member: Member, batches: AsyncIterable<Batch>, position: RunPosition) => Promise<EvaluationReport>;
 }
 
 export type Listener = (event: RunEvent) => void;
@@ -188,10 +192,11 @@ export class Run {
           }
         }
       })();
-      const report = await evaluate(member.model, gpu, this.config.classes);
+      const report = this.options.evaluator
+        ? await this.options.evaluator(member, gpu, { ...this.position })
+        : await evaluate(member.model, gpu, this.config.classes);
       reports.set(member.name, report);
       await this.emit({ type: "eval", member: member.name, step, epoch, ...report });
-      await this.options.inspect?.(member, report, step);
     }
     this.#evaluatedAt = step;
     return reports;
@@ -268,10 +273,14 @@ export class Run {
     await this.checkpoint("epoch");
   }
 
+  /** Keeps the metrics up to `step` and notes whether that step was evaluated (not to repeat it). */
   async #truncateMetrics(step: number): Promise<void> {
     const storage = this.options.storage!;
     const text = (await readText(storage, METRICS_FILE)) ?? "";
     const kept = text.split("\n").filter((line) => line && (JSON.parse(line) as { step: number }).step <= step);
+    if (kept.some((line) => (JSON.parse(line) as { type: string; step: number }).type === "eval" && JSON.parse(line).step === step)) {
+      this.#evaluatedAt = step;
+    }
     await writeText(storage, METRICS_FILE, kept.map((l) => l + "\n").join(""));
   }
 }

@@ -1,0 +1,51 @@
+/** Running `harmonize` as a user does: a separate Deno process, its exit code, stdout and stderr. */
+
+export const ROOT = new URL("../..", import.meta.url).pathname;
+
+export interface Finished {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function command(args: string[], stdout: "piped" | "null" = "piped"): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/cli/main.ts", ...args],
+    cwd: ROOT,
+    stdout,
+    stderr: "piped",
+    env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
+  });
+}
+
+export async function harmonize(...args: string[]): Promise<Finished> {
+  const out = await command(args).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+/** Starts `harmonize`, sends `signal` once a stdout line matches `when`, and waits for the end. */
+export async function interrupt(when: RegExp, signal: Deno.Signal, ...args: string[]): Promise<Finished> {
+  const child = command(args).spawn();
+  const stderr = new Response(child.stderr).text();
+  let stdout = "";
+  let sent = false;
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    stdout += chunk;
+    if (!sent && when.test(stdout)) {
+      child.kill(signal);
+      sent = true;
+    }
+  }
+  const { code } = await child.status;
+  return { code, stdout, stderr: await stderr };
+}
+
+/** metrics.jsonl without the wall-clock fields (time, images per second). */
+export async function loggedLosses(runDir: string): Promise<string[]> {
+  const text = await Deno.readTextFile(`${runDir}/metrics.jsonl`);
+  return text.trim().split("\n").map((line) => {
+    const { time: _t, imagesPerSecond: _i, ...rest } = JSON.parse(line);
+    return JSON.stringify(rest);
+  });
+}
