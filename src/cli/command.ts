@@ -19,7 +19,7 @@ export interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-/** `--name value`, `--name=value`, and bare `--switch` for names listed in `switches`. */
+/** `--name value`, `--name=value`, and bare `--switch` for names listed in `switches` (or given last). */
 export function parseArgs(args: string[], switches: string[] = []): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
@@ -34,7 +34,7 @@ export function parseArgs(args: string[], switches: string[] = []): ParsedArgs {
     if (eq > 0) flags.set(name, arg.slice(eq + 1));
     else if (switches.includes(name)) flags.set(name, true);
     else if (i + 1 < args.length && !args[i + 1].startsWith("--")) flags.set(name, args[++i]);
-    else throw new UsageError(`--${name} needs a value`);
+    else flags.set(name, true); // stringFlag refuses it, after checkFlags had a chance to call it unknown
   }
   return { positional, flags };
 }
