@@ -1,9 +1,8 @@
 /**
  * Every matmul kernel variant against the float64 reference, on shapes that are not tile
- * multiples, every transpose combination, and a broadcast batch on either side. Deno-only: each
- * variant needs its own device (init with matmulVariant), which a shared browser page cannot give.
+ * multiples, every transpose combination, and a broadcast batch on either side.
  */
-import { init, type MatmulVariant, matmul, shutdown, tensor } from "../../src/mod.ts";
+import { init, KERNEL_VARIANTS, matmul, tensor } from "../../src/mod.ts";
 import { assertClose, test } from "../harness.ts";
 import { Ref, ref } from "../reference.ts";
 
@@ -44,12 +43,11 @@ function seeded(n: number, seed: number): Float32Array {
   return out;
 }
 
-const VARIANTS: MatmulVariant[] = ["textures", "registers", "shared"];
-
-for (const variant of VARIANTS) {
+for (const variant of KERNEL_VARIANTS.matmul) {
   test(`matmul ${variant}: odd shapes, transposes and broadcast batches match float64`, async () => {
-    shutdown();
-    await init({ matmulVariant: variant });
+    const backend = await init();
+    const previous = backend.kernels.variants.matmul;
+    backend.setKernelVariant("matmul", variant);
     try {
       for (const [i, c] of CASES.entries()) {
         const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
@@ -67,7 +65,7 @@ for (const variant of VARIANTS) {
         for (const t of [a, b, out]) t.dispose();
       }
     } finally {
-      shutdown();
+      backend.setKernelVariant("matmul", previous);
     }
   });
 }
