@@ -4,7 +4,18 @@
  * safetensors, harmonization and (as `data`) the ClickMe data stack.
  */
 export { dispose, init, keep, memory, shutdown, tidy, type TensorTree } from "./engine.ts";
-export { Backend, type BackendOptions, type DeviceLostInfo, type MatmulVariant, type ConvVariant } from "./backend/backend.ts";
+export { Backend, type BackendOptions, type DeviceLostInfo } from "./backend/backend.ts";
+export {
+  type AdapterKind,
+  type AttentionVariant,
+  type ConvVariant,
+  KERNEL_FALLBACKS,
+  KERNEL_VARIANTS,
+  type KernelOp,
+  type KernelPolicy,
+  type KernelVariants,
+  type MatmulVariant,
+} from "./backend/kernel_policy.ts";
 export type { MemoryStats } from "./backend/buffer_pool.ts";
 export type { AdapterReport } from "./backend/webgpu.ts";
 export { type DType, type Shape, Tensor } from "./tensor.ts";

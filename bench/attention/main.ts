@@ -45,7 +45,7 @@ console.log(
 
 type Implementation = "fused" | "composed";
 /** Kernels run on the CPU: process CPU time measures them. */
-const software = backend.adapter.isFallbackAdapter;
+const software = backend.adapter.kind !== "gpu";
 type Pass = "forward" | "forward+backward";
 
 /** One repetition of `pass` on resident q, k, v; returns the output (forward) or ∂/∂q (backward). */

@@ -80,8 +80,7 @@ if (convVariant !== undefined && convVariant !== "textures" && convVariant !== "
   throw new Error(`--conv-variant must be "textures" or "buffers", got "${convVariant}"`);
 }
 const { ours, peers } = await openPeers(parts.includes("conv") ? listOption(values.peers) : [], {
-  matmulVariant: variant as MatmulVariant | undefined,
-  convVariant: convVariant as ConvVariant | undefined,
+  kernels: { matmul: variant as MatmulVariant | undefined, conv: convVariant as ConvVariant | undefined },
 });
 const everyone = [ours, ...peers];
 console.log(environmentReport(everyone));

@@ -26,7 +26,7 @@ if (variant !== undefined && variant !== "registers" && variant !== "shared") {
 }
 const sizes = listOption(values.sizes).map((s) => intOption("sizes", s));
 const timing = timingOptions(values);
-const { ours, peers } = await openPeers(listOption(values.peers), { matmulVariant: variant as MatmulVariant | undefined });
+const { ours, peers } = await openPeers(listOption(values.peers), { kernels: { matmul: variant as MatmulVariant | undefined } });
 const everyone = [ours, ...peers];
 console.log(environmentReport(everyone));
 

@@ -33,7 +33,8 @@ export function harmonizePeer(options: BackendOptions = {}): Peer {
 
     adapter() {
       const b = opened();
-      return `${b.adapter.description} (matmul ${b.matmulVariant}, conv ${b.convVariant})`;
+      const { matmul, conv } = b.kernels.variants;
+      return `${b.adapter.description} (matmul ${matmul}, conv ${conv})`;
     },
 
     matmul(a: HostTensor, b: HostTensor, options: MatmulOptions = {}) {

@@ -6,26 +6,12 @@
 import { BufferPool, type MemoryStats } from "./buffer_pool.ts";
 import { loadShaderSources, type ShaderName, type ShaderSources } from "./shader_sources.ts";
 import { type AdapterReport, type DeviceOptions, openDevice } from "./webgpu.ts";
+import { checkVariant, type KernelOp, type KernelPolicy, type KernelVariants, resolveKernelPolicy } from "./kernel_policy.ts";
 import { Profiler } from "./profiler.ts";
 
-/**
- * Matmul kernels: "textures" stages both operands as rgba32float textures (fastest where compute
- * runs on the CPU: lavapipe, SwiftShader), "registers" reads storage buffers into register tiles,
- * "shared" stages tiles through workgroup memory (GPUs).
- */
-export type MatmulVariant = "textures" | "registers" | "shared";
-
-/**
- * conv2d kernels: "textures" packs operands channels-last into rgba32float textures (CPU adapters,
- * as matmul), "buffers" reads the NCHW/OIHW storage buffers directly (GPUs; also any groups ≠ 1).
- */
-export type ConvVariant = "textures" | "buffers";
-
 export interface BackendOptions extends DeviceOptions {
-  /** Kernel variant for matmul; by default textures on software adapters, shared otherwise. */
-  matmulVariant?: MatmulVariant;
-  /** Kernel family for conv2d and its gradients; by default textures on software adapters, buffers otherwise. */
-  convVariant?: ConvVariant;
+  /** Kernel variants to use instead of the adapter's defaults, e.g. `{ matmul: "shared" }` (see kernel_policy.ts). */
+  kernels?: Partial<KernelVariants>;
   /** Bytes of staging textures kept cached for reuse (default 256 MiB). */
   scratchLimitBytes?: number;
 }
@@ -66,9 +52,8 @@ const SCRATCH_LIMIT_BYTES = 256 << 20;
 export class Backend {
   readonly pool: BufferPool;
   readonly limits: GPUSupportedLimits;
-  readonly matmulVariant: MatmulVariant;
-  /** conv2d's kernel family; may be switched at run time (the tests run both). */
-  convVariant: ConvVariant;
+  /** The adapter, with the kernel policy chosen for it in `adapter.kernels`. */
+  readonly adapter: AdapterReport;
   /** Set while a profile is open (src/profile.ts); null costs nothing. */
   profiler: Profiler | null = null;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -91,10 +76,11 @@ export class Backend {
 
   private constructor(
     readonly device: GPUDevice,
-    readonly adapter: AdapterReport,
+    adapter: Omit<AdapterReport, "kernels">,
     private readonly sources: ShaderSources,
     options: BackendOptions,
   ) {
+    this.adapter = { ...adapter, kernels: resolveKernelPolicy(adapter.kind, options.kernels) };
     this.limits = device.limits;
     this.pool = new BufferPool(
       device,
@@ -105,8 +91,6 @@ export class Backend {
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
     this.paramAlignWords = device.limits.minStorageBufferOffsetAlignment / 4;
-    this.matmulVariant = options.matmulVariant ?? (adapter.isFallbackAdapter ? "textures" : "shared");
-    this.convVariant = options.convVariant ?? (adapter.isFallbackAdapter ? "textures" : "buffers");
     this.scratchLimitBytes = options.scratchLimitBytes ?? SCRATCH_LIMIT_BYTES;
     device.addEventListener("uncapturederror", (event) => {
       this.firstError ??= (event as GPUUncapturedErrorEvent).error.message;
@@ -120,6 +104,17 @@ export class Backend {
   static async create(options: BackendOptions = {}): Promise<Backend> {
     const [{ device, adapter }, sources] = await Promise.all([openDevice(options), loadShaderSources()]);
     return new Backend(device, adapter, sources, options);
+  }
+
+  /** The kernel policy (also reported as `adapter.kernels`). */
+  get kernels(): KernelPolicy {
+    return this.adapter.kernels;
+  }
+
+  /** The one way to change a variant after init (tests and benchmarks run each variant on one device). */
+  setKernelVariant<O extends KernelOp>(op: O, variant: KernelVariants[O]): void {
+    if (!(op in this.adapter.kernels.variants)) throw new Error(`setKernelVariant: unknown op "${op}"`);
+    (this.adapter.kernels.variants as KernelVariants)[op] = checkVariant(op, variant);
   }
 
   /** Calls `listener` when the device is lost (driver reset, tab backgrounded, destroy()). */

@@ -1,9 +1,10 @@
 /** Finding an adapter and opening a device with the limits large models need, in Deno and browsers. */
+import type { AdapterKind, KernelPolicy } from "./kernel_policy.ts";
 
 export interface DeviceOptions {
   /** Passed to requestAdapter. */
   powerPreference?: GPUPowerPreference;
-  /** Use an adapter you already opened (e.g. shared with a renderer). */
+  /** Use a device you already opened (e.g. shared with a renderer); it is classified from its adapter info. */
   device?: GPUDevice;
 }
 
@@ -12,8 +13,15 @@ export interface AdapterReport {
   vendor: string;
   architecture: string;
   isFallbackAdapter: boolean;
+  /** A GPU, or which CPU implementation runs the kernels. */
+  kind: AdapterKind;
   limits: Record<string, number>;
+  /** The kernel each op runs here (see kernel_policy.ts). */
+  kernels: KernelPolicy;
 }
+
+/** An opened device's adapter, before the backend picks its kernels. */
+export type OpenedAdapter = Omit<AdapterReport, "kernels">;
 
 /** The limits Harmonize raises to whatever the adapter offers. */
 const WANTED_LIMITS = [
@@ -38,9 +46,10 @@ export function noWebGPUMessage(): string {
       "(a secure context); on Linux start Chromium with --enable-unsafe-webgpu (and --enable-features=Vulkan).";
 }
 
-export async function openDevice(options: DeviceOptions = {}): Promise<{ device: GPUDevice; adapter: AdapterReport }> {
+export async function openDevice(options: DeviceOptions = {}): Promise<{ device: GPUDevice; adapter: OpenedAdapter }> {
   if (options.device) {
-    return { device: options.device, adapter: describe(options.device.adapterInfo, false, options.device.limits) };
+    const info = options.device.adapterInfo;
+    return { device: options.device, adapter: describe(info, (info as { isFallbackAdapter?: boolean }).isFallbackAdapter, options.device.limits) };
   }
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) throw new Error(`navigator.gpu is missing: ${noWebGPUMessage()}`);
@@ -55,18 +64,31 @@ export async function openDevice(options: DeviceOptions = {}): Promise<{ device:
   const requiredFeatures: GPUFeatureName[] = adapter.features.has("timestamp-query") ? ["timestamp-query"] : [];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
-  return { device, adapter: describe(info, (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false, device.limits) };
+  // Newer spec: isFallbackAdapter on GPUAdapterInfo; older: on GPUAdapter.
+  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  return { device, adapter: describe(info, fallback, device.limits) };
 }
 
-function describe(info: GPUAdapterInfo, isFallbackAdapter: boolean, limits: GPUSupportedLimits): AdapterReport {
+/** Mesa's llvmpipe (Vulkan: lavapipe) and Google's SwiftShader run WebGPU on the CPU; they name themselves in the adapter info. */
+export function adapterKind(info: Partial<GPUAdapterInfo>, isFallbackAdapter: boolean): AdapterKind {
+  const text = [info.vendor, info.architecture, info.device, info.description].join(" ").toLowerCase();
+  if (/llvmpipe|lavapipe/.test(text)) return "lavapipe";
+  if (text.includes("swiftshader")) return "swiftshader";
+  return isFallbackAdapter ? "software" : "gpu";
+}
+
+function describe(info: GPUAdapterInfo, reportedFallback: boolean | undefined, limits: GPUSupportedLimits): OpenedAdapter {
   const report: Record<string, number> = {};
   for (const name of WANTED_LIMITS) report[name] = (limits as unknown as Record<string, number>)[name];
+  const kind = adapterKind(info, reportedFallback ?? false);
+  const isFallbackAdapter = reportedFallback ?? kind !== "gpu";
   return {
     // Chromium leaves description empty (e.g. SwiftShader reports only vendor and architecture).
     description: info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(" ") || "unknown adapter",
     vendor: info.vendor,
     architecture: info.architecture,
     isFallbackAdapter,
+    kind,
     limits: report,
   };
 }

@@ -6,6 +6,8 @@
  *   composed: matmul → softmax → matmul, the reference the fused path is tested against.
  */
 import type { Tensor } from "../tensor.ts";
+import { engine } from "../engine.ts";
+import type { AttentionVariant } from "../backend/kernel_policy.ts";
 import { apply } from "./apply.ts";
 import { add, mul, sub } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
@@ -15,14 +17,15 @@ import { softmax } from "./softmax.ts";
 import { shapeString } from "./shape.ts";
 import { fusedAttentionFits } from "./kernels/attention.ts";
 
-export type AttentionImplementation = "fused" | "composed";
+export type AttentionImplementation = AttentionVariant;
 
 export interface AttentionOptions {
   /** Multiplies q·kᵀ before the softmax; default 1/√D. */
   scale?: number;
   /**
-   * Default: fused where it applies (equal query and key lengths, a head dim that is a multiple of 4
-   * and at most 64, within the device's limits), else composed.
+   * Default: the kernel policy's choice (`backend.kernels.variants.attention`, "fused" unless set
+   * otherwise), falling back to composed where fused does not apply (unequal query and key lengths,
+   * a head dim that is not a multiple of 4 or above 64, beyond the device's limits).
    */
   implementation?: AttentionImplementation;
 }
@@ -41,7 +44,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const scale = options.scale ?? 1 / Math.sqrt(D);
   const batch = lead.reduce((a, b) => a * b, 1);
   const fusable = Tk === T && Dv === D && fusedAttentionFits(batch, T, D);
-  const implementation = options.implementation ?? (fusable ? "fused" : "composed");
+  const implementation = options.implementation ?? (fusable ? engine.backend.kernels.variants.attention : "composed");
   if (implementation === "composed") return composedAttention(q, k, v, scale);
   if (!fusable) {
     throw new Error(

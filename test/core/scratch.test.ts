@@ -6,7 +6,7 @@ import { assertClose, test } from "../harness.ts";
 test("conv and matmul stay correct when the staging-texture cache is emptied within an op", async () => {
   const shared = await h.init();
   // A backend whose scratch cache holds almost nothing: every op's second texture empties it.
-  const tiny = await Backend.create({ scratchLimitBytes: 1024, matmulVariant: "textures", convVariant: "textures" });
+  const tiny = await Backend.create({ scratchLimitBytes: 1024, kernels: { matmul: "textures", conv: "textures" } });
   const run = async () => {
     const x = h.tensor(Float32Array.from({ length: 2 * 3 * 9 * 9 }, (_, i) => Math.sin(i)), [2, 3, 9, 9]);
     const w = h.tensor(Float32Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => Math.cos(i)), [4, 3, 3, 3]);

@@ -10,18 +10,18 @@ import { type GoldenTensor, loadGolden } from "./golden.ts";
 
 const backend = await init();
 /** The kernel families to test: the adapter's default first, then the other one. */
-const VARIANTS = backend.convVariant === "textures" ? ["textures", "buffers"] as const : ["buffers", "textures"] as const;
+const VARIANTS = backend.kernels.variants.conv === "textures" ? ["textures", "buffers"] as const : ["buffers", "textures"] as const;
 
 /** Registers `name` once per conv kernel family, switching the backend's variant around `fn`. */
 function testVariants(name: string, fn: () => Promise<void>): void {
   for (const variant of VARIANTS) {
     test(`${name} [${variant} kernels]`, async () => {
-      const previous = backend.convVariant;
-      backend.convVariant = variant;
+      const previous = backend.kernels.variants.conv;
+      backend.setKernelVariant("conv", variant);
       try {
         await fn();
       } finally {
-        backend.convVariant = previous;
+        backend.setKernelVariant("conv", previous);
       }
     });
   }

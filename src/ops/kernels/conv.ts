@@ -207,9 +207,12 @@ function paddedInputSize(geo: Geometry, attrs: ConvAttrs): { texH: number; texW:
   return { texH: geo.height + attrs.padding[0][0] + attrs.padding[0][1], texW: geo.width + attrs.padding[1][0] + attrs.padding[1][1] };
 }
 
-/** The texture kernels run when the backend asks for them, for one group, within texture limits. */
+/**
+ * The texture kernels run where the kernel policy picks them, for one group, within texture limits;
+ * other cases fall back to the buffer kernels (KERNEL_FALLBACKS.conv).
+ */
 function useTextures(geo: Geometry, attrs: ConvAttrs): boolean {
-  if (engine.backend.convVariant !== "textures" || attrs.groups !== 1) return false;
+  if (engine.backend.kernels.variants.conv !== "textures" || attrs.groups !== 1) return false;
   const side = engine.backend.limits.maxTextureDimension2D;
   const { texH, texW } = paddedInputSize(geo, attrs);
   const gradH = geo.height + (geo.kernelH - 1) * attrs.dilation[0];

@@ -2,6 +2,7 @@
 import { engine } from "../../engine.ts";
 import { Params } from "../../backend/params.ts";
 import type { ScratchTexture } from "../../backend/backend.ts";
+import { KERNEL_FALLBACKS } from "../../backend/kernel_policy.ts";
 import { shapeSize, type Tensor } from "../../tensor.ts";
 import { shapeString } from "../shape.ts";
 import { sliceKernel } from "./movement.ts";
@@ -38,30 +39,31 @@ export function matmulKernel(a: Tensor, b: Tensor, transA: boolean, transB: bool
   if (!sameBatch && countA !== 1 && countB !== 1) fail("batch dimensions must match or one side have a single matrix");
   const batchShape = countA >= countB && (sameBatch || countB === 1) ? batchA : batchB;
   const batch = shapeSize(batchShape);
-  if (K > MAX_K_PER_PASS) return matmulInKChunks(a, b, transA, transB, K);
+  const { variants, loopLimit } = engine.backend.kernels;
+  if (loopLimit !== null && K > K_PER_PASS_UNDER_LOOP_LIMIT) return matmulInKChunks(a, b, transA, transB, K);
   const out = engine.allocate("matmul", [...batchShape, M, N]);
   if (out.size === 0) return out;
   const maxGroups = engine.backend.limits.maxComputeWorkgroupsPerDimension;
   if (batch > maxGroups) fail(`batch ${batch} exceeds ${maxGroups} workgroups`);
   const product: Product = { M, N, K, batch, countA, countB, transA, transB };
-  if (engine.backend.matmulVariant === "textures" && texturesFit(product)) matmulTextures(product, a, b, out);
-  else matmulBuffers(product, a, b, out);
+  if (variants.matmul === "textures" && texturesFit(product)) matmulTextures(product, a, b, out);
+  else matmulBuffers(product, a, b, out, variants.matmul === "textures" ? KERNEL_FALLBACKS.matmul : variants.matmul);
   return out;
 }
 
 /**
- * llvmpipe (lavapipe) ends a shader invocation's loops after 65 535 iterations in all, and every
- * variant loops over K (the shared one ~1.3 iterations per k): longer products are summed from
- * partial products over K chunks.
+ * Where the adapter ends a shader invocation's loops (lavapipe: after 65 535 iterations in all),
+ * longer products are summed from partial products over K chunks: every variant loops over K (the
+ * shared one ~1.3 iterations per k), so a chunk stays well below the limit.
  */
-const MAX_K_PER_PASS = 16384;
+const K_PER_PASS_UNDER_LOOP_LIMIT = 16384;
 
 function matmulInKChunks(a: Tensor, b: Tensor, transA: boolean, transB: boolean, K: number): Tensor {
   const sliceK = (x: Tensor, axis: number, start: number, length: number) =>
     sliceKernel(x, x.shape.map((_, d) => (d === axis ? start : 0)), x.shape.map((n, d) => (d === axis ? length : n)));
   let total: Tensor | null = null;
-  for (let start = 0; start < K; start += MAX_K_PER_PASS) {
-    const length = Math.min(MAX_K_PER_PASS, K - start);
+  for (let start = 0; start < K; start += K_PER_PASS_UNDER_LOOP_LIMIT) {
+    const length = Math.min(K_PER_PASS_UNDER_LOOP_LIMIT, K - start);
     const partA = sliceK(a, transA ? a.rank - 2 : a.rank - 1, start, length);
     const partB = sliceK(b, transB ? b.rank - 1 : b.rank - 2, start, length);
     const partial = matmulKernel(partA, partB, transA, transB);
@@ -80,10 +82,10 @@ function matmulInKChunks(a: Tensor, b: Tensor, transA: boolean, transB: boolean,
 }
 
 /** The register-tiled or workgroup-memory kernel, reading both operands from storage buffers. */
-function matmulBuffers(p: Product, a: Tensor, b: Tensor, out: Tensor): void {
+function matmulBuffers(p: Product, a: Tensor, b: Tensor, out: Tensor, variant: "registers" | "shared"): void {
   engine.backend.dispatch({
     shader: "matmul",
-    entry: engine.backend.matmulVariant === "shared" ? "matmul_shared" : "matmul_registers",
+    entry: `matmul_${variant}`,
     constants: { TRANS_A: p.transA ? 1 : 0, TRANS_B: p.transB ? 1 : 0 },
     params: new Params().u32(p.M).u32(p.N).u32(p.K)
       .u32(p.countA === 1 ? 0 : p.M * p.K).u32(p.countB === 1 ? 0 : p.K * p.N).build(),

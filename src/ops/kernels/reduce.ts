@@ -17,7 +17,10 @@ const MIN_WORKGROUP_ROW = 64;
  * (BatchNorm's [N·C, H·W] statistics on lavapipe), and one sequential pass is cheap anyway.
  */
 const MAX_THREAD_ROW = 4096;
-/** llvmpipe ends an invocation's loops after 65535 iterations: no thread may loop longer. */
+/**
+ * Columns longer than this are moved to rows first, so that no thread loops longer: under lavapipe's
+ * loop limit (65 535 iterations per invocation) a longer loop would stop early.
+ */
 const MAX_THREAD_LOOP = 32768;
 
 /** Reduces the contiguous run of axes [start, end) of a tensor of `shape`. */
@@ -25,7 +28,7 @@ function reduceRun(op: ReduceOp, x: Tensor, start: number, end: number, outShape
   const outer = shapeSize(x.shape.slice(0, start));
   const len = shapeSize(x.shape.slice(start, end));
   const inner = shapeSize(x.shape.slice(end));
-  if (len > MAX_THREAD_LOOP * 256) {
+  if (engine.backend.kernels.loopLimit !== null && len > MAX_THREAD_LOOP * 256) {
     throw new Error(`${op}: reducing ${len} elements per output exceeds the kernel's limit of ${MAX_THREAD_LOOP * 256}`);
   }
   if (inner > 1 && len > MAX_THREAD_LOOP) {
