@@ -60,6 +60,16 @@ export type PrimitiveAttrs =
     conv2dWeightGrad: ConvAttrs & { kernelSize: [number, number] };
     /** Max-pool windows of NCHW x → int32 [N, C, OH, OW]: flat index ih·W + iw of each window's max. */
     maxPool2dArgmax: PoolAttrs;
+    /** Per-channel mean and biased variance of x [N, C, ...] → [2, C] (src/ops/batch_norm_primitives.ts). */
+    batchNormStats: None;
+    /** Batch norm with the batch's statistics: (x, γ, β) → γ·x̂ + β. */
+    batchNormTrain: { eps: number };
+    /** Batch norm with given statistics: (x, mean, var, γ, β) → (x − mean)·rsqrt(var + eps)·γ + β. */
+    batchNormEval: { eps: number };
+    /** batchNormTrain's input cotangent from (x, γ, g). */
+    batchNormTrainBackward: { eps: number };
+    /** batchNormTrain's γ and β cotangents from (x, g) → [2, C]: Σ g·x̂, Σ g. */
+    batchNormAffineGrad: { eps: number };
   };
 
 /** Geometry of a 2-D convolution; padding is [[top, bottom], [left, right]], already resolved. */

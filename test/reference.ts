@@ -306,4 +306,54 @@ export const ref = {
   softmax(x: Ref, axis: number): Ref {
     return ref.exp(ref.sub(x, ref.logSumExp(x, [axis], true)));
   },
+  /** [2, C]: per-channel (axis 1) mean and biased variance. */
+  batchNormStats(x: Ref): Ref {
+    const { mean, variance } = channelMoments(x);
+    return new Ref([2, mean.length], Float64Array.from([...mean, ...variance]));
+  },
+  batchNormTrain(x: Ref, weight: Ref, bias: Ref, eps: number): Ref {
+    const { mean, variance } = channelMoments(x);
+    return mapChannels(x, (v, c) => (v - mean[c]) / Math.sqrt(variance[c] + eps) * weight.data[c] + bias.data[c]);
+  },
+  batchNormEval(x: Ref, mean: Ref, variance: Ref, weight: Ref, bias: Ref, eps: number): Ref {
+    return mapChannels(x, (v, c) => (v - mean.data[c]) / Math.sqrt(variance.data[c] + eps) * weight.data[c] + bias.data[c]);
+  },
+  /** ∂⟨g, batchNormTrain(x, weight, ·)⟩/∂x = weight·r·(g − mean(g) − x̂·mean(g·x̂)). */
+  batchNormTrainBackward(x: Ref, weight: Ref, g: Ref, eps: number): Ref {
+    const { mean, variance, count } = channelMoments(x);
+    const sums = ref.batchNormAffineGrad(x, g, eps).data;
+    const channels = mean.length;
+    return mapChannels(x, (v, c, i) => {
+      const r = 1 / Math.sqrt(variance[c] + eps);
+      return weight.data[c] * r * (g.data[i] - sums[channels + c] / count - (v - mean[c]) * r * sums[c] / count);
+    });
+  },
+  /** [2, C]: Σ g·x̂ and Σ g per channel. */
+  batchNormAffineGrad(x: Ref, g: Ref, eps: number): Ref {
+    const { mean, variance } = channelMoments(x);
+    const channels = mean.length;
+    const out = new Float64Array(2 * channels);
+    mapChannels(x, (v, c, i) => {
+      out[c] += g.data[i] * (v - mean[c]) / Math.sqrt(variance[c] + eps);
+      out[channels + c] += g.data[i];
+      return 0;
+    });
+    return new Ref([2, channels], out);
+  },
 };
+
+/** f of every value of x [N, C, ...] with its channel (axis 1) and flat index. */
+function mapChannels(x: Ref, f: (v: number, c: number, i: number) => number): Ref {
+  const plane = size(x.shape.slice(2));
+  return new Ref([...x.shape], x.data.map((v, i) => f(v, Math.floor(i / plane) % x.shape[1], i)));
+}
+
+function channelMoments(x: Ref): { mean: number[]; variance: number[]; count: number } {
+  const channels = x.shape[1];
+  const count = x.size / channels;
+  const mean = new Array<number>(channels).fill(0);
+  const variance = new Array<number>(channels).fill(0);
+  mapChannels(x, (v, c) => (mean[c] += v / count));
+  mapChannels(x, (v, c) => (variance[c] += (v - mean[c]) ** 2 / count));
+  return { mean, variance, count };
+}

@@ -17,6 +17,10 @@ import { reducedShape } from "../ops/shape.ts";
 import { correlate1d, correlate1dAdjoint } from "../ops/blur.ts";
 import { attentionBackward, attentionBackwardVjp, splitAttentionGrads } from "../ops/attention.ts";
 import { conv2dInputGrad, conv2dResolved, conv2dWeightGrad } from "../ops/conv.ts";
+import {
+  batchNormAffineGrad, batchNormAffineGradVjp, batchNormEvalVjp, batchNormStatsVjp, batchNormTrainBackward,
+  batchNormTrainBackwardVjp, channelRow,
+} from "../ops/batch_norm_primitives.ts";
 
 /**
  * `wants[i]` is false for an input that does not depend on what is being differentiated (a
@@ -176,4 +180,17 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
     when(wants[1], () => conv2dResolved(x, h, attrs)),
   ],
   maxPool2dArgmax: null,
+  // batch norm: the fused backward kernels, whose own gradients are composed (batch_norm_primitives.ts)
+  batchNormStats: (h, { inputs: [x], output }) => [batchNormStatsVjp(h, x, output)],
+  batchNormTrain: (g, { inputs: [x, weight], attrs: { eps } }, wants) => {
+    const sums = wants[1] || wants[2] ? batchNormAffineGrad(x, g, eps) : null;
+    return [
+      when(wants[0], () => batchNormTrainBackward(x, weight, g, eps)),
+      when(wants[1], () => channelRow(sums!, 0)),
+      when(wants[2], () => channelRow(sums!, 1)),
+    ];
+  },
+  batchNormEval: (g, { inputs, attrs: { eps } }, wants) => batchNormEvalVjp(g, inputs, eps, wants),
+  batchNormTrainBackward: (h, { inputs, attrs: { eps } }, wants) => batchNormTrainBackwardVjp(h, inputs, eps, wants),
+  batchNormAffineGrad: (h, { inputs, attrs: { eps } }, wants) => batchNormAffineGradVjp(h, inputs, eps, wants),
 };

@@ -20,6 +20,7 @@ export const SHADER_FILES = [
   "conv2d",
   "conv2d_texture",
   "pool",
+  "batch_norm",
 ] as const;
 
 export type ShaderName = typeof SHADER_FILES[number];

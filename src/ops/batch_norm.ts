@@ -1,12 +1,19 @@
 /**
- * Batch normalisation over every axis but the channel axis 1 (NCHW, or [N, C]), composed from
- * primitives so that its gradients of every order, cross-sample terms included, are exact.
+ * Batch normalisation over every axis but the channel axis 1 (NCHW, or [N, C]), two ways with
+ * the same gradients of every order, cross-sample terms included:
+ *   fused:    the batch-norm primitives (batch_norm_primitives.ts): statistics and normalisation
+ *             in two kernels, the backward in fused kernels whose own gradient is composed;
+ *   composed: moments, subtract, rsqrt, multiply — the reference the fused path is tested against.
  */
 import type { Tensor } from "../tensor.ts";
 import { add, mul, rsqrt, sub } from "./elementwise.ts";
+import { ones, zeros } from "./creation.ts";
 import { reshape } from "./movement.ts";
 import { moments } from "./reduce.ts";
 import { shapeString } from "./shape.ts";
+import { batchNormEval, batchNormStats, batchNormTrain, channelRow } from "./batch_norm_primitives.ts";
+
+export type BatchNormImplementation = "fused" | "composed";
 
 export interface BatchNormOptions {
   /** Per-channel scale γ [C]. */
@@ -21,6 +28,8 @@ export interface BatchNormOptions {
   runningMean?: Tensor;
   /** [C]; required when not training. */
   runningVar?: Tensor;
+  /** Default "fused". */
+  implementation?: BatchNormImplementation;
 }
 
 export interface BatchNormResult {
@@ -33,7 +42,7 @@ export interface BatchNormResult {
 
 /** y = (x − μ) / √(σ² + eps) · γ + β with per-channel μ, σ² (population variance in training). */
 export function batchNorm(x: Tensor, options: BatchNormOptions): BatchNormResult {
-  const { weight, bias, eps = 1e-5, training, runningMean, runningVar } = options;
+  const { weight, bias, eps = 1e-5, training, runningMean, runningVar, implementation = "fused" } = options;
   if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C, ...], got ${shapeString(x.shape)}`);
   const channels = x.shape[1];
   const perChannel = [1, channels, ...x.shape.slice(2).map(() => 1)];
@@ -45,12 +54,27 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): BatchNormResult
   };
   const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const count = x.size / channels;
+  if (training && count < 2) {
+    throw new Error(`batchNorm: training needs more than one value per channel, input is ${shapeString(x.shape)}`);
+  }
+  if (!training && (!runningMean || !runningVar)) {
+    throw new Error(`batchNorm: evaluation mode needs runningMean and runningVar (input ${shapeString(x.shape)})`);
+  }
+  if (implementation === "fused") {
+    const vector = (t: Tensor, name: string) => reshape(asChannel(t, name), [channels]);
+    const w = weight ? vector(weight, "weight") : ones([channels]);
+    const b = bias ? vector(bias, "bias") : zeros([channels]);
+    if (!training) return { output: batchNormEval(x, vector(runningMean!, "runningMean"), vector(runningVar!, "runningVar"), w, b, eps) };
+    const stats = batchNormStats(x);
+    return {
+      output: batchNormTrain(x, w, b, eps),
+      batchMean: channelRow(stats, 0),
+      batchVarianceUnbiased: mul(channelRow(stats, 1), count / (count - 1)),
+    };
+  }
   let normalised: Tensor;
   let result: Omit<BatchNormResult, "output"> = {};
   if (training) {
-    if (count < 2) {
-      throw new Error(`batchNorm: training needs more than one value per channel, input is ${shapeString(x.shape)}`);
-    }
     const { mean: mu, centred, variance } = moments(x, axes);
     normalised = mul(centred, rsqrt(add(variance, eps)));
     result = {
@@ -58,11 +82,8 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): BatchNormResult
       batchVarianceUnbiased: reshape(mul(variance, count / (count - 1)), [channels]),
     };
   } else {
-    if (!runningMean || !runningVar) {
-      throw new Error(`batchNorm: evaluation mode needs runningMean and runningVar (input ${shapeString(x.shape)})`);
-    }
-    const inv = rsqrt(add(asChannel(runningVar, "runningVar"), eps));
-    normalised = mul(sub(x, asChannel(runningMean, "runningMean")), inv);
+    const inv = rsqrt(add(asChannel(runningVar!, "runningVar"), eps));
+    normalised = mul(sub(x, asChannel(runningMean!, "runningMean")), inv);
   }
   let output = weight ? mul(normalised, asChannel(weight, "weight")) : normalised;
   if (bias) output = add(output, asChannel(bias, "bias"));

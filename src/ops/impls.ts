@@ -10,6 +10,9 @@ import { gatherKernel, scatterAddKernel } from "./kernels/gather.ts";
 import { attentionBackwardKernel, attentionKernel } from "./kernels/attention.ts";
 import { conv2dInputGradKernel, conv2dKernel, conv2dWeightGradKernel } from "./kernels/conv.ts";
 import { maxPool2dArgmaxKernel } from "./kernels/pool.ts";
+import {
+  batchNormAffineGradKernel, batchNormBackwardKernel, batchNormInferenceKernel, batchNormKernel, batchNormStatsKernel,
+} from "./kernels/batch_norm.ts";
 import { shapeSize } from "../tensor.ts";
 import { correlate1dAdjointKernel, correlate1dKernel } from "./kernels/blur.ts";
 import { shapeString } from "./shape.ts";
@@ -69,4 +72,9 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   conv2dInputGrad: ([gy, w], { inputSize, ...attrs }) => conv2dInputGradKernel(gy, w, attrs, inputSize),
   conv2dWeightGrad: ([x, gy], { kernelSize, ...attrs }) => conv2dWeightGradKernel(x, gy, attrs, kernelSize),
   maxPool2dArgmax: ([x], attrs) => maxPool2dArgmaxKernel(x, attrs),
+  batchNormStats: ([x]) => batchNormStatsKernel(x),
+  batchNormTrain: ([x, weight, bias], { eps }) => batchNormKernel(x, weight, bias, eps),
+  batchNormEval: ([x, mean, variance, weight, bias], { eps }) => batchNormInferenceKernel(x, mean, variance, weight, bias, eps),
+  batchNormTrainBackward: ([x, weight, g], { eps }) => batchNormBackwardKernel(x, weight, g, eps),
+  batchNormAffineGrad: ([x, g], { eps }) => batchNormAffineGradKernel(x, g, eps),
 };

@@ -6,6 +6,7 @@
  *   second order: H·v from grad(grad()) vs mixed central differences of the reference.
  */
 import * as h from "../../src/mod.ts";
+import * as bn from "../../src/ops/batch_norm_primitives.ts";
 import { type Correlate1d, Ref, ref } from "../reference.ts";
 import { assertClose, test } from "../harness.ts";
 
@@ -34,6 +35,11 @@ export interface Ops<T> {
   softmax(x: T, axis: number): T;
   correlate1d(x: T, attrs: Correlate1d): T;
   correlate1dAdjoint(g: T, attrs: Correlate1d): T;
+  batchNormStats(x: T): T;
+  batchNormTrain(x: T, weight: T, bias: T, eps: number): T;
+  batchNormEval(x: T, mean: T, variance: T, weight: T, bias: T, eps: number): T;
+  batchNormTrainBackward(x: T, weight: T, g: T, eps: number): T;
+  batchNormAffineGrad(x: T, g: T, eps: number): T;
   /** A constant: float values, or int32 indices when `int` is set. */
   constant(values: number[], shape: number[], int?: boolean): T;
 }
@@ -48,6 +54,8 @@ export const gpuOps: Ops<h.Tensor> = {
   broadcastTo: h.broadcastTo, slice: h.slice, pad: h.pad, concat: h.concat, gather: h.gather,
   scatterAdd: h.scatterAdd, logSumExp: h.logSumExp, softmax: h.softmax,
   correlate1d: h.correlate1d, correlate1dAdjoint: h.correlate1dAdjoint,
+  batchNormStats: bn.batchNormStats, batchNormTrain: bn.batchNormTrain, batchNormEval: bn.batchNormEval,
+  batchNormTrainBackward: bn.batchNormTrainBackward, batchNormAffineGrad: bn.batchNormAffineGrad,
   constant: (values, shape, int) => h.tensor(int ? Int32Array.from(values) : Float32Array.from(values), shape),
 };
 

@@ -1,0 +1,170 @@
+// Batch normalisation over every axis but the channel axis 1 of x viewed as [N, C, P]
+// (P = H·W, or 1 for [N, C]); n = N·P values per channel.
+// Per-channel sums are done in two passes without workgroup barriers (which CPU adapters pay
+// dearly for): `*_partial` gives each of K threads per channel every K-th value of that channel
+// (adjacent threads read adjacent addresses), `*_combine` merges a channel's K partials in one
+// thread. The launcher keeps n/K and K below 32768: lavapipe ends an invocation's loops after
+// 65535 iterations in all.
+// Entry points (bindings after 0 = params):
+//   stats_partial:  1 x, 2 partials [C·K·3] (write)          count, mean, M2 of each thread's values
+//   stats_combine:  1 partials, 2 stats [2·C] (write)         mean, biased variance (Chan's merge)
+//   grad_partial:   1 x, 2 g, 3 stats, 4 partials [C·K·2]     Σg, Σg·(x − mean)
+//   grad_combine:   1 partials, 2 stats, 3 sums [2·C] (write) Σg·x̂, Σg  (x̂ = (x − mean)·rsqrt(var + eps))
+//   normalize:      1 x, 2 mean, 3 variance (from var_offset), 4 weight, 5 bias, 6 y
+//                   y = (x − mean)·rsqrt(var + eps)·weight + bias
+//   backward_input: 1 x, 2 g, 3 stats, 4 sums, 5 weight, 6 dx
+//                   dx = weight·r·(g − Σg/n − x̂·Σg·x̂/n), r = rsqrt(var + eps)
+
+struct Params {
+  batch: u32,
+  channels: u32,
+  plane: u32,
+  chunks: u32,
+  var_offset: u32,
+  eps: f32,
+}
+@group(0) @binding(0) var<storage, read> params: Params;
+
+fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * 256u + lid;
+}
+
+fn count() -> u32 {
+  return params.batch * params.plane;
+}
+
+// Flat index of the e-th value (of n) of channel c.
+fn channel_value(c: u32, e: u32) -> u32 {
+  let b = e / params.plane;
+  return (b * params.channels + c) * params.plane + (e - b * params.plane);
+}
+
+fn inverse_std(variance: f32) -> f32 {
+  return inverseSqrt(variance + params.eps);
+}
+
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> stat_partials: array<f32>;
+
+@compute @workgroup_size(256)
+fn stats_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.channels * params.chunks) { return; }
+  let c = t / params.chunks;
+  let k = t - c * params.chunks;
+  let n = count();
+  var total = 0.0;
+  var seen = 0u;
+  for (var e = k; e < n; e += params.chunks) {
+    total += x[channel_value(c, e)];
+    seen++;
+  }
+  let mean = select(0.0, total / f32(seen), seen > 0u);
+  var m2 = 0.0;
+  for (var e = k; e < n; e += params.chunks) {
+    let d = x[channel_value(c, e)] - mean;
+    m2 += d * d;
+  }
+  stat_partials[3u * t] = f32(seen);
+  stat_partials[3u * t + 1u] = mean;
+  stat_partials[3u * t + 2u] = m2;
+}
+
+@group(0) @binding(1) var<storage, read> partials_in: array<f32>;
+@group(0) @binding(2) var<storage, read_write> stats_out: array<f32>;
+
+@compute @workgroup_size(256)
+fn stats_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let c = thread_index(wid, nwg, lid);
+  if (c >= params.channels) { return; }
+  var seen = 0.0;
+  var mean = 0.0;
+  var m2 = 0.0;
+  for (var k = 0u; k < params.chunks; k++) {
+    let base = 3u * (c * params.chunks + k);
+    let other = partials_in[base];
+    if (other == 0.0) { continue; }
+    let merged = seen + other;
+    let delta = partials_in[base + 1u] - mean;
+    mean += delta * (other / merged);
+    m2 += partials_in[base + 2u] + delta * delta * (seen * other / merged);
+    seen = merged;
+  }
+  stats_out[c] = mean;
+  stats_out[params.channels + c] = m2 / seen;
+}
+
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad_partials: array<f32>;
+
+@compute @workgroup_size(256)
+fn grad_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.channels * params.chunks) { return; }
+  let c = t / params.chunks;
+  let k = t - c * params.chunks;
+  let mean = stats[c];
+  var sum_g = 0.0;
+  var sum_gc = 0.0;
+  for (var e = k; e < count(); e += params.chunks) {
+    let i = channel_value(c, e);
+    sum_g += g[i];
+    sum_gc += g[i] * (x[i] - mean);
+  }
+  grad_partials[2u * t] = sum_g;
+  grad_partials[2u * t + 1u] = sum_gc;
+}
+
+@group(0) @binding(2) var<storage, read> combine_stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sums_out: array<f32>;
+
+@compute @workgroup_size(256)
+fn grad_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+  let c = thread_index(wid, nwg, lid);
+  if (c >= params.channels) { return; }
+  var sum_g = 0.0;
+  var sum_gc = 0.0;
+  for (var k = 0u; k < params.chunks; k++) {
+    let base = 2u * (c * params.chunks + k);
+    sum_g += partials_in[base];
+    sum_gc += partials_in[base + 1u];
+  }
+  sums_out[c] = sum_gc * inverse_std(combine_stats[params.channels + c]);
+  sums_out[params.channels + c] = sum_g;
+}
+
+@group(0) @binding(2) var<storage, read> mean_in: array<f32>;
+@group(0) @binding(3) var<storage, read> variance_in: array<f32>;
+@group(0) @binding(4) var<storage, read> weight_in: array<f32>;
+@group(0) @binding(5) var<storage, read> bias_in: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(256)
+fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.batch * params.channels * params.plane) { return; }
+  let c = (i / params.plane) % params.channels;
+  y[i] = (x[i] - mean_in[c]) * inverse_std(variance_in[params.var_offset + c]) * weight_in[c] + bias_in[c];
+}
+
+@group(0) @binding(4) var<storage, read> sums: array<f32>;
+@group(0) @binding(5) var<storage, read> backward_weight: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(256)
+fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.batch * params.channels * params.plane) { return; }
+  let c = (i / params.plane) % params.channels;
+  let r = inverse_std(stats[params.channels + c]);
+  let n = f32(count());
+  let normalized = (x[i] - stats[c]) * r;
+  dx[i] = backward_weight[c] * r * (g[i] - sums[params.channels + c] / n - normalized * sums[c] / n);
+}
