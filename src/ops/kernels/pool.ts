@@ -5,7 +5,7 @@ import type { Tensor } from "../../tensor.ts";
 import type { PoolAttrs } from "../../primitive.ts";
 import { shapeString } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
-import { convOutputSize } from "./conv.ts";
+import { convOutputSize } from "./conv_geometry.ts";
 
 export function maxPool2dArgmaxKernel(x: Tensor, attrs: PoolAttrs): Tensor {
   const { kernelSize: [kh, kw], stride, dilation, padding } = attrs;

@@ -1,0 +1,234 @@
+/**
+ * conv2d's texture kernels (shaders/conv2d_texture.wgsl), for CPU adapters: operands packed
+ * channels-last into rgba32float textures, the input gradient computed stride phase by stride phase.
+ */
+import { engine } from "../../engine.ts";
+import { Params } from "../../backend/params.ts";
+import type { Tensor } from "../../tensor.ts";
+import type { ConvAttrs } from "../../primitive.ts";
+import { type Geometry, MIN_SPLIT_DEPTH, nextPowerOfTwo, splitDepth, sumSplits } from "./conv_geometry.ts";
+import { fillKernel } from "./fill.ts";
+
+/** conv_texture: each thread computes 4 or 8 rows × 8 pixels. */
+const TEXTURE_THREAD_PIXELS = 8;
+/** weight_grad_texture: a workgroup covers 64 output channels × 32 column groups (tap, 4 channels). */
+const TEXTURE_WEIGHT_GRAD_ROWS = 64;
+const TEXTURE_WEIGHT_GRAD_GROUPS = 32;
+
+const quads = (n: number) => Math.ceil(n / 4);
+
+/** Texel extent of the padded input [C4·(W+pl+pr), N·(H+pt+pb)]. */
+function paddedInputSize(geo: Geometry, attrs: ConvAttrs): { texH: number; texW: number } {
+  return { texH: geo.height + attrs.padding[0][0] + attrs.padding[0][1], texW: geo.width + attrs.padding[1][0] + attrs.padding[1][1] };
+}
+
+/** Whether the texture kernels take this case: one group, operands within the texture limits. */
+export function texturesFit(geo: Geometry, attrs: ConvAttrs): boolean {
+  if (attrs.groups !== 1) return false;
+  const side = engine.backend.limits.maxTextureDimension2D;
+  const { texH, texW } = paddedInputSize(geo, attrs);
+  const gradH = geo.height + (geo.kernelH - 1) * attrs.dilation[0];
+  const gradW = geo.width + (geo.kernelW - 1) * attrs.dilation[1];
+  const taps = geo.kernelH * geo.kernelW;
+  return [
+    quads(geo.channels) * texW, geo.batch * texH, // the padded input
+    quads(geo.outChannels) * Math.max(gradW, geo.outWidth), geo.batch * Math.max(gradH, geo.outHeight), // packed gy
+    taps * quads(Math.max(geo.channels, geo.outChannels)), Math.max(geo.channels, geo.outChannels), // weights
+  ].every((extent) => extent <= side);
+}
+
+/** Packs NCHW `src` channels-last into a scratch texture; source element (i, j) lands at texel row off_h + i·step_h. */
+function packInput(
+  role: string,
+  src: Tensor,
+  [batch, channels, srcH, srcW]: readonly number[],
+  texH: number,
+  texW: number,
+  offset: [number, number],
+  step: [number, number],
+): GPUTextureView {
+  const size: [number, number, number] = [quads(channels) * texW, batch * texH, 1];
+  const { view } = engine.backend.scratchTexture(role, size, "rgba32float");
+  engine.backend.dispatch({
+    shader: "conv2d_texture",
+    entry: "pack_input",
+    params: new Params().u32(batch).u32(channels).u32(srcH).u32(srcW).u32(texH).u32(texW)
+      .u32(offset[0] >>> 0).u32(offset[1] >>> 0).u32(step[0]).u32(step[1]).build(),
+    buffers: [src.buffer, view],
+    workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8)],
+  });
+  return view;
+}
+
+/** Which kernel taps a packed weight texture holds, per axis: first + step·t for t < taps. */
+interface TapSelection {
+  taps: [number, number];
+  first: [number, number];
+  step: [number, number];
+}
+
+/**
+ * Packs OIHW weights as [rows][taps·inner/4] texels; `flip` gives the input gradient's transposed
+ * kernel with the selected taps in reverse order.
+ */
+function packWeights(w: Tensor, flip: boolean, selection?: TapSelection): GPUTextureView {
+  const [o, c, kh, kw] = w.shape;
+  const [rows, inner] = flip ? [c, o] : [o, c];
+  const { taps, first, step } = selection ?? { taps: [kh, kw], first: [0, 0], step: [1, 1] };
+  const size: [number, number, number] = [taps[0] * taps[1] * quads(inner), rows, 1];
+  const { view } = engine.backend.scratchTexture(flip ? "conv.weights.flipped" : "conv.weights", size, "rgba32float");
+  engine.backend.dispatch({
+    shader: "conv2d_texture",
+    entry: "pack_weights",
+    constants: { FLIP: flip ? 1 : 0 },
+    params: new Params().u32(rows).u32(inner).u32(kh).u32(kw).u32(taps[0]).u32(taps[1])
+      .u32(first[0]).u32(first[1]).u32(step[0]).u32(step[1]).build(),
+    buffers: [w.buffer, view],
+    workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8)],
+  });
+  return view;
+}
+
+interface TextureConv {
+  batch: number;
+  rows: number;
+  inner: number;
+  outH: number;
+  outW: number;
+  kernel: [number, number];
+  stride: [number, number];
+  dilation: [number, number];
+  texH: number;
+  texW: number;
+  kChunk: number;
+  channels: number;
+  /** Where grid pixel (i, j) is written: (off + step·i) of a [height, width] plane; default the grid itself. */
+  dest?: { height: number; width: number; offset: [number, number]; step: [number, number] };
+}
+
+function textureParams(t: TextureConv): Uint32Array {
+  const dest = t.dest ?? { height: t.outH, width: t.outW, offset: [0, 0], step: [1, 1] };
+  return new Params().u32(t.batch).u32(t.rows).u32(quads(t.inner)).u32(t.outH).u32(t.outW)
+    .u32(t.kernel[0]).u32(t.kernel[1]).u32(t.stride[0]).u32(t.stride[1]).u32(t.dilation[0]).u32(t.dilation[1])
+    .u32(t.texH).u32(t.texW).u32(t.kChunk).u32(t.channels)
+    .u32(dest.height).u32(dest.width).u32(dest.offset[0]).u32(dest.offset[1]).u32(dest.step[0]).u32(dest.step[1])
+    .build();
+}
+
+function convTexture(t: TextureConv, weights: GPUTextureView, input: GPUTextureView, out: Tensor): void {
+  // 64 threads of (4 or 8) rows × 8 pixels each, split so that few rows waste little.
+  const ROW_QUADS = t.rows <= 4 ? 1 : 2;
+  const threadRows = 4 * ROW_QUADS;
+  const WG_Y = Math.min(8, nextPowerOfTwo(Math.ceil(t.rows / threadRows)));
+  const WG_X = 64 / WG_Y;
+  engine.backend.dispatch({
+    shader: "conv2d_texture",
+    entry: "conv_texture",
+    constants: { WG_X, WG_Y, ROW_QUADS },
+    params: textureParams(t),
+    buffers: [weights, input, out.buffer],
+    workgroups: [
+      Math.ceil((t.batch * t.outH * t.outW) / (TEXTURE_THREAD_PIXELS * WG_X)),
+      Math.ceil(t.rows / (threadRows * WG_Y)),
+    ],
+  });
+}
+
+/**
+ * One axis of one stride phase of the input gradient: input positions ph + s·i (i < count) are
+ * reached from gy row i + e(kh), e(kh) = (ph + pad − kh·d) / s, by exactly the taps kh where that
+ * division is exact — every `step`-th tap from `first`. In reverse tap order t they read gy row
+ * i + eMin + t·(step·d/s): a stride-1 convolution with dilation step·d/s. Null if no tap reaches.
+ */
+interface PhaseAxis {
+  count: number;
+  first: number;
+  step: number;
+  taps: number;
+  dilation: number;
+  eMin: number;
+}
+
+function phaseAxis(size: number, kernel: number, stride: number, dilation: number, padBefore: number, phase: number): PhaseAxis | null {
+  const count = Math.ceil((size - phase) / stride);
+  const valid = [...Array(kernel).keys()].filter((k) => (((phase + padBefore - k * dilation) % stride) + stride) % stride === 0);
+  if (count <= 0 || valid.length === 0) return null;
+  const step = valid.length > 1 ? valid[1] - valid[0] : 1;
+  const last = valid[valid.length - 1];
+  return {
+    count,
+    first: valid[0],
+    step,
+    taps: valid.length,
+    dilation: valid.length > 1 ? (step * dilation) / stride : 1, // one tap: any spacing will do
+    eMin: (phase + padBefore - last * dilation) / stride,
+  };
+}
+
+export function forwardTextures(x: Tensor, w: Tensor, geo: Geometry, attrs: ConvAttrs, out: Tensor): void {
+  const { texH, texW } = paddedInputSize(geo, attrs);
+  const input = packInput("conv.input", x, x.shape, texH, texW, [attrs.padding[0][0], attrs.padding[1][0]], [1, 1]);
+  const weights = packWeights(w, false);
+  convTexture({
+    batch: geo.batch, rows: geo.outChannels, inner: geo.channels, outH: geo.outHeight, outW: geo.outWidth,
+    kernel: [geo.kernelH, geo.kernelW], stride: attrs.stride, dilation: attrs.dilation, texH, texW, kChunk: 0,
+    channels: geo.channels,
+  }, weights, input, out);
+}
+
+/** dx phase by phase (see PhaseAxis): each stride phase is a stride-1 convolution of gy. */
+export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: ConvAttrs, xShape: number[]): Tensor {
+  const [sh, sw] = attrs.stride;
+  const phases: [PhaseAxis | null, PhaseAxis | null, number, number][] = [];
+  for (let ph = 0; ph < sh; ph++) {
+    for (let pw = 0; pw < sw; pw++) {
+      phases.push([
+        phaseAxis(geo.height, geo.kernelH, sh, attrs.dilation[0], attrs.padding[0][0], ph),
+        phaseAxis(geo.width, geo.kernelW, sw, attrs.dilation[1], attrs.padding[1][0], pw),
+        ph,
+        pw,
+      ]);
+    }
+  }
+  // Positions no tap reaches (e.g. a 1×1 kernel at stride 2) get no gradient: start from zeros.
+  const everyPixelReached = phases.every(([a, b]) => a && b);
+  const dx = everyPixelReached ? engine.allocate("conv2dInputGrad", xShape) : fillKernel("conv2dInputGrad", xShape, 0);
+  for (const [a, b, ph, pw] of phases) {
+    if (!a || !b) continue;
+    const texH = a.count + (a.taps - 1) * a.dilation;
+    const texW = b.count + (b.taps - 1) * b.dilation;
+    const input = packInput("conv.gradient", gy, gy.shape, texH, texW, [-a.eMin, -b.eMin], [1, 1]);
+    const weights = packWeights(w, true, { taps: [a.taps, b.taps], first: [a.first, b.first], step: [a.step, b.step] });
+    convTexture({
+      batch: geo.batch, rows: geo.channels, inner: geo.outChannels, outH: a.count, outW: b.count,
+      kernel: [a.taps, b.taps], stride: [1, 1], dilation: [a.dilation, b.dilation], texH, texW, kChunk: 0,
+      channels: geo.outChannels,
+      dest: { height: geo.height, width: geo.width, offset: [ph, pw], step: [sh, sw] },
+    }, weights, input, dx);
+  }
+  return dx;
+}
+
+export function weightGradTextures(x: Tensor, gy: Tensor, geo: Geometry, attrs: ConvAttrs, wShape: number[]): Tensor {
+  const { texH, texW } = paddedInputSize(geo, attrs);
+  const input = packInput("conv.input", x, x.shape, texH, texW, [attrs.padding[0][0], attrs.padding[1][0]], [1, 1]);
+  const gradient = packInput("conv.gradient", gy, gy.shape, geo.outHeight, geo.outWidth, [0, 0], [1, 1]);
+  const columnGroups = geo.kernelH * geo.kernelW * quads(geo.channels);
+  const tiles = Math.ceil(columnGroups / TEXTURE_WEIGHT_GRAD_GROUPS) * Math.ceil(geo.outChannels / TEXTURE_WEIGHT_GRAD_ROWS);
+  // Split the depth by whole output rows (n, oh), each at least MIN_SPLIT_DEPTH long in total.
+  const { chunk, splits } = splitDepth(geo.batch * geo.outHeight, tiles, Math.ceil(MIN_SPLIT_DEPTH / geo.outWidth));
+  const partial = engine.allocate("conv2dWeightGrad", splits === 1 ? wShape : [splits, ...wShape]);
+  engine.backend.dispatch({
+    shader: "conv2d_texture",
+    entry: "weight_grad_texture",
+    params: textureParams({
+      batch: geo.batch, rows: geo.outChannels, inner: geo.channels, outH: geo.outHeight, outW: geo.outWidth,
+      kernel: [geo.kernelH, geo.kernelW], stride: attrs.stride, dilation: attrs.dilation, texH, texW, kChunk: chunk,
+      channels: geo.channels,
+    }),
+    buffers: [gradient, input, partial.buffer],
+    workgroups: [Math.ceil(columnGroups / TEXTURE_WEIGHT_GRAD_GROUPS), Math.ceil(geo.outChannels / TEXTURE_WEIGHT_GRAD_ROWS), splits],
+  });
+  return sumSplits(partial, splits);
+}
+
