@@ -5,9 +5,17 @@ import { type Command, UsageError, wantsHelp } from "./command.ts";
 import { shardsCommand } from "./shards.ts";
 import { parityCommand } from "./parity.ts";
 import { trainCommand } from "./train.ts";
+import { evalCommand } from "./eval.ts";
+import { reportCommand } from "./report.ts";
+import { exportCommand } from "./export.ts";
+import { importCommand } from "./import.ts";
 
 const commands: Record<string, Command> = {
   train: trainCommand,
+  eval: evalCommand,
+  report: reportCommand,
+  export: exportCommand,
+  import: importCommand,
   shards: shardsCommand,
   parity: parityCommand,
 };

@@ -3,12 +3,14 @@
  * header length N, N bytes of JSON `{ name: { dtype, shape, data_offsets: [begin, end] }, ... ,
  * "__metadata__"?: { key: string } }`, then the raw little-endian tensor bytes. Tensors keep their
  * names, so PyTorch state dicts travel both ways. On the host, floats are Float32Array (F64 is
- * narrowed to f32 on load, as the GPU computes in f32) and integers are Int32Array (I64 values must
- * fit in 32 bits).
+ * narrowed and F16/BF16 widened to f32 on load, as the GPU computes in f32) and integers are
+ * Int32Array (I64 values must fit in 32 bits).
  */
 
+import { bfloat16ToFloat, floatToBfloat16, floatToHalf, halfToFloat } from "./half_float.ts";
+
 /** The stored element types this reader and writer understand. */
-export type StoredDType = "F32" | "F64" | "I64" | "I32";
+export type StoredDType = "F32" | "F64" | "F16" | "BF16" | "I64" | "I32";
 
 /** A tensor's values on the host, row-major. */
 export interface HostTensor {
@@ -24,7 +26,7 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
-const BYTES_PER_ELEMENT: Record<StoredDType, number> = { F32: 4, F64: 8, I64: 8, I32: 4 };
+const BYTES_PER_ELEMENT: Record<StoredDType, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4 };
 /** Tensor data starts at a multiple of this (the header is padded with spaces), as the reference writer does. */
 const HEADER_ALIGNMENT = 8;
 
@@ -63,7 +65,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
     if (!isRecord(entry)) fail(`${where}: entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
     if (typeof dtype !== "string" || !(dtype in BYTES_PER_ELEMENT)) {
-      fail(`${where}: unsupported dtype ${brief(dtype)} (supported: F32, F64, I64, I32)`);
+      fail(`${where}: unsupported dtype ${brief(dtype)} (supported: F32, F64, F16, BF16, I64, I32)`);
     }
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
       fail(`${where}: shape ${brief(shape)} is not a list of non-negative integers`);
@@ -113,6 +115,13 @@ function decodeValues(
     case "F64": {
       const out = new Float32Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+      return out;
+    }
+    case "F16":
+    case "BF16": {
+      const widen = stored === "F16" ? halfToFloat : bfloat16ToFloat;
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = widen(view.getUint16(2 * i, true));
       return out;
     }
     case "I32": {
@@ -175,6 +184,8 @@ export function encodeSafetensors(
       const v = t.data[i];
       if (stored === "F32") view.setFloat32(at + 4 * i, v, true);
       else if (stored === "F64") view.setFloat64(at + 8 * i, v, true);
+      else if (stored === "F16") view.setUint16(at + 2 * i, floatToHalf(v), true);
+      else if (stored === "BF16") view.setUint16(at + 2 * i, floatToBfloat16(v), true);
       else if (stored === "I32") view.setInt32(at + 4 * i, v, true);
       else view.setBigInt64(at + 8 * i, BigInt(v), true);
     }

@@ -74,11 +74,14 @@ function lossCharts(data: ReportData): string {
 
 function validation(data: ReportData): string {
   if (data.evals.length === 0) return "<p>No evaluation recorded.</p>";
-  const charts = EVAL_METRICS.map(({ key, title, range }) =>
-    lineChart(series(data, data.evals, (r) => r.member, (r) => r.step, (r) => r[key] as number), { title, xLabel: "step", yRange: range })
-  ).join("");
+  const curves = data.members.some((m) => data.evals.filter((r) => r.member === m).length > 1);
+  const charts = curves
+    ? EVAL_METRICS.map(({ key, title, range }) =>
+      lineChart(series(data, data.evals, (r) => r.member, (r) => r.step, (r) => r[key] as number), { title, xLabel: "step", yRange: range })
+    ).join("")
+    : "";
   const rows = data.evals.map((r) =>
-    `<tr><td>${escapeHtml(r.member)}</td><td>${r.step}</td><td>${r.epoch ?? "–"}</td><td>${percent(r.accuracy)}</td>` +
+    `<tr><td>${escapeHtml(r.member)}</td><td>${r.step}</td><td>${Number.isFinite(r.epoch) ? r.epoch : "–"}</td><td>${percent(r.accuracy)}</td>` +
     `<td>${fixed(r.alignmentScore, 3)}</td><td>${fixed(r.spearman, 3)}</td><td>${fixed(r.dice, 3)}</td><td>${fixed(r.iou, 3)}</td>` +
     `<td>${r.images ?? "–"}</td><td>${r.mapped ?? "–"}</td></tr>`
   ).join("");
@@ -183,7 +186,7 @@ export function renderReport(data: ReportData): string {
   const body = [
     `<h1>${escapeHtml(data.title)}</h1><p class="meta">${meta}</p>`,
     summary(data),
-    section("losses", "Training loss, by part", lossCharts(data)),
+    data.steps.length || data.evals.length === 0 ? section("losses", "Training loss, by part", lossCharts(data)) : "",
     section("validation", "Validation per evaluation", validation(data)),
     inspections.length ? section("confusion", "Confusion matrix (validation)", `<div class="side">${inspections.map(confusion).join("")}</div>`) : "",
     inspections.length ? section("gallery", "Where the models look", gallery(inspections)) : "",
