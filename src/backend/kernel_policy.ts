@@ -23,11 +23,18 @@ export type ConvVariant = "textures" | "buffers";
  */
 export type AttentionVariant = "fused" | "composed";
 
+/**
+ * Batch norm: "fused" is the batch-norm primitives (statistics, normalisation and backward as
+ * kernels), "composed" is mean → subtract → rsqrt → multiply from elementwise primitives.
+ */
+export type BatchNormVariant = "fused" | "composed";
+
 /** The chosen variant of every op that has more than one. */
 export interface KernelVariants {
   matmul: MatmulVariant;
   conv: ConvVariant;
   attention: AttentionVariant;
+  batchNorm: BatchNormVariant;
 }
 
 export type KernelOp = keyof KernelVariants;
@@ -36,14 +43,16 @@ export const KERNEL_VARIANTS: { readonly [O in KernelOp]: readonly KernelVariant
   matmul: ["textures", "registers", "shared"],
   conv: ["textures", "buffers"],
   attention: ["fused", "composed"],
+  batchNorm: ["fused", "composed"],
 };
 
 /**
  * What runs when the chosen variant cannot take a case: matmul and conv operands beyond the texture
  * limits (and conv with groups ≠ 1) use the buffer kernels; attention the fused kernel cannot take
- * (head dim not a multiple of 4 or above 64, Tq ≠ Tk, beyond the limits) is composed.
+ * (head dim not a multiple of 4 or above 64, Tq ≠ Tk, beyond the limits) is composed; so is batch
+ * norm past the fused kernels' 134 M values per channel.
  */
-export const KERNEL_FALLBACKS = { matmul: "registers", conv: "buffers", attention: "composed" } as const satisfies KernelVariants;
+export const KERNEL_FALLBACKS = { matmul: "registers", conv: "buffers", attention: "composed", batchNorm: "composed" } as const satisfies KernelVariants;
 
 /** How an adapter runs compute: a GPU, or one of the CPU implementations. */
 export type AdapterKind = "gpu" | "lavapipe" | "swiftshader" | "software";
@@ -73,7 +82,7 @@ export function checkVariant<O extends KernelOp>(op: O, variant: unknown): Kerne
 /** The default variants for an adapter of `kind`, with the caller's choices (`init({ kernels })`) on top. */
 export function resolveKernelPolicy(kind: AdapterKind, chosen: Partial<KernelVariants> = {}): KernelPolicy {
   const cpu = kind !== "gpu";
-  const variants: KernelVariants = { matmul: cpu ? "textures" : "shared", conv: cpu ? "textures" : "buffers", attention: "fused" };
+  const variants: KernelVariants = { matmul: cpu ? "textures" : "shared", conv: cpu ? "textures" : "buffers", attention: "fused", batchNorm: "fused" };
   for (const op of Object.keys(chosen) as KernelOp[]) {
     if (!(op in KERNEL_VARIANTS)) throw new Error(`kernels: unknown op "${op}" (${Object.keys(KERNEL_VARIANTS).join(", ")})`);
     if (chosen[op] !== undefined) (variants as unknown as Record<string, string>)[op] = checkVariant(op, chosen[op]);

@@ -6,14 +6,17 @@
  *   composed: moments, subtract, rsqrt, multiply — the reference the fused path is tested against.
  */
 import type { Tensor } from "../tensor.ts";
+import { engine } from "../engine.ts";
+import type { BatchNormVariant } from "../backend/kernel_policy.ts";
 import { add, mul, rsqrt, sub } from "./elementwise.ts";
 import { ones, zeros } from "./creation.ts";
 import { reshape } from "./movement.ts";
 import { moments } from "./reduce.ts";
 import { shapeString } from "./shape.ts";
+import { fusedBatchNormFits } from "./kernels/batch_norm.ts";
 import { batchNormEval, batchNormStats, batchNormTrain, channelRow } from "./batch_norm_primitives.ts";
 
-export type BatchNormImplementation = "fused" | "composed";
+export type BatchNormImplementation = BatchNormVariant;
 
 export interface BatchNormOptions {
   /** Per-channel scale γ [C]. */
@@ -28,7 +31,10 @@ export interface BatchNormOptions {
   runningMean?: Tensor;
   /** [C]; required when not training. */
   runningVar?: Tensor;
-  /** Default "fused". */
+  /**
+   * Default: the kernel policy's choice (`backend.kernels.variants.batchNorm`, "fused" unless set
+   * otherwise); composed past the fused kernels' 134 M values per channel.
+   */
   implementation?: BatchNormImplementation;
 }
 
@@ -42,7 +48,7 @@ export interface BatchNormResult {
 
 /** y = (x − μ) / √(σ² + eps) · γ + β with per-channel μ, σ² (population variance in training). */
 export function batchNorm(x: Tensor, options: BatchNormOptions): BatchNormResult {
-  const { weight, bias, eps = 1e-5, training, runningMean, runningVar, implementation = "fused" } = options;
+  const { weight, bias, eps = 1e-5, training, runningMean, runningVar, implementation = fusedBatchNormFits(x) ? engine.backend.kernels.variants.batchNorm : engine.backend.kernels.fallbacks.batchNorm } = options;
   if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C, ...], got ${shapeString(x.shape)}`);
   const channels = x.shape[1];
   const perChannel = [1, channels, ...x.shape.slice(2).map(() => 1)];

@@ -40,12 +40,12 @@ test("batchNorm in training mode normalises with batch statistics and returns me
   for (const t of [output, batchMean!, batchVarianceUnbiased!]) t.dispose();
 });
 
-test("batchNorm in evaluation mode uses the running statistics", async () => {
+for (const implementation of ["fused", "composed"] as const) test(`batchNorm in evaluation mode uses the running statistics (${implementation})`, async () => {
   const runningMean = [0.1, -0.2];
   const runningVar = [2, 0.5];
   const { output, batchMean } = tidy(() =>
     batchNorm(tensor(xs, SHAPE), {
-      weight: tensor(gamma), bias: tensor(beta), eps: 1e-3, training: false,
+      weight: tensor(gamma), bias: tensor(beta), eps: 1e-3, training: false, implementation,
       runningMean: tensor(runningMean), runningVar: tensor(runningVar),
     })
   );
@@ -99,12 +99,12 @@ interface BatchNormGolden {
 }
 
 const golden = await loadGolden<BatchNormGolden>("batch_norm_golden.json");
-golden.cases.forEach((g, i) => {
-  test(`batchNorm golden ${i} vs PyTorch float64 (training): x [${g.x.shape}] eps ${g.eps}`, async () => {
+for (const implementation of ["fused", "composed"] as const) golden.cases.forEach((g, i) => {
+  test(`batchNorm golden ${i} vs PyTorch float64 (training, ${implementation}): x [${g.x.shape}] eps ${g.eps}`, async () => {
     const results = tidy(() => {
       const params = [tensor(g.x.data, g.x.shape), tensor(g.weight), tensor(g.bias)];
       const r = tensor(g.r, g.y.shape);
-      const forward = ([x, weight, bias]: Tensor[]) => batchNorm(x, { weight, bias, eps: g.eps, training: true });
+      const forward = ([x, weight, bias]: Tensor[]) => batchNorm(x, { weight, bias, eps: g.eps, training: true, implementation });
       const l1 = (ps: Tensor[]) => sum(mul(tanh(forward(ps).output), r));
       const l2 = (ps: Tensor[]) => {
         const [gx] = grad(l1)(ps);

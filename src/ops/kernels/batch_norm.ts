@@ -25,6 +25,11 @@ interface Geometry {
   chunks: number;
 }
 
+/** Whether the fused kernels take x (at most MAX_CHUNKS · MAX_THREAD_LOOP values per channel). */
+export function fusedBatchNormFits(x: Tensor): boolean {
+  return x.rank >= 2 && x.size / x.shape[1] <= MAX_CHUNKS * MAX_THREAD_LOOP;
+}
+
 function geometry(op: string, x: Tensor): Geometry {
   if (x.rank < 2 || x.dtype !== "float32") throw new Error(`${op}: x must be float32 [N, C, ...], got ${x}`);
   const [batch, channels] = x.shape;
