@@ -49,7 +49,8 @@ export function intFlag(parsed: ParsedArgs, name: string, fallback: number): num
   const value = stringFlag(parsed, name);
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got ${value}`);
+  // Number() reads "" and " " as 0 and rounds past 2^53.
+  if (value.trim() === "" || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got ${value}`);
   return n;
 }
 
@@ -57,7 +58,7 @@ export function numberFlag(parsed: ParsedArgs, name: string, fallback: number): 
   const value = stringFlag(parsed, name);
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number, got ${value}`);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number, got ${value}`);
   return n;
 }
 

@@ -4,3 +4,24 @@
 export function definedEntries<T extends object>(config: T): Partial<T> {
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** A config value for an error message: at most 60 characters, even when nested past what stringify survives. */
+export function brief(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = "(nested too deeply to print)";
+  }
+  return clip(text);
+}
+
+/** Text for an error message, cut to 60 characters. */
+export function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Whether `key` is one of `table`'s own keys (`in` would also accept "toString" or "__proto__"). */
+export function isOwnKey(table: object, key: unknown): boolean {
+  return typeof key === "string" && Object.hasOwn(table, key);
+}

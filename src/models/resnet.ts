@@ -17,7 +17,7 @@ import { AdaptiveAvgPool2d, MaxPool2d } from "../nn/pooling.ts";
 import { Identity } from "../nn/identity.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { kaimingNormalFanOut, SeedStream } from "../nn/init.ts";
-import { definedEntries } from "./config.ts";
+import { brief, clip, definedEntries, isOwnKey } from "./config.ts";
 
 export type BlockType = "basic" | "bottleneck";
 
@@ -130,9 +130,9 @@ export class Bottleneck extends Module {
 
 /** Fills in a config's defaults and checks it; errors name the offending key. */
 export function resolveResNetConfig(config: ResNetConfig): ResolvedResNetConfig {
-  const unknown = Object.keys(config).filter((key) => !(key in RESNET_CONFIG_KEYS));
+  const unknown = Object.keys(config).filter((key) => !isOwnKey(RESNET_CONFIG_KEYS, key));
   if (unknown.length > 0) {
-    throw new Error(`ResNet config: unknown keys ${unknown.join(", ")} (known: ${Object.keys(RESNET_CONFIG_KEYS).join(", ")})`);
+    throw new Error(`ResNet config: unknown keys ${clip(unknown.join(", "))} (known: ${Object.keys(RESNET_CONFIG_KEYS).join(", ")})`);
   }
   const widths = config.widths ?? [64, 128, 256, 512].slice(0, config.layers?.length ?? 4);
   const full = {
@@ -146,22 +146,24 @@ export function resolveResNetConfig(config: ResNetConfig): ResolvedResNetConfig 
     seed: 0,
     ...definedEntries(config),
   } as ResolvedResNetConfig;
-  if (full.arch !== "resnet") throw new Error(`ResNet config: arch must be "resnet", got ${JSON.stringify(full.arch)}`);
-  if (!(full.block in EXPANSION)) throw new Error(`ResNet config: block must be "basic" or "bottleneck", got ${JSON.stringify(full.block)}`);
+  if (full.arch !== "resnet") throw new Error(`ResNet config: arch must be "resnet", got ${brief(full.arch)}`);
+  if (!isOwnKey(EXPANSION, full.block)) throw new Error(`ResNet config: block must be "basic" or "bottleneck", got ${brief(full.block)}`);
   const counts = (name: string, list: unknown, min: number) => {
-    if (!Array.isArray(list) || list.length === 0 || list.some((n) => !Number.isInteger(n) || n < min)) {
-      throw new Error(`ResNet config: ${name} must be a non-empty list of integers ≥ ${min}, got ${JSON.stringify(list)}`);
+    if (!Array.isArray(list) || list.length === 0 || list.some((n) => !Number.isSafeInteger(n) || n < min)) {
+      throw new Error(`ResNet config: ${name} must be a non-empty list of integers ≥ ${min}, got ${brief(list)}`);
     }
   };
   counts("layers", full.layers, 1);
   counts("widths", full.widths, 1);
   if (full.widths.length !== full.layers.length) {
-    throw new Error(`ResNet config: widths [${full.widths}] must give one width per stage of layers [${full.layers}]`);
+    throw new Error(`ResNet config: widths ${brief(full.widths)} must give one width per stage of layers ${brief(full.layers)}`);
   }
   for (const key of ["stemWidth", "stemKernel", "stemStride", "inChannels"] as const) {
-    if (!Number.isInteger(full[key]) || full[key] < 1) throw new Error(`ResNet config: ${key} must be a positive integer, got ${full[key]}`);
+    if (!Number.isSafeInteger(full[key]) || full[key] < 1) throw new Error(`ResNet config: ${key} must be a positive integer, got ${brief(full[key])}`);
   }
-  if (!Number.isInteger(full.classes) || full.classes < 0) throw new Error(`ResNet config: classes must be an integer ≥ 0, got ${full.classes}`);
+  if (!Number.isSafeInteger(full.classes) || full.classes < 0) throw new Error(`ResNet config: classes must be an integer ≥ 0, got ${brief(full.classes)}`);
+  if (typeof full.stemPool !== "boolean") throw new Error(`ResNet config: stemPool must be true or false, got ${brief(full.stemPool)}`);
+  if (!Number.isSafeInteger(full.seed)) throw new Error(`ResNet config: seed must be an integer, got ${brief(full.seed)}`);
   return full;
 }
 

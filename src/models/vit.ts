@@ -22,7 +22,7 @@ import { Identity } from "../nn/identity.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { kaimingUniformDefault, SeedStream, truncNormal, uniform } from "../nn/init.ts";
 import { resamplePositionEmbedding } from "./pos_embed.ts";
-import { definedEntries } from "./config.ts";
+import { brief, clip, definedEntries, isOwnKey } from "./config.ts";
 
 export interface VitConfig {
   arch?: "vit";
@@ -198,14 +198,25 @@ export function resolveVitConfig(config: VitConfig): ResolvedVitConfig {
     seed: 0,
     ...definedEntries(config),
   } as ResolvedVitConfig;
-  const unknown = Object.keys(config).filter((key) => !(key in VIT_CONFIG_KEYS));
-  if (unknown.length > 0) throw new Error(`ViT config: unknown keys ${unknown.join(", ")} (known: ${Object.keys(VIT_CONFIG_KEYS).join(", ")})`);
-  if (full.arch !== "vit") throw new Error(`ViT config: arch must be "vit", got ${JSON.stringify(full.arch)}`);
+  const unknown = Object.keys(config).filter((key) => !isOwnKey(VIT_CONFIG_KEYS, key));
+  if (unknown.length > 0) throw new Error(`ViT config: unknown keys ${clip(unknown.join(", "))} (known: ${Object.keys(VIT_CONFIG_KEYS).join(", ")})`);
+  if (full.arch !== "vit") throw new Error(`ViT config: arch must be "vit", got ${brief(full.arch)}`);
   const positive = ["imageSize", "patchSize", "width", "depth", "heads", "mlpWidth", "inChannels"] as const;
   for (const key of positive) {
-    if (!Number.isInteger(full[key]) || full[key] <= 0) throw new Error(`ViT config: ${key} must be a positive integer, got ${full[key]}`);
+    if (!Number.isSafeInteger(full[key]) || full[key] <= 0) throw new Error(`ViT config: ${key} must be a positive integer, got ${brief(full[key])}`);
   }
-  if (!Number.isInteger(full.classes) || full.classes < 0) throw new Error(`ViT config: classes must be an integer ≥ 0, got ${full.classes}`);
+  if (!Number.isSafeInteger(full.classes) || full.classes < 0) throw new Error(`ViT config: classes must be an integer ≥ 0, got ${brief(full.classes)}`);
+  if (typeof full.dropRate !== "number" || !(full.dropRate >= 0 && full.dropRate < 1)) {
+    throw new Error(`ViT config: dropRate must be a number in [0, 1), got ${brief(full.dropRate)}`);
+  }
+  if (typeof full.layerNormEps !== "number" || !(full.layerNormEps > 0 && full.layerNormEps < 1)) {
+    throw new Error(`ViT config: layerNormEps must be a number in (0, 1), got ${brief(full.layerNormEps)}`);
+  }
+  if (typeof full.qkvBias !== "boolean") throw new Error(`ViT config: qkvBias must be true or false, got ${brief(full.qkvBias)}`);
+  if (full.attention !== undefined && full.attention !== "fused" && full.attention !== "composed") {
+    throw new Error(`ViT config: attention must be "fused" or "composed", got ${brief(full.attention)}`);
+  }
+  if (!Number.isSafeInteger(full.seed)) throw new Error(`ViT config: seed must be an integer, got ${brief(full.seed)}`);
   if (full.imageSize % full.patchSize !== 0) {
     throw new Error(`ViT config: imageSize ${full.imageSize} is not a multiple of patchSize ${full.patchSize}`);
   }
