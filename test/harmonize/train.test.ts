@@ -9,9 +9,8 @@ import { Loader } from "../../src/data/loader.ts";
 import { bytesSource } from "../../src/data/source.ts";
 import { synthShards } from "../../src/data/synthetic.ts";
 import { gpuBatches } from "../../src/data/gpu_batches.ts";
-import { fit } from "../../src/harmonize/fit.ts";
 import { evaluate } from "../../src/harmonize/evaluate.ts";
-import { AdamW, type Optimizer, Sgd } from "../../src/harmonize/optimizers.ts";
+import { type OptimizerConfig, Run, type StepEvent } from "../../src/run/mod.ts";
 import { assert, test } from "../harness.ts";
 
 const SIZE = 16;
@@ -29,32 +28,39 @@ async function loader(split: "train" | "val"): Promise<Loader> {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-const CASES: [string, ModelConfig, (m: ReturnType<typeof createModel>) => Optimizer, number][] = [
+const CASES: [string, ModelConfig, OptimizerConfig, number][] = [
   [
     "tiny ResNet (SGD, Nesterov)",
     { arch: "resnet", block: "basic", layers: [1, 1], widths: [8, 16], classes: CLASSES, stemKernel: 3, stemStride: 1, stemPool: true },
-    (m) => new Sgd(m.namedParameters(), { momentum: 0.9, nesterov: true }),
+    { name: "sgd", momentum: 0.9, nesterov: true },
     0.01,
   ],
   [
     "tiny ViT (AdamW)",
     { arch: "vit", imageSize: SIZE, patchSize: 4, width: 16, depth: 1, heads: 2, mlpWidth: 32, classes: CLASSES },
-    (m) => new AdamW(m.namedParameters(), { weightDecay: 0 }),
+    { name: "adamw", weightDecay: 0 },
     2e-3,
   ],
 ];
 
-for (const [name, config, makeOptimizer, lr] of CASES) {
+for (const [name, config, optimizer, lr] of CASES) {
   test(`harmonized training of a ${name} on ClickMe-format shards lowers every loss part`, async () => {
     await h.init();
     const [train, val] = [await loader("train"), await loader("val")];
-    const model = createModel(config);
-    const optimizer = makeOptimizer(model);
-    const baseline = h.memory().liveBytes;
-    const history = await fit({
-      model, optimizer, train: () => gpuBatches(train), epochs: 16, schedule: () => lr, mode: "harmonized", classes: CLASSES,
+    const run = await Run.start({
+      config: {
+        seed: 0, members: [{ name: "harmonized", mode: "harmonized" }], model: config, classes: CLASSES, imageSize: SIZE, batchSize: 8,
+        optimizer, schedule: { kind: "constant", base: lr }, loss: { harmonization: 1, weightDecay: 1e-5 }, totalSteps: 16,
+        evalEvery: 0, checkpointEvery: 0,
+      },
+      data: { epoch: () => train, stepsPerEpoch: () => 1 },
     });
-    const steps = history.steps;
+    // The models and optimizer state are freed by dispose; nothing else may stay.
+    const baseline = h.memory().liveBytes;
+    const steps: StepEvent[] = [];
+    run.on((e) => e.type === "step" && steps.push(e));
+    await run.train();
+    const model = run.members[0].model;
     const first = steps.slice(0, 4);
     const last = steps.slice(-4);
     for (const part of ["total", "crossEntropy", "harmonization"] as const) {
@@ -68,9 +74,8 @@ for (const [name, config, makeOptimizer, lr] of CASES) {
       assert(report[key] >= 0 && report[key] <= 1, `${key} ${report[key]}`);
     }
     assert(Number.isFinite(report.alignmentScore) && Math.abs(report.spearman) <= 1, `alignment ${JSON.stringify(report)}`);
-    // Optimizer state is the only growth: one momentum/moment tensor set per parameter.
-    optimizer.dispose();
+    await run.close();
+    run.dispose();
     assert(h.memory().liveBytes <= baseline, `live bytes ${h.memory().liveBytes} > ${baseline} after training`);
-    model.dispose();
   });
 }
