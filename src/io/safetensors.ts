@@ -64,7 +64,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
     const where = `tensor ${brief(name)}`;
     if (!isRecord(entry)) fail(`${where}: entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-    if (typeof dtype !== "string" || !(dtype in BYTES_PER_ELEMENT)) {
+    if (typeof dtype !== "string" || !Object.hasOwn(BYTES_PER_ELEMENT, dtype)) {
       fail(`${where}: unsupported dtype ${brief(dtype)} (supported: F32, F64, F16, BF16, I64, I32)`);
     }
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {

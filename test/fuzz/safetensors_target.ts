@@ -4,6 +4,7 @@
 // file is checked against the bytes at each tensor's offsets, read independently here; an error
 // must name the file.
 
+import { bfloat16ToFloat, halfToFloat } from "../../src/io/half_float.ts";
 import { decodeSafetensors, encodeSafetensors, type HostTensor } from "../../src/io/safetensors.ts";
 import type { Random } from "../../src/data/random.ts";
 import { check, concat, DEEP_ARRAY, DEEP_OBJECT, type FuzzTarget, HUGE_LENGTHS, hostileJsonValue, mutateBytes, namedError, pick } from "./fuzz.ts";
@@ -15,7 +16,7 @@ function validFile(random: Random): Uint8Array {
   for (let i = 0, n = 1 + random.int(4); i < n; i++) {
     const shape = Array.from({ length: random.int(4) }, () => random.int(4));
     const count = shape.reduce((a, b) => a * b, 1);
-    const stored = pick(random, ["F32", "F64", "I32", "I64"] as const);
+    const stored = pick(random, ["F32", "F64", "F16", "BF16", "I32", "I64"] as const);
     const isInt = stored === "I32" || stored === "I64";
     const data = isInt ? new Int32Array(count).map(() => random.int(2000) - 1000) : new Float32Array(count).map(() => random.next() - 0.5);
     tensors[`layer${i}.${pick(random, ["weight", "bias", "running_mean"])}`] = { shape, data, stored };
@@ -57,7 +58,7 @@ function mutateHeader(random: Random, bytes: Uint8Array): Uint8Array {
       break;
     }
     case 3:
-      entry.dtype = pick(random, ["F16", "BF16", "f32", "", "U8", "I64 "]);
+      entry.dtype = pick(random, ["F16", "BF16", "F32", "I64", "f32", "", "U8", "I64 ", "toString", "__proto__"]);
       break;
     case 4: // a field replaced by a hostile value (huge, infinite, wrong type, deeply nested)
       (entry as Record<string, unknown>)[pick(random, ["dtype", "shape", "data_offsets"])] = "__HOSTILE__";
@@ -95,6 +96,7 @@ function poisonData(random: Random, bytes: Uint8Array): Uint8Array {
     const at = start + entry.data_offsets[0];
     if (entry.dtype === "F32") view.setUint32(at, pick(random, [0x7fc00000, 0x7f800000, 0xff800000, 0x7f800001]), true);
     if (entry.dtype === "F64") view.setFloat64(at, pick(random, [NaN, Infinity, -Infinity, 1e300]), true);
+    if (entry.dtype === "F16" || entry.dtype === "BF16") view.setUint16(at, pick(random, [0x7c00, 0xfc00, 0x7e00, 0x7f80, 0xffc1]), true);
   }
   return out;
 }
@@ -103,10 +105,12 @@ function poisonData(random: Random, bytes: Uint8Array): Uint8Array {
 function expectedValues(bytes: Uint8Array, dataStart: number, entry: { dtype: string; data_offsets: [number, number] }): number[] {
   const [begin, end] = entry.data_offsets;
   const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
-  const size = { F32: 4, F64: 8, I32: 4, I64: 8 }[entry.dtype]!;
+  const size = ({ F32: 4, F64: 8, F16: 2, BF16: 2, I32: 4, I64: 8 } as Record<string, number>)[entry.dtype];
   return Array.from({ length: (end - begin) / size }, (_, i) => {
     if (entry.dtype === "F32") return view.getFloat32(4 * i, true);
     if (entry.dtype === "F64") return Math.fround(view.getFloat64(8 * i, true));
+    if (entry.dtype === "F16") return halfToFloat(view.getUint16(2 * i, true));
+    if (entry.dtype === "BF16") return bfloat16ToFloat(view.getUint16(2 * i, true));
     if (entry.dtype === "I32") return view.getInt32(4 * i, true);
     return Number(view.getBigInt64(8 * i, true));
   });
