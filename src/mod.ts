@@ -8,6 +8,7 @@ export { Backend, type BackendOptions, type DeviceLostInfo } from "./backend/bac
 export {
   type AdapterKind,
   type AttentionVariant,
+  type BatchNormVariant,
   type ConvVariant,
   KERNEL_FALLBACKS,
   KERNEL_VARIANTS,
@@ -17,6 +18,18 @@ export {
   type MatmulVariant,
 } from "./backend/kernel_policy.ts";
 export type { MemoryStats } from "./backend/buffer_pool.ts";
+export {
+  formatProfile,
+  type FormatOptions,
+  type KernelRow,
+  markPhase,
+  type OpenProfile,
+  type PhaseRow,
+  type PrimitiveRow,
+  profile,
+  type ProfileReport,
+  startProfile,
+} from "./profile.ts";
 export type { AdapterReport } from "./backend/webgpu.ts";
 export { type DType, type Shape, Tensor } from "./tensor.ts";
 export * from "./ops/creation.ts";

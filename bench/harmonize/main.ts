@@ -10,6 +10,7 @@
  *   deno task bench:harmonize [--quick] [--models resnet18,vit_tiny] [--sizes 64,224] [--batch 8]
  *                             [--peers jax-js] [--warmup 1] [--reps 3] [--reps-large 1] [--budget 120]
  *                             [--total-budget 900] [--max-memory-gib N] [--profile]
+ *                             [--batch-norm fused,composed]
  *
  * --reps-large: timed steps at the sizes above the smallest. --budget: seconds of timing per
  * configuration (after at least 2 rounds). --quick: ResNet-18 at 64×64 only (with the jax-js
@@ -18,13 +19,16 @@
  * printed; so is one whose predicted peak memory exceeds --max-memory-gib (default: half the
  * memory available; on lavapipe GPU buffers are host memory). One that fails is reported and the
  * run goes on. --profile: after timing, one more step of each of our modes runs under the
- * profiler (src/profile.ts) and its table is printed (docs/profiling.md).
+ * profiler (src/profile.ts) and its table is printed (docs/profiling.md). --batch-norm: the
+ * batch-norm kernel variants to time (default: the kernel policy's); several are timed in turns in
+ * one run, one row each.
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { dispose, init, memory, tensor } from "../../src/mod.ts";
 import { createModel, type Model } from "../../src/models/mod.ts";
 import { Sgd } from "../../src/harmonize/optimizers.ts";
+import { type BatchNormVariant, checkVariant } from "../../src/backend/kernel_policy.ts";
 import { formatProfile, profile } from "../../src/profile.ts";
 import { type StepResult, trainStep } from "../../src/harmonize/train_step.ts";
 import type { Batch } from "../../src/data/batch.ts";
@@ -58,6 +62,7 @@ const { values } = parseArgs({
     "total-budget": { type: "string", default: "900" },
     "max-memory-gib": { type: "string" },
     profile: { type: "boolean", default: false },
+    "batch-norm": { type: "string" },
   },
 });
 const models = (values.quick ? ["resnet18"] : listOption(values.models)) as ModelName[];
@@ -67,6 +72,7 @@ const batchSize = intOption("batch", values.batch);
 const peers = listOption(values.peers);
 for (const p of peers) if (p !== jaxjs.name) throw new Error(`--peers: only "${jaxjs.name}" has a training step here, got "${p}"`);
 const reps = Math.max(1, intOption("reps", values.reps));
+const batchNormVariants = values["batch-norm"] === undefined ? [undefined] : listOption(values["batch-norm"]).map((v) => checkVariant("batchNorm", v));
 const timing: TimingOptions = {
   warmup: intOption("warmup", values.warmup),
   reps,
@@ -148,7 +154,7 @@ function uploadBatch(host: HostBatch): Batch {
 }
 
 /** Our step as a workload: run() resets the pool's peak and steps; sync() reads the loss back. */
-function oursStepWorkload(model: Model, batch: Batch, mode: StepMode): Workload & { peakBytes: () => number } {
+function oursStepWorkload(model: Model, batch: Batch, mode: StepMode, batchNorm?: BatchNormVariant): Workload & { peakBytes: () => number } {
   const optimizer = new Sgd(model.namedParameters());
   let result: StepResult | null = null;
   let loss = NaN;
@@ -158,6 +164,7 @@ function oursStepWorkload(model: Model, batch: Batch, mode: StepMode): Workload 
       dispose(result);
       result = null;
       backend.pool.resetPeak();
+      if (batchNorm) backend.setKernelVariant("batchNorm", batchNorm);
       result = trainStep(model, optimizer, batch, { mode, lr: LR, classes: CLASSES });
     },
     async sync() {
@@ -223,10 +230,12 @@ for (const size of sizes) {
     }
     const withPeer = name === "resnet18" && peers.length > 0 && size === 64;
     // One model per mode, from the same seed: each step sequence trains its own copy.
-    const stepModels = MODES.map(() => MODEL_CONFIGS[name](size));
+    const ours = batchNormVariants.flatMap((variant) => MODES.map((mode) => ({ variant, mode })));
+    const oursLabel = (variant?: BatchNormVariant) => (variant && batchNormVariants.length > 1 ? `${label} (BN ${variant})` : label);
+    const stepModels = ours.map(() => MODEL_CONFIGS[name](size));
     const host = hostBatch(size);
     const batch = uploadBatch(host);
-    const workloads: Measured[] = MODES.map((mode, i) => withCpuTime(oursStepWorkload(stepModels[i], batch, mode)));
+    const workloads: Measured[] = ours.map(({ variant, mode }, i) => withCpuTime(oursStepWorkload(stepModels[i], batch, mode, variant)));
     if (withPeer) {
       const state = await stepModels[0].hostStateDict();
       for (const mode of MODES) workloads.push(withCpuTime(resnet18StepWorkload(mode, state, host, LR)));
@@ -235,41 +244,43 @@ for (const size of sizes) {
     try {
       const timings = await timeInterleaved(workloads, sizeTiming);
       const cpu = (w: Measured) => median(w.cpuMs.slice(sizeTiming.warmup));
-      const row: Row = {
-        label,
-        harmonizedMs: timings[0].medianMs,
-        plainMs: timings[1].medianMs,
-        harmonizedCpuMs: cpu(workloads[0]),
-        plainCpuMs: cpu(workloads[1]),
-        harmonizedPeak: workloads[0].peakBytes,
-        plainPeak: workloads[1].peakBytes,
-      };
+      const variantRows: Row[] = batchNormVariants.map((variant, v) => ({
+        label: oursLabel(variant),
+        harmonizedMs: timings[2 * v].medianMs,
+        plainMs: timings[2 * v + 1].medianMs,
+        harmonizedCpuMs: cpu(workloads[2 * v]),
+        plainCpuMs: cpu(workloads[2 * v + 1]),
+        harmonizedPeak: workloads[2 * v].peakBytes,
+        plainPeak: workloads[2 * v + 1].peakBytes,
+      }));
+      const row = variantRows[0];
+      const p = ours.length;
       if (withPeer) {
         Object.assign(row, {
-          jaxHarmonizedMs: timings[2].medianMs,
-          jaxPlainMs: timings[3].medianMs,
-          jaxHarmonizedCpuMs: cpu(workloads[2]),
-          jaxPlainCpuMs: cpu(workloads[3]),
+          jaxHarmonizedMs: timings[p].medianMs,
+          jaxPlainMs: timings[p + 1].medianMs,
+          jaxHarmonizedCpuMs: cpu(workloads[p]),
+          jaxPlainCpuMs: cpu(workloads[p + 1]),
         });
       }
       const losses = await Promise.all(workloads.map(async (w) => (await w.read())[0]));
       for (const [i, w] of workloads.entries()) {
-        const who = i < 2 ? `harmonize ${MODES[i]}` : `jax-js ${MODES[i - 2]}`;
+        const who = i < p ? `harmonize ${ours[i].mode}${ours[i].variant ? ` (BN ${ours[i].variant})` : ""}` : `jax-js ${MODES[i - p]}`;
         console.error(
           `  ${who}: wall ${timings[i].samplesMs.map((ms) => formatNumber(ms / 1000)).join(", ")} s; ` +
             `cpu ${w.cpuMs.slice(sizeTiming.warmup).map((ms) => formatNumber(ms / 1000)).join(", ")} s; ` +
             `loss after ${sizeTiming.warmup + timings[i].samplesMs.length} steps ${losses[i].toPrecision(6)}` +
-            (i < 2 ? "" : `, rel. diff vs harmonize ${Math.abs(losses[i] - losses[i - 2]) / Math.abs(losses[i - 2])}`),
+            (i < p ? "" : `, rel. diff vs harmonize ${Math.abs(losses[i] - losses[i - p]) / Math.abs(losses[i - p])}`),
         );
       }
-      rows.push(row);
+      rows.push(...variantRows);
       if (values.profile) {
-        for (const [i, mode] of MODES.entries()) {
+        for (const [i, { variant, mode }] of ours.entries()) {
           const { report } = await profile(async () => {
             workloads[i].run();
             await workloads[i].sync();
           });
-          console.log(`\n${label}, ${mode} step, load average ${loadAverage()}:\n${formatProfile(report)}\n`);
+          console.log(`\n${oursLabel(variant)}, ${mode} step, load average ${loadAverage()}:\n${formatProfile(report)}\n`);
         }
       }
       if (!reference.has(name)) {
