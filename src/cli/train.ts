@@ -6,13 +6,19 @@ import { INCEPTION_AUGMENT } from "../data/augment.ts";
 import type { DatasetSpec, LoaderOptions } from "../data/loader.ts";
 import { resolveShards, type ShardInput } from "../data/shard_list.ts";
 import { bytesSource } from "../data/source.ts";
-import { synthShards } from "../data/synthetic.ts";
+import { SYNTH_CLASS_NAMES, synthShards } from "../data/synthetic.ts";
+import type { Batch } from "../data/batch.ts";
+import { inspectModel } from "../harmonize/inspect.ts";
+import { writeReport } from "../report/write.ts";
 import type { ModelConfig } from "../models/mod.ts";
 import { checkMemory, estimateMemory } from "../run/memory.ts";
 import { countRecords, loaderData, type RunData } from "../run/data.ts";
 import { type MemberMode, membersFor, type RunConfig } from "../run/config.ts";
 import { FileStorage } from "../run/file_storage.ts";
 import { Run } from "../run/run.ts";
+import type { Member } from "../run/member.ts";
+import type { RunPosition } from "../run/checkpoint.ts";
+import { type RunStorage, writeText } from "../run/storage.ts";
 import { HARMONIZE_VERSION } from "../run/version.ts";
 import type { EvalEvent } from "../run/events.ts";
 import { checkFlags, type Command, intFlag, numberFlag, parseArgs, type ParsedArgs, stringFlag, UsageError } from "./command.ts";
@@ -246,6 +252,30 @@ function comparisonTable(reports: EvalEvent[]): string {
   return [line("", reports.map((r) => r.member)), ...rows.map(([name, cell]) => line(name, reports.map(cell)))].join("\n");
 }
 
+/**
+ * Evaluation that also writes inspection/<member>.json (confusion matrix, gallery, pyramid) for
+ * the report, on the same pass over the validation data.
+ */
+function inspectingEvaluator(storage: RunStorage, spec: DataSpec) {
+  const classNames = spec.train === "embedded" ? SYNTH_CLASS_NAMES.slice(0, spec.classes) : undefined;
+  return async (member: Member, batches: AsyncIterable<Batch>, position: RunPosition) => {
+    const inspection = await inspectModel(member.model, batches, { classes: spec.classes, classNames });
+    const record = { ...inspection, member: member.name, step: position.step, epoch: position.epoch };
+    await writeText(storage, `inspection/${member.name}.json`, JSON.stringify(record) + "\n");
+    return inspection.evaluation;
+  };
+}
+
+/** Writes report.html; a report that cannot be written is a warning, not a lost run. */
+async function report(runDir: string, progress: Progress): Promise<string | null> {
+  try {
+    return await writeReport(runDir);
+  } catch (e) {
+    progress.line(`warning: report not written: ${(e as Error).message}`);
+    return null;
+  }
+}
+
 export const trainCommand: Command = {
   summary: "train plain and harmonized models side by side into a resumable run folder",
   usage: USAGE,
@@ -292,7 +322,8 @@ export const trainCommand: Command = {
       adapter: backend.adapter,
       data: dataSpec,
     };
-    run = resumeDir ? await Run.resume({ config, data, storage }) : await Run.start({ config, data, storage, describe });
+    const evaluator = inspectingEvaluator(storage, dataSpec);
+    run = resumeDir ? await Run.resume({ config, data, storage, evaluator }) : await Run.start({ config, data, storage, describe, evaluator });
     const last = new Map<string, EvalEvent>();
     run.on((event) => {
       if (event.type === "step") progress.step(event);
@@ -327,15 +358,18 @@ export const trainCommand: Command = {
       progress.finish();
       if (outcome === "stopped") {
         const where = Object.values(await run.latestCheckpoints()).join(", ");
+        await report(runDir, progress);
         console.log(`stopped at step ${run.position.step} (${signalName}); checkpoint: ${where}; continue with: harmonize train --resume ${runDir}`);
         return signalName === "SIGTERM" ? 143 : 130;
       }
       const reports = config.members.map((m) => last.get(m.name)).filter((e): e is EvalEvent => e !== undefined);
       if (reports.length) console.log("\n" + comparisonTable(reports) + "\n");
-      console.log(`run folder: ${runDir}`);
+      const written = await report(runDir, progress);
+      console.log(written ? `report: ${written}` : `run folder: ${runDir}`);
       return 0;
     } catch (e) {
       progress.finish();
+      await report(runDir, progress);
       const where = Object.values(await run.latestCheckpoints()).join(", ");
       throw new Error(`${(e as Error).message}; ${where ? `last good checkpoint: ${where}` : "no checkpoint was written yet"}`, { cause: e });
     } finally {

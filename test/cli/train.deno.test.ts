@@ -39,7 +39,11 @@ test("cli: harmonize train writes a run folder with config, metrics and loadable
       model.dispose();
       const state = JSON.parse(await Deno.readTextFile(`${checkpoint}/state.json`));
       assertEquals([state.step, state.epoch, state.samplesInEpoch], [2, 0, 16]);
+      const inspection = JSON.parse(await Deno.readTextFile(`${dir}/inspection/${member}.json`));
+      assertEquals([inspection.member, inspection.step, inspection.confusion.length], [member, 2, 3]);
     }
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    assert(html.includes("plain") && html.includes("harmonized"), "report.html names both members");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
