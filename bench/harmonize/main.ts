@@ -25,17 +25,15 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { dispose, init, memory, tensor } from "../../src/mod.ts";
+import { dispose, init } from "../../src/mod.ts";
 import { createModel, type Model } from "../../src/models/mod.ts";
-import { Sgd } from "../../src/harmonize/optimizers.ts";
 import { type BatchNormVariant, checkVariant } from "../../src/backend/kernel_policy.ts";
 import { formatProfile, profile } from "../../src/profile.ts";
-import { type StepResult, trainStep } from "../../src/harmonize/train_step.ts";
-import type { Batch } from "../../src/data/batch.ts";
-import { formatNumber, formatTable, intOption, listOption, median, randomHost, timeInterleaved, type TimingOptions } from "../lib.ts";
+import { hostBatch, oursStepWorkload, uploadBatch } from "./step.ts";
+import { formatNumber, formatTable, intOption, listOption, median, timeInterleaved, type TimingOptions } from "../lib.ts";
 import type { Workload } from "../peers/peer.ts";
 import { jaxjs } from "../peers/jaxjs.ts";
-import { type HostBatch, resnet18StepWorkload, type StepMode } from "../peers/jaxjs_resnet.ts";
+import { resnet18StepWorkload, type StepMode } from "../peers/jaxjs_resnet.ts";
 
 const LR = 0.01;
 const CLASSES = 1000;
@@ -129,58 +127,6 @@ function withCpuTime(inner: Workload & { peakBytes?: () => number }): Measured {
   return measured;
 }
 
-/** The synthetic batch: images and maps from seeds 1 and 2, label n → n + 1, every 4th image without a map (t = 0). */
-function hostBatch(size: number): HostBatch {
-  const n = batchSize;
-  const labels = Array.from({ length: n }, (_, i) => (i + 1) % CLASSES);
-  const onehot = new Float32Array(n * CLASSES);
-  labels.forEach((label, i) => (onehot[i * CLASSES + label] = 1));
-  return {
-    images: randomHost([n, 3, size, size], 1),
-    heatmaps: randomHost([n, size, size], 2),
-    onehot: { data: onehot, shape: [n, CLASSES] },
-    tokens: { data: new Float32Array(labels.map((_, i) => (i % 4 === 3 ? 0 : 1))), shape: [n] },
-  };
-}
-
-function uploadBatch(host: HostBatch): Batch {
-  const labels = Array.from({ length: batchSize }, (_, i) => host.onehot.data.subarray(i * CLASSES, (i + 1) * CLASSES).indexOf(1));
-  return {
-    images: tensor(host.images.data, host.images.shape),
-    heatmaps: tensor(host.heatmaps.data, host.heatmaps.shape),
-    labels: tensor(new Int32Array(labels), [batchSize], "int32"),
-    tokens: tensor(host.tokens.data, host.tokens.shape),
-  };
-}
-
-/** Our step as a workload: run() resets the pool's peak and steps; sync() reads the loss back. */
-function oursStepWorkload(model: Model, batch: Batch, mode: StepMode, batchNorm?: BatchNormVariant): Workload & { peakBytes: () => number } {
-  const optimizer = new Sgd(model.namedParameters());
-  let result: StepResult | null = null;
-  let loss = NaN;
-  let peak = 0;
-  return {
-    run() {
-      dispose(result);
-      result = null;
-      backend.pool.resetPeak();
-      if (batchNorm) backend.setKernelVariant("batchNorm", batchNorm);
-      result = trainStep(model, optimizer, batch, { mode, lr: LR, classes: CLASSES });
-    },
-    async sync() {
-      if (result) loss = await result.parts.total.item();
-      peak = memory().peakBytes;
-    },
-    peakBytes: () => peak,
-    read: async () => new Float32Array([loss]),
-    dispose() {
-      dispose(result);
-      result = null;
-      optimizer.dispose();
-    },
-  };
-}
-
 interface Row {
   label: string;
   harmonizedMs?: number;
@@ -233,9 +179,9 @@ for (const size of sizes) {
     const ours = batchNormVariants.flatMap((variant) => MODES.map((mode) => ({ variant, mode })));
     const oursLabel = (variant?: BatchNormVariant) => (variant && batchNormVariants.length > 1 ? `${label} (BN ${variant})` : label);
     const stepModels = ours.map(() => MODEL_CONFIGS[name](size));
-    const host = hostBatch(size);
+    const host = hostBatch(batchSize, size, CLASSES);
     const batch = uploadBatch(host);
-    const workloads: Measured[] = ours.map(({ variant, mode }, i) => withCpuTime(oursStepWorkload(stepModels[i], batch, mode, variant)));
+    const workloads: Measured[] = ours.map(({ variant, mode }, i) => withCpuTime(oursStepWorkload(stepModels[i], batch, { mode, lr: LR, classes: CLASSES }, variant)));
     if (withPeer) {
       const state = await stepModels[0].hostStateDict();
       for (const mode of MODES) workloads.push(withCpuTime(resnet18StepWorkload(mode, state, host, LR)));
