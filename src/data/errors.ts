@@ -10,3 +10,12 @@ export class ShardError extends Error {
     super(`${shard}: record ${record} at byte ${offset}: ${reason}`);
   }
 }
+
+/** A bad record passed over under the skip policy, in the shape a run log writes it. */
+export interface SkippedRecord {
+  type: "skip";
+  shard: string;
+  record: number;
+  offset: number;
+  reason: string;
+}

@@ -6,7 +6,7 @@
 import { sampleAugmentation, type AugmentOptions } from "./augment.ts";
 import { type EncodedSample, parseSample, type RecordLayout } from "./clickme_record.ts";
 import { DecodePool, DecodePoolError, defaultWorkerCount } from "./decode_pool.ts";
-import { ShardError } from "./errors.ts";
+import { ShardError, type SkippedRecord } from "./errors.ts";
 import { decodeExample } from "./example.ts";
 import { type Augmentation, type PreprocessOptions, REFERENCE_PREPROCESS } from "./preprocess.ts";
 import { Random } from "./random.ts";
@@ -47,7 +47,12 @@ export interface LoaderOptions {
   preprocess?: Partial<PreprocessOptions>;
   /** Random resized crop + flip, applied alike to image and map; off by default (evaluation). */
   augment?: AugmentOptions | false;
+  /** "error" (default) stops at the first bad record with a ShardError naming it; "skip" counts it and goes on. */
   onBadRecord?: BadRecordPolicy;
+  /** Told of each record the skip policy passes over, as it happens (a run logs these as "skip" lines). */
+  onSkip?: (skip: SkippedRecord) => void;
+  /** The model's class count: a label outside [0, classes) is an error naming the record, under either policy. */
+  classes?: number;
   maxRecordBytes?: number;
   compression?: Compression;
   url?: UrlSourceOptions;
@@ -107,6 +112,9 @@ export class Loader implements AsyncIterable<HostBatch> {
   constructor(readonly options: LoaderOptions) {
     if (options.datasets.length === 0) throw new Error("loader: no datasets given");
     if (!(options.batchSize > 0)) throw new Error(`loader: batchSize must be positive, got ${options.batchSize}`);
+    if (options.classes !== undefined && !(Number.isSafeInteger(options.classes) && options.classes > 0)) {
+      throw new Error(`loader: classes must be a positive integer, got ${options.classes}`);
+    }
     this.#sources = Promise.all(options.datasets.map((d) => resolveShards(d.shards, options.url)));
     this.#sources.catch(() => {}); // reported when iterated
   }
@@ -153,8 +161,10 @@ export class Loader implements AsyncIterable<HostBatch> {
       shard: source.name,
       maxRecordBytes: options.maxRecordBytes,
       onBadRecord: options.onBadRecord,
+      onSkip: options.onSkip,
       compression: options.compression,
     }, report);
+    const classes = options.classes;
     for await (const record of records) {
       const where = { shard: source.name, index: record.index, offset: record.offset, length: record.data.length, report };
       let sample: EncodedSample;
@@ -163,6 +173,10 @@ export class Loader implements AsyncIterable<HostBatch> {
       } catch (e) {
         this.#bad(where, e);
         continue;
+      }
+      // Not skippable: a label past the model's classes means the data and the model disagree.
+      if (classes !== undefined && sample.label >= classes) {
+        throw new ShardError(source.name, record.index, record.offset, `label ${sample.label} is outside the model's ${classes} classes (0..${classes - 1})`);
       }
       yield { ...sample, where };
     }
@@ -187,6 +201,7 @@ export class Loader implements AsyncIterable<HostBatch> {
     const reason = error instanceof Error ? error.message : String(error);
     if (this.options.onBadRecord !== "skip") throw new ShardError(where.shard, where.index, where.offset, reason);
     rejectRecord(where.report, where, reason);
+    this.options.onSkip?.({ type: "skip", shard: where.shard, record: where.index, offset: where.offset, reason });
   }
 }
 

@@ -1,7 +1,7 @@
 // The ClickMe data stack: sources → TFRecord framing → tf.train.Example → JPEG → preprocessing → batches.
 
 export { crc32c, maskCrc } from "./crc32c.ts";
-export { ShardError } from "./errors.ts";
+export { ShardError, type SkippedRecord } from "./errors.ts";
 export { blobSource, type ByteSource, bytesSource, urlSource, type UrlSourceOptions } from "./source.ts";
 export { fileSource, globFiles } from "./source_file.ts";
 export { CLICKME_BASE_URL, CLICKME_SHARD_COUNTS, clickmeShardUrls, expandBraces, resolveShards, type ShardInput } from "./shard_list.ts";

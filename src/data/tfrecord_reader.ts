@@ -4,7 +4,7 @@
 
 import { ByteReader } from "./byte_reader.ts";
 import { crc32c, maskCrc } from "./crc32c.ts";
-import { ShardError } from "./errors.ts";
+import { ShardError, type SkippedRecord } from "./errors.ts";
 
 export type Compression = "auto" | "none" | "gzip";
 export type BadRecordPolicy = "error" | "skip";
@@ -19,7 +19,7 @@ export interface TFRecordReadOptions {
   /** "auto" looks at the first bytes: a valid TFRecord header, else the GZIP magic. */
   compression?: Compression;
   /** Told of each bad record as the "skip" policy passes it (it is also in the report). */
-  onBad?: (bad: BadRecord & { shard: string }) => void;
+  onSkip?: (skip: SkippedRecord) => void;
 }
 
 export interface TFRecord {
@@ -116,7 +116,7 @@ export async function* readTFRecords(
   const bad = (at: number, reason: string): void => {
     if (!skipBad) throw new ShardError(shard, index, at, reason);
     report.bad.push({ index, offset: at, reason });
-    options.onBad?.({ shard, index, offset: at, reason });
+    options.onSkip?.({ type: "skip", shard, record: index, offset: at, reason });
   };
   const truncated = (at: number, reason: string): void => {
     bad(at, reason);

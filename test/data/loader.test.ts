@@ -125,3 +125,39 @@ test("data/loader: leaving the loop early shuts the workers down; the next pass 
   const { batches } = await collect({}, loader);
   assertEquals(batches.reduce((n, b) => n + b.size, 0), 12);
 });
+
+test("data/loader: a corrupt record mid-run is skipped and told to onSkip with shard, record and offset, or stops the run there", async () => {
+  const clean = await synthShards({ ...synth, shards: 3 });
+  const middle = clean[1].bytes.slice();
+  const secondRecord = 16 + new DataView(middle.buffer).getUint32(0, true); // offset of record 1
+  middle[secondRecord + 20] ^= 0x01; // a data byte: the record's CRC no longer matches
+  const sources = [bytesSource(clean[0].bytes, "s0"), bytesSource(middle, "s1"), bytesSource(clean[2].bytes, "s2")];
+  await assertRejects(() => collect({ datasets: [{ shards: sources }] }), new RegExp(`^s1: record 1 at byte ${secondRecord}: data CRC mismatch$`));
+  const skips: unknown[] = [];
+  const { batches } = await collect({ datasets: [{ shards: sources }], onBadRecord: "skip", onSkip: (s) => skips.push(s), onShardDone: () => {} });
+  assertEquals(batches.reduce((n, b) => n + b.size, 0), 17);
+  assertEquals(skips, [{ type: "skip", shard: "s1", record: 1, offset: secondRecord, reason: "data CRC mismatch" }]);
+  // A record that frames and decodes but does not hold a JPEG is told the same way.
+  const records = [...synthShardRecords(0, synth)];
+  records[2] = encodeSample({ image: new Uint8Array([1, 2, 3]), heatmap: new Uint8Array([1]), label: 0 });
+  const schemaSkips: { record: number; reason: string }[] = [];
+  await collect({ datasets: [{ shards: [bytesSource(await tfrecordBytes(records), "j")] }], onBadRecord: "skip", onSkip: (s) => schemaSkips.push(s), onShardDone: () => {} });
+  assertEquals(schemaSkips.map((s) => s.record), [2]);
+  assert(/feature 'image': not a JPEG/.test(schemaSkips[0].reason), schemaSkips[0].reason);
+});
+
+test("data/loader: a label outside the model's classes is an error naming the record, under either policy", async () => {
+  const records = [...synthShardRecords(0, synth)];
+  const labels = records.map((r) => decodeExample(r).get("label")!.values[0] as number);
+  const high = Math.max(...labels);
+  const at = labels.indexOf(high);
+  const shard = bytesSource(await tfrecordBytes(records), "labels");
+  for (const onBadRecord of ["error", "skip"] as const) {
+    await assertRejects(
+      () => collect({ datasets: [{ shards: [shard] }], classes: high, onBadRecord, onShardDone: () => {} }),
+      new RegExp(`^labels: record ${at} at byte \\d+: label ${high} is outside the model's ${high} classes \\(0\\.\\.${high - 1}\\)$`),
+    );
+  }
+  const { batches } = await collect({ datasets: [{ shards: [shard] }], classes: high + 1 });
+  assertEquals(batches.reduce((n, b) => n + b.size, 0), records.length);
+});

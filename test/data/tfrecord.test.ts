@@ -132,7 +132,7 @@ test("data/tfrecord: damaged GZIP under skip is a counted tail; a failing source
   gz[gz.length >> 1] ^= 0xff;
   gz[(gz.length >> 1) + 1] ^= 0xff;
   const seen: string[] = [];
-  const { records, report } = await readAll(gz, { onBadRecord: "skip", onBad: (b) => seen.push(`${b.shard}#${b.index}@${b.offset}`) });
+  const { records, report } = await readAll(gz, { onBadRecord: "skip", onSkip: (b) => seen.push(`${b.shard}#${b.record}@${b.offset}`) });
   assert(records.length < 40, `${records.length} records`);
   assert(report.truncatedTail !== undefined && /GZIP stream is corrupt or truncated/.test(report.truncatedTail.reason), JSON.stringify(report.truncatedTail));
   assertEquals(seen.length, report.bad.length);
