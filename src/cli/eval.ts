@@ -9,7 +9,7 @@ import { bytesSource } from "../data/source.ts";
 import { SYNTH_CLASS_NAMES, synthShards } from "../data/synthetic.ts";
 import { inspectModel } from "../harmonize/inspect.ts";
 import { renderReport } from "../report/html.ts";
-import { writeTextAtomic } from "../report/write.ts";
+import { writeFileAtomic } from "../report/write.ts";
 import { HARMONIZE_VERSION } from "../run/version.ts";
 import { type CheckpointFile, loadModelFile, resolveCheckpoint } from "./checkpoint_arg.ts";
 import { checkFlags, type Command, intFlag, parseArgs, type ParsedArgs, stringFlag, UsageError } from "./command.ts";
@@ -108,7 +108,7 @@ async function writeReport(path: string, checkpoint: CheckpointFile, name: strin
     skips: [],
     inspections: [{ ...inspection, member: name, ...(step !== undefined ? { step } : {}) }],
   });
-  await writeTextAtomic(path, html);
+  await writeFileAtomic(path, html);
 }
 
 export const evalCommand: Command = {
@@ -153,7 +153,7 @@ export const evalCommand: Command = {
       const json = JSON.stringify(result, null, 2);
       console.log(json);
       const jsonPath = stringFlag(parsed, "json");
-      if (jsonPath) await writeTextAtomic(jsonPath, json + "\n");
+      if (jsonPath) await writeFileAtomic(jsonPath, json + "\n");
       const reportPath = stringFlag(parsed, "report");
       if (reportPath) {
         const fields = { ...result, harmonizeVersion: HARMONIZE_VERSION, adapter: backend.adapter, model: config, mode: file.metadata.mode };

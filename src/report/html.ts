@@ -152,7 +152,12 @@ function pyramid(inspection: InspectionRecord): string {
   if (!p) return `<div><h3>${escapeHtml(inspection.member)}</h3><p>No validation image has a human map.</p></div>`;
   const levels = p.levels;
   const row = (title: string, pick: (l: typeof levels[number]) => string) =>
-    `<tr><th>${title}</th>${levels.map((l) => `<td>${`<img src="${pick(l)}" alt="${title} ${l.width}×${l.height}" style="width:${Math.max(16, 2 * l.width)}px">`}</td>`).join("")}</tr>`;
+    `<tr><th>${title}</th>${
+      levels.map((l) => {
+        const width = Math.max(12, Math.round((96 * l.width) / levels[0].width));
+        return `<td><img src="${pick(l)}" alt="${title} ${l.width}×${l.height}" style="width:${width}px"></td>`;
+      }).join("")
+    }</tr>`;
   return `<div><h3>${escapeHtml(inspection.member)}: validation image ${p.index} (${className(inspection, p.label)})</h3>` +
     `<table class="pyramid" data-member="${escapeHtml(inspection.member)}">` +
     `<tr><th></th>${levels.map((l, i) => `<th>level ${i}<br>${l.width}×${l.height}</th>`).join("")}</tr>` +
@@ -169,8 +174,8 @@ function skips(data: ReportData): string {
 function describeAdapter(config: Record<string, unknown>): string {
   const adapter = config.adapter as Record<string, unknown> | undefined;
   if (!adapter || typeof adapter !== "object") return "unknown adapter";
-  const parts = [adapter.description, adapter.vendor, adapter.architecture].filter((v) => typeof v === "string" && v);
-  return `${parts.join(" · ") || "unnamed adapter"}${adapter.fallback ? " (fallback adapter)" : ""}`;
+  const parts = [adapter.description, adapter.kind, adapter.vendor, adapter.architecture].filter((v) => typeof v === "string" && v);
+  return `${parts.join(" · ") || "unnamed adapter"}${adapter.fallback || adapter.isFallbackAdapter ? " (fallback adapter)" : ""}`;
 }
 
 export function renderReport(data: ReportData): string {

@@ -5,4 +5,4 @@ export {
   type EvalRecord, type InspectionRecord, parseInspection, parseMetrics, readReportData, type ReportData, type ReportSource,
   type SkipRecord, type StepRecord,
 } from "./run_data.ts";
-export { folderSource, writeReport, writeTextAtomic } from "./write.ts";
+export { writeFileAtomic, writeReport } from "./write.ts";

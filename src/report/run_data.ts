@@ -1,49 +1,17 @@
 /**
  * What a report is built from: a run folder's config.json, metrics.jsonl and
- * inspection/<member>.json (see docs/reports.md), read through a minimal storage interface and
- * checked here without any file-system API, so that the browser, which keeps its runs in OPFS,
- * builds the very same report.
+ * inspection/<member>.json (see docs/reports.md), read through the run's storage and checked here
+ * without any file-system API, so that the browser, which keeps its runs in OPFS, builds the very
+ * same report.
  */
 import type { Inspection } from "../harmonize/inspect.ts";
+import type { EvalEvent, SkipEvent, StepEvent } from "../run/events.ts";
+import type { RunStorage } from "../run/storage.ts";
 
-/** One training step of one member (a line of metrics.jsonl). */
-export interface StepRecord {
-  type: "step";
-  member: string;
-  step: number;
-  epoch: number;
-  lr: number;
-  total: number;
-  crossEntropy: number;
-  harmonization: number;
-  weightL2: number;
-  imagesPerSecond?: number;
-  time?: string;
-}
-
-/** One evaluation of one member on the validation set. */
-export interface EvalRecord {
-  type: "eval";
-  member: string;
-  step: number;
-  epoch: number;
-  accuracy: number;
-  alignmentScore: number;
-  spearman: number;
-  dice: number;
-  iou: number;
-  images: number;
-  mapped: number;
-}
-
-/** A corrupt record skipped under --skip-corrupt. */
-export interface SkipRecord {
-  type: "skip";
-  shard: string;
-  record: number;
-  offset: number;
-  reason: string;
-}
+/** A line of metrics.jsonl: the run's step, eval and skip events as harmonize train logs them. */
+export type StepRecord = StepEvent;
+export type EvalRecord = EvalEvent;
+export type SkipRecord = SkipEvent;
 
 /** inspection/<member>.json: `inspectModel`'s result with the member and step it belongs to. */
 export interface InspectionRecord extends Inspection {
@@ -129,13 +97,8 @@ export function memberNames(config: Record<string, unknown>, named: Iterable<str
   return out;
 }
 
-/** The reading half of a run folder's storage (the run's RunStorage has this shape): paths are relative to the folder. */
-export interface ReportSource {
-  /** The file's bytes, or null when it does not exist. */
-  read(path: string): Promise<Uint8Array | null>;
-  /** Where a path lives, for messages. */
-  describe(path: string): string;
-}
+/** What the report reads a run folder through: the reading half of the run's storage. */
+export type ReportSource = Pick<RunStorage, "read" | "describe">;
 
 /** Everything the report needs from a run folder: config.json is required, the rest may not exist yet. */
 export async function readReportData(source: ReportSource, title: string): Promise<ReportData> {
@@ -145,7 +108,7 @@ export async function readReportData(source: ReportSource, title: string): Promi
     return bytes === null ? null : decoder.decode(bytes);
   };
   const configText = await text("config.json");
-  if (configText === null) throw new Error(`${source.describe("")} is not a run folder: ${source.describe("config.json")} does not exist`);
+  if (configText === null) throw new Error(`not a run folder: ${source.describe("config.json")} does not exist`);
   let config: Record<string, unknown>;
   try {
     config = JSON.parse(configText);

@@ -31,6 +31,13 @@ export function formatNumber(v: number): string {
   return Number(v.toPrecision(3)).toString();
 }
 
+/** A tick label with enough decimals to tell ticks `span` apart (e.g. 228.67 vs 228.9). */
+function tickLabel(v: number, span: number): string {
+  if (v !== 0 && (Math.abs(v) >= 1e5 || Math.abs(v) < 1e-4)) return v.toExponential(2);
+  const decimals = Math.max(0, Math.min(6, Math.ceil(-Math.log10(span || 1)) + 2));
+  return Number(v.toFixed(decimals)).toString();
+}
+
 export function lineChart(series: ChartSeries[], options: ChartOptions): string {
   const { title, xLabel, width = 380, height = 220 } = options;
   const finite = series.map((s) => ({ ...s, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)) }));
@@ -51,7 +58,7 @@ export function lineChart(series: ChartSeries[], options: ChartOptions): string 
   const parts = [heading, `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" class="frame"/>`];
   for (const y of [y0, (y0 + y1) / 2, y1]) {
     parts.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${sy(y)}" y2="${sy(y)}" class="grid"/>`);
-    parts.push(`<text x="${MARGIN.left - 4}" y="${sy(y)}" dy="0.35em" text-anchor="end" class="tick">${formatNumber(y)}</text>`);
+    parts.push(`<text x="${MARGIN.left - 4}" y="${sy(y)}" dy="0.35em" text-anchor="end" class="tick">${tickLabel(y, y1 - y0)}</text>`);
   }
   const baseline = MARGIN.top + plotH;
   parts.push(`<text x="${MARGIN.left}" y="${baseline + 14}" class="tick">${formatNumber(x0)}</text>`);

@@ -163,7 +163,7 @@ test("report: errors name the file and line", async () => {
   assertThrows(() => parseMetrics("nonsense\n{}\n", "m.jsonl"), /m\.jsonl:1: not valid JSON/);
   const dir = await Deno.makeTempDir();
   try {
-    await assertRejects(() => writeReport(dir), new RegExp(`${dir} is not a run folder: ${dir}/config.json does not exist`));
+    await assertRejects(() => writeReport(dir), new RegExp(`not a run folder: ${dir}/config.json does not exist`));
     await writeRun(dir, "");
     await Deno.mkdir(`${dir}/inspection`);
     await Deno.writeTextFile(`${dir}/inspection/plain.json`, JSON.stringify({ member: "plain", classes: 2, confusion: [[1]], gallery: [] }));
