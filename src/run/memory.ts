@@ -24,7 +24,7 @@ export class MemoryError extends Error {
 }
 
 const GiB = 2 ** 30;
-const gib = (bytes: number) => `${(bytes / GiB).toFixed(2)} GiB`;
+const gib = (bytes: number) => bytes >= GiB / 10 ? `${(bytes / GiB).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 function probeStep(config: RunConfig, batchSize: number): number {
   const { imageSize: s, classes } = config;

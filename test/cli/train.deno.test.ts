@@ -95,3 +95,26 @@ test("cli: Ctrl-C saves a checkpoint and --resume continues to exactly the unint
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+test("cli: --skip-corrupt trains past a damaged record and logs it as a skip line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assertEquals(await main(["shards", "synth", "--out", dir, "--size", "16", "--classes", "3", "--train-shards", "1", "--val-shards", "1", "--per-shard", "12"]), 0);
+    const shard = await Deno.readFile(`${dir}/train-0.tfrecords`);
+    const middle = shard.length >> 1;
+    shard[middle] ^= 0xff; // inside a record's data: its CRC no longer matches
+    await Deno.writeFile(`${dir}/train-0.tfrecords`, shard);
+    const code = await main([
+      "train", "--train", `${dir}/train-0.tfrecords`, "--val", `${dir}/val-0.tfrecords`, "--size", "16", "--classes", "3",
+      "--batch-size", "4", "--epochs", "1", "--mode", "plain", "--workers", "0", "--skip-corrupt", "--run", `${dir}/run`,
+    ]);
+    assertEquals(code, 0);
+    const lines = (await Deno.readTextFile(`${dir}/run/metrics.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+    const skips = lines.filter((l) => l.type === "skip");
+    assertEquals(skips.length, 1, JSON.stringify(skips));
+    assertEquals([skips[0].shard, skips[0].reason], [`${dir}/train-0.tfrecords`, "data CRC mismatch"]);
+    assertEquals(JSON.parse(await Deno.readTextFile(`${dir}/run/config.json`)).data.records, 11);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
