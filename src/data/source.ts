@@ -20,19 +20,37 @@ export interface UrlSourceOptions {
   retries?: number;
   /** Wait before retry k is retryDelayMs·2^k. */
   retryDelayMs?: number;
+  /** A connection that sends nothing (headers or body bytes) for this long is dropped and resumed. */
+  stallTimeoutMs?: number;
   fetch?: typeof fetch;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** `promise`, or a rejection after `ms` without it settling (and `onStall` is called, to abort it). */
+function unlessStalled<T>(promise: Promise<T>, ms: number, onStall: () => void): Promise<T> {
+  promise.catch(() => {}); // it may reject after the timeout has already answered
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onStall();
+      reject(new Error(`no bytes for ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([promise, stalled]).finally(() => clearTimeout(timer));
+}
+
 /**
- * A URL read through fetch streams. When the connection drops (an error, or fewer bytes than
- * Content-Length) the source asks for the rest with `Range: bytes=<received>-`, up to `retries`
- * times in a row without progress, then fails naming the URL and the byte offset.
+ * A URL read through fetch streams. When the connection drops (an error, fewer bytes than
+ * Content-Length, or nothing for `stallTimeoutMs`) the source asks for the rest with
+ * `Range: bytes=<received>-`, checking that the answer's Content-Range starts there and that the
+ * file kept its size; up to `retries` attempts in a row without progress, then it fails naming the
+ * URL and the byte offset. Bytes past the announced size are an error, never passed on.
  */
 export function urlSource(url: string, options: UrlSourceOptions = {}): ByteSource {
   const retries = options.retries ?? 4;
   const retryDelayMs = options.retryDelayMs ?? 250;
+  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
   const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
   return {
     name: url,
@@ -40,14 +58,37 @@ export function urlSource(url: string, options: UrlSourceOptions = {}): ByteSour
       let received = 0;
       let total: number | undefined;
       let body: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      let connection: AbortController | undefined;
       let failures = 0;
       let lastError = "";
       // Bytes already read from a resumed response that ignored Range, still to be delivered.
       let pendingHead: Uint8Array | undefined;
 
+      const drop = () => {
+        connection?.abort();
+        body?.cancel().catch(() => {});
+        body = undefined;
+      };
+      const timed = <T>(promise: Promise<T>) => unlessStalled(promise, stallTimeoutMs, drop);
+
+      /** The size the whole file must have, from a resumed response's Content-Range. */
+      function checkContentRange(response: Response): void {
+        const header = response.headers.get("content-range") ?? "";
+        const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim());
+        if (!range || Number(range[1]) !== received) {
+          throw new Error(`asked for bytes from ${received}, got Content-Range ${JSON.stringify(header.slice(0, 60))}`);
+        }
+        const size = range[3] === "*" ? undefined : Number(range[3]);
+        if (size !== undefined && total !== undefined && size !== total) {
+          throw new FatalHttpError(`${url}: the file changed from ${total} to ${size} bytes while being read (at byte ${received})`);
+        }
+        total ??= size;
+      }
+
       async function connect(): Promise<void> {
         const headers: HeadersInit = received > 0 ? { Range: `bytes=${received}-` } : {};
-        const response = await fetchFn(url, { headers });
+        connection = new AbortController();
+        const response = await timed(fetchFn(url, { headers, signal: connection.signal }));
         if (response.status === 404 || response.status === 403 || response.status === 410 || response.status === 416) {
           await response.body?.cancel();
           throw new FatalHttpError(`${url}: HTTP ${response.status} ${response.statusText}`);
@@ -56,13 +97,17 @@ export function urlSource(url: string, options: UrlSourceOptions = {}): ByteSour
         // With a Content-Encoding, Content-Length counts encoded bytes: no length check then.
         const encoded = response.headers.has("content-encoding");
         const length = encoded ? NaN : Number(response.headers.get("content-length") ?? NaN);
+        if (response.status === 206) checkContentRange(response);
         if (received > 0 && response.status === 200) {
           // The server ignored Range: read past the bytes already delivered.
+          if (Number.isFinite(length) && total !== undefined && length !== total) {
+            throw new FatalHttpError(`${url}: the file changed from ${total} to ${length} bytes while being read (at byte ${received})`);
+          }
           total = Number.isFinite(length) ? length : total;
           body = response.body.getReader();
           let toSkip = received;
           while (toSkip > 0) {
-            const { value, done } = await body.read();
+            const { value, done } = await timed(body.read());
             if (done) throw new Error("resumed response ended early");
             if (value.length > toSkip) {
               pendingHead = value.subarray(toSkip);
@@ -88,19 +133,21 @@ export function urlSource(url: string, options: UrlSourceOptions = {}): ByteSour
               }
               if (!body) await connect();
               if (pendingHead) continue;
-              const { value, done } = await body!.read();
+              const { value, done } = await timed(body!.read());
               if (done) {
                 if (total !== undefined && received < total) throw new Error(`connection closed after ${received} of ${total} bytes`);
                 return controller.close();
               }
               if (value.length === 0) continue;
+              if (total !== undefined && received + value.length > total) {
+                throw new FatalHttpError(`${url}: the server sent more than the ${total} bytes it announced (at byte ${received})`);
+              }
               received += value.length;
               failures = 0;
               return controller.enqueue(value);
             } catch (e) {
+              drop();
               if (e instanceof FatalHttpError) throw e;
-              body?.cancel().catch(() => {});
-              body = undefined;
               lastError = e instanceof Error ? e.message : String(e);
               if (++failures > retries) {
                 throw new Error(`${url}: gave up at byte ${received} after ${failures} failed attempts: ${lastError}`);
@@ -110,7 +157,7 @@ export function urlSource(url: string, options: UrlSourceOptions = {}): ByteSour
           }
         },
         cancel() {
-          return body?.cancel();
+          drop();
         },
       }));
     },

@@ -43,7 +43,8 @@ function serve(options: { cutFirst?: number; ignoreRange?: boolean; status?: num
       const start = range && !options.ignoreRange ? Number(range[1]) : 0;
       const body = shard.subarray(start);
       const status = start > 0 ? "206 Partial Content" : "200 OK";
-      await conn.write(encoder.encode(`HTTP/1.1 ${status}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`));
+      const contentRange = start > 0 ? `content-range: bytes ${start}-${shard.length - 1}/${shard.length}\r\n` : "";
+      await conn.write(encoder.encode(`HTTP/1.1 ${status}\r\ncontent-length: ${body.length}\r\n${contentRange}connection: close\r\n\r\n`));
       const cut = requests.length === 1 ? options.cutFirst : undefined;
       let sent = 0;
       const limit = cut ?? body.length;

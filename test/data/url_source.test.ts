@@ -27,7 +27,8 @@ function fakeFetch(cuts: (number | undefined)[], ranges: string[]): typeof fetch
         else controller.error(new TypeError("network connection lost"));
       },
     }, { highWaterMark: 0 });
-    const headers = { "content-length": String(body.length) };
+    const headers: Record<string, string> = { "content-length": String(body.length) };
+    if (start > 0) headers["content-range"] = `bytes ${start}-${shard.length - 1}/${shard.length}`;
     return Promise.resolve(new Response(stream, { status: start > 0 ? 206 : 200, headers }));
   };
 }
@@ -61,4 +62,44 @@ test("data/url_source: a blob: URL streams through the real fetch", async () => 
   } finally {
     URL.revokeObjectURL(url);
   }
+});
+
+/** A fetch whose first answer sends `first` bytes and then nothing; later answers come from `answer`. */
+function stallingFetch(first: number, answer: (start: number) => Response, ranges: string[]): typeof fetch {
+  return (_url: string | URL | Request, init?: RequestInit) => {
+    const range = new Headers(init?.headers).get("range");
+    ranges.push(range ?? "full");
+    if (ranges.length > 1) return Promise.resolve(answer(Number(/bytes=(\d+)-/.exec(range!)![1])));
+    let sent = false;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return new Promise(() => {}); // never another byte
+        sent = true;
+        controller.enqueue(shard.slice(0, first));
+      },
+    }, { highWaterMark: 0 });
+    return Promise.resolve(new Response(stream, { headers: { "content-length": String(shard.length) } }));
+  };
+}
+
+const partial = (start: number, contentRangeStart = start) =>
+  new Response(shard.slice(start), {
+    status: 206,
+    headers: { "content-length": String(shard.length - start), "content-range": `bytes ${contentRangeStart}-${shard.length - 1}/${shard.length}` },
+  });
+
+test("data/url_source: a stalled answer is dropped and resumed; a wrong Content-Range is never read as the rest", async () => {
+  const url = "https://example.invalid/s.tfrecords";
+  const read = async (fetchFn: typeof fetch) => {
+    let n = 0;
+    const source = urlSource(url, { fetch: fetchFn, retryDelayMs: 1, retries: 2, stallTimeoutMs: 100 });
+    for await (const _ of readTFRecords(await source.open(), { shard: url })) n++;
+    return n;
+  };
+  const ranges: string[] = [];
+  assertEquals(await read(stallingFetch(700, (start) => partial(start), ranges)), 30);
+  assertEquals(ranges, ["full", "bytes=700-"]);
+  const wrong: string[] = [];
+  await assertRejects(() => read(stallingFetch(700, (start) => partial(start, 0), wrong)), /gave up at byte 700 after 3 failed attempts: asked for bytes from 700, got Content-Range "bytes 0-/);
+  assertEquals(wrong.length, 3);
 });
