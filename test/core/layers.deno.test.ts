@@ -7,7 +7,7 @@ const SRC = new URL("../../src/", import.meta.url);
 /**
  * Each layer may import the layers ranked below it. `core` is the root files (the primitive list,
  * tensor, storage, engine); `io` and `data` stand beside the column: io needs only the core, data
- * the core and the ops. `report` shares a rank with `run` (both sit on harmonize; the CLI drives them).
+ * the core and the ops. `report` reads what a run wrote (its events and storage), so it sits on `run`.
  * `mod.ts` is the public API and re-exports every layer.
  */
 const RANK: Record<string, number> = {
@@ -20,10 +20,10 @@ const RANK: Record<string, number> = {
   nn: 4,
   models: 5,
   harmonize: 6,
-  report: 7,
   run: 7,
-  cli: 8,
-  api: 9,
+  report: 8,
+  cli: 9,
+  api: 10,
 };
 
 function layerOf(path: string): string {
