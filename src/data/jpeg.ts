@@ -112,13 +112,16 @@ async function loadWasmDecoder(): Promise<JpegDecoder> {
   const warnings: string[] = [];
   const print = (message: string) => warnings.push(message);
   const moduleOptions = { print, printErr: print };
+  let start: () => Promise<void>;
   if (typeof (globalThis as { Deno?: unknown }).Deno !== "undefined") {
     // Deno is neither "web" nor "node" to Emscripten's loader, so hand it the compiled module.
     const url = import.meta.resolve("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm");
     const module = await WebAssembly.compile(await (await fetch(url)).arrayBuffer());
     // The typings omit the (module, options) form that decode.js implements.
-    await (init as unknown as (m: WebAssembly.Module, o: object) => Promise<void>)(module, moduleOptions);
-  } else await init(moduleOptions as object);
+    start = () => (init as unknown as (m: WebAssembly.Module, o: object) => Promise<void>)(module, moduleOptions);
+  } else start = () => init(moduleOptions as object);
+  await start();
+  const said = () => warnings.slice(0, 3).join("; ").slice(0, 200);
   return async (bytes, channels) => {
     checkJpegSize(bytes);
     warnings.length = 0;
@@ -126,11 +129,14 @@ async function loadWasmDecoder(): Promise<JpegDecoder> {
     try {
       image = await decode(bytes.slice().buffer);
     } catch (e) {
+      // libjpeg's error exit leaks its buffers inside the instance; after a few hundred damaged
+      // JPEGs every decode failed (found by bench/fuzz), so a failure gets a fresh instance.
+      await start();
       // Emscripten throws plain objects; libjpeg's own words are in `warnings` then.
       const detail = e instanceof Error ? e.message : typeof e === "string" ? e : "the decoder gave up";
-      throw new Error(`corrupt JPEG: ${[...warnings, detail].join("; ")}`);
+      throw new Error(`corrupt JPEG: ${[said(), detail].filter(Boolean).join("; ")}`);
     }
-    if (warnings.length > 0) throw new Error(`corrupt JPEG: ${warnings.join("; ")}`);
+    if (warnings.length > 0) throw new Error(`corrupt JPEG: ${said()}`);
     return fromRgba(image.data, image.width, image.height, channels);
   };
 }

@@ -54,3 +54,17 @@ test("data/jpeg: a forged frame header is refused before the decoder allocates f
   await assertRejects(() => decode(forged(65535, 65535), 3), /JPEG is 65535×65535, over the 67108864-pixel limit/);
   await assertRejects(() => decode(forged(0, 16), 3), /corrupt JPEG: frame header says 16×0/);
 });
+
+test("data/jpeg: hundreds of damaged JPEGs in a row leave the decoder working (found by bench/fuzz)", async () => {
+  // Before: libjpeg's error exit left the WebAssembly instance aborted after ~100 failures, and
+  // every later JPEG, valid or not, failed: a long run under --skip-corrupt would have skipped the rest.
+  const decode = await jpegDecoder();
+  const good = encodeJpeg(new Uint8Array(16 * 16 * 3).fill(100), 16, 16, 3);
+  const bad = good.slice();
+  const dht = bad.findIndex((b, i) => b === 0xff && bad[i + 1] === 0xc4);
+  bad.fill(0xff, dht + 5, dht + 21); // Huffman code counts that no table can have
+  for (let i = 0; i < 300; i++) await assertRejects(() => decode(bad, 3), /corrupt JPEG/);
+  const decoded = await decode(good, 3);
+  assertEquals([decoded.width, decoded.height], [16, 16]);
+  assert(meanAbsDiff(decoded.data, new Uint8Array(16 * 16 * 3).fill(100)) < 2, "pixels after the failures");
+});

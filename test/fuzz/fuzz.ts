@@ -81,7 +81,10 @@ function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise
 
 /** One line per target for logs and the bench: inputs, verified results, named errors by kind. */
 export function describeTally(tally: FuzzTally): string {
-  const kinds = [...tally.kinds.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n}× ${k}`).join("; ");
+  const sorted = [...tally.kinds.entries()].sort((a, b) => b[1] - a[1]);
+  const shown = sorted.slice(0, 8).map(([k, n]) => `${n}× ${k}`);
+  if (sorted.length > 8) shown.push(`${sorted.length - 8} more kinds`);
+  const kinds = shown.join("; ");
   const failed = tally.failures.length > 0 ? `, ${tally.failures.length} FAILED: ${tally.failures[0]}` : "";
   return `${tally.target}: ${tally.inputs} inputs, ${tally.ok} ok, ${tally.rejected} named errors${kinds ? ` (${kinds})` : ""}${failed}`;
 }
