@@ -56,6 +56,12 @@ export interface LoaderOptions {
   maxRecordBytes?: number;
   compression?: Compression;
   url?: UrlSourceOptions;
+  /**
+   * Samples at the start of each pass dropped without decoding (a resumed epoch); their
+   * augmentations are still drawn, so every later sample is the one an unbroken pass yields.
+   * Exact unless a skipped record would have failed to decode under the "skip" policy.
+   */
+  skipSamples?: number;
   /** Called when a shard has been read to its end; by default warns when it had bad records. */
   onShardDone?: (report: ShardReport) => void;
 }
@@ -133,8 +139,13 @@ export class Loader implements AsyncIterable<HostBatch> {
         weight: dataset.weight ?? 1,
       }));
       const records = streams.length === 1 ? streams[0].items : mix(streams, new Random(seed ^ 0xa11));
+      let skip = options.skipSamples ?? 0;
       const samples = mapOrdered(records, (record) => {
         const augmentation = options.augment ? sampleAugmentation(preprocess.size, augmentRandom, options.augment) : undefined;
+        if (skip > 0) {
+          skip--;
+          return Promise.resolve(null);
+        }
         return this.#process(pool, record, preprocess, augmentation);
       }, Math.max(2, 2 * pool.size));
       const kept = filterNull(samples);

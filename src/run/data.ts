@@ -7,8 +7,11 @@ import type { ByteSource } from "../data/source.ts";
 import { type BadRecordPolicy, newShardReport, readTFRecords } from "../data/tfrecord_reader.ts";
 
 export interface RunData {
-  /** The training batches of one epoch, in an order fixed by the run's seed and the epoch. */
-  epoch(epoch: number, batchSize: number): AsyncIterable<HostBatch>;
+  /**
+   * The training batches of one epoch, in an order fixed by the run's seed and the epoch, from
+   * sample `skip` on (a resumed epoch; `skipSamples` does it for any stream).
+   */
+  epoch(epoch: number, batchSize: number, skip: number): AsyncIterable<HostBatch>;
   /** Batches per epoch at this batch size, or null when unknown (a stream). */
   stepsPerEpoch(batchSize: number): number | null;
   /** Validation batches (the same every time), if any. */
@@ -59,11 +62,19 @@ export interface LoaderDataOptions {
   records: number | null;
 }
 
-/** RunData over the ClickMe shard loader: a fresh loader per epoch, seeded from (seed, epoch). */
+/**
+ * RunData over the ClickMe shard loader: a fresh loader per epoch, seeded from (seed, epoch). A
+ * resumed epoch skips its first samples without decoding them, except under the "skip" policy,
+ * where a record that fails to decode must be seen to be skipped alike.
+ */
 export function loaderData(options: LoaderDataOptions): RunData {
   const validation = options.validation ? new Loader(options.validation) : null;
   return {
-    epoch: (epoch, batchSize) => new Loader({ ...options.train, batchSize, seed: epochSeed(options.seed, epoch) }),
+    epoch: (epoch, batchSize, skip) => {
+      const seed = epochSeed(options.seed, epoch);
+      if (options.train.onBadRecord === "skip") return skipSamples(new Loader({ ...options.train, batchSize, seed }), skip);
+      return new Loader({ ...options.train, batchSize, seed, skipSamples: skip });
+    },
     stepsPerEpoch: (batchSize) => {
       if (options.records === null) return null;
       return options.train.dropRemainder ? Math.floor(options.records / batchSize) : Math.ceil(options.records / batchSize);

@@ -11,7 +11,7 @@ import type { Batch } from "../data/batch.ts";
 import { evaluate, type EvaluationReport } from "../harmonize/evaluate.ts";
 import type { Schedule } from "../harmonize/schedules.ts";
 import { checkRunConfig, createOptimizer, createSchedule, type RunConfig } from "./config.ts";
-import { type RunData, skipSamples } from "./data.ts";
+import type { RunData } from "./data.ts";
 import { type CheckpointReason, LOGGED_EVENTS, type RunEvent } from "./events.ts";
 import { Member } from "./member.ts";
 import { commitCheckpoint, loadCheckpoint, readLatest, type RunPosition, type RunSettings, saveCheckpoint } from "./checkpoint.ts";
@@ -257,8 +257,7 @@ export class Run {
     const { epoch, samplesInEpoch } = this.position;
     if (this.#batches && this.#batchesSize !== this.settings.batchSize) await this.close();
     if (!this.#batches) {
-      const batches = this.options.data.epoch(epoch, this.settings.batchSize);
-      this.#batches = skipSamples(batches, samplesInEpoch)[Symbol.asyncIterator]();
+      this.#batches = this.options.data.epoch(epoch, this.settings.batchSize, samplesInEpoch)[Symbol.asyncIterator]();
       this.#batchesSize = this.settings.batchSize;
     }
     const next = await this.#batches.next();

@@ -53,7 +53,7 @@ for (const [name, config, optimizer, lr] of CASES) {
         optimizer, schedule: { kind: "constant", base: lr }, loss: { harmonization: 1, weightDecay: 1e-5 }, totalSteps: 16,
         evalEvery: 0, checkpointEvery: 0,
       },
-      data: { epoch: () => train, stepsPerEpoch: () => 1 },
+      data: { epoch: () => train, stepsPerEpoch: () => 1 }, // one batch, never resumed
     });
     // The models and optimizer state are freed by dispose; nothing else may stay.
     const baseline = h.memory().liveBytes;
