@@ -28,6 +28,8 @@ export class Progress {
     private readonly batchSize: () => number,
     private readonly tty: boolean,
     private readonly write: (text: string) => void,
+    /** Terminal width: the bar is cut to it so that it never wraps (and stops redrawing in place). */
+    private readonly columns = 120,
   ) {}
 
   step(event: StepEvent): void {
@@ -45,7 +47,8 @@ export class Progress {
       const width = 20;
       const filled = Math.round((width * event.step) / this.total);
       const bar = "█".repeat(filled) + "░".repeat(width - filled);
-      this.write(`\r\x1b[K${event.step}/${this.total} ${bar} ${rate.toFixed(1)} img/s ETA ${eta} │ ${losses}`);
+      const text = `${event.step}/${this.total} ${bar} ${rate.toFixed(1)} img/s ETA ${eta} │ ${losses}`;
+      this.write(`\r\x1b[K${[...text].slice(0, this.columns - 1).join("")}`);
       this.#barShown = true;
     } else {
       const detail = events.map((e) => `${e.member} loss ${e.total.toFixed(4)} (${lossParts(e)}, l2 ${e.weightL2.toFixed(1)})`).join("; ");

@@ -308,7 +308,14 @@ export const trainCommand: Command = {
     let run: Run | null = null;
     const tty = Deno.stdout.isTerminal();
     const encoder = new TextEncoder();
-    const progress = new Progress(config.totalSteps, config.members.map((m) => m.name), () => run?.settings.batchSize ?? config.batchSize, tty, (text) => Deno.stdout.writeSync(encoder.encode(text)));
+    const progress = new Progress(
+      config.totalSteps,
+      config.members.map((m) => m.name),
+      () => run?.settings.batchSize ?? config.batchSize,
+      tty,
+      (text) => Deno.stdout.writeSync(encoder.encode(text)),
+      tty ? Deno.consoleSize().columns : undefined,
+    );
     const skipped: Promise<void>[] = [];
     const data = await runData(dataSpec, config.batchSize, (report) => {
       for (const bad of report.bad) {
