@@ -38,7 +38,7 @@ export interface GalleryEntry {
 export interface PyramidLevel {
   width: number;
   height: number;
-  /** S' and Hm'' at this level, drawn on one shared range so they compare by eye. */
+  /** S' and Hm'' at this level, drawn on one shared range from 0 so they compare by eye. */
   saliency: string;
   human: string;
   /** mean_{h,w} (S' − Hm'')² at this level: this image's share of the loss's level term. */
@@ -135,19 +135,18 @@ async function pyramidOf(model: Module, seen: EvaluatedBatch, images: Float32Arr
     for (let level = 0; level < maps[0].length; level++) {
       const [, h, w] = maps[0][level].shape;
       const [s, m] = await Promise.all([maps[0][level].data(), maps[1][level].data()]);
-      let low = Infinity;
-      let high = -Infinity;
+      // Both maps are cut at zero (standardizeCut), so the shared range starts there.
+      let high = 0;
       let squared = 0;
       for (let k = 0; k < s.length; k++) {
-        low = Math.min(low, s[k], m[k]);
         high = Math.max(high, s[k], m[k]);
         squared += (s[k] - m[k]) ** 2;
       }
       levels.push({
         width: w,
         height: h,
-        saliency: await pngDataUrl(heatImage(s, w, h, low, high)),
-        human: await pngDataUrl(heatImage(m, w, h, low, high)),
+        saliency: await pngDataUrl(heatImage(s, w, h, 0, high)),
+        human: await pngDataUrl(heatImage(m, w, h, 0, high)),
         mse: squared / s.length,
       });
     }

@@ -39,7 +39,8 @@ th:first-child, td:first-child { text-align: left; }
 .confusion td { min-width: 28px; text-align: center; } .confusion th { font-weight: normal; }
 .gallery img, .pyramid img { image-rendering: pixelated; display: block; }
 .gallery img { width: 88px; height: 88px; } .gallery td { text-align: center; vertical-align: top; font-size: 12px; }
-.pyramid td { text-align: center; vertical-align: bottom; font-size: 12px; }
+.pyramid img { width: 48px; height: 48px; } .pyramid td { text-align: center; font-size: 12px; }
+.gallery th, .pyramid th { text-align: center; }
 .right { color: #1e7b34; } .wrong { color: #b03a2e; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; }
 `;
@@ -152,12 +153,7 @@ function pyramid(inspection: InspectionRecord): string {
   if (!p) return `<div><h3>${escapeHtml(inspection.member)}</h3><p>No validation image has a human map.</p></div>`;
   const levels = p.levels;
   const row = (title: string, pick: (l: typeof levels[number]) => string) =>
-    `<tr><th>${title}</th>${
-      levels.map((l) => {
-        const width = Math.max(12, Math.round((96 * l.width) / levels[0].width));
-        return `<td><img src="${pick(l)}" alt="${title} ${l.width}×${l.height}" style="width:${width}px"></td>`;
-      }).join("")
-    }</tr>`;
+    `<tr><th>${title}</th>${levels.map((l) => `<td><img src="${pick(l)}" alt="${title} ${l.width}×${l.height}"></td>`).join("")}</tr>`;
   return `<div><h3>${escapeHtml(inspection.member)}: validation image ${p.index} (${className(inspection, p.label)})</h3>` +
     `<table class="pyramid" data-member="${escapeHtml(inspection.member)}">` +
     `<tr><th></th>${levels.map((l, i) => `<th>level ${i}<br>${l.width}×${l.height}</th>`).join("")}</tr>` +
@@ -198,7 +194,7 @@ export function renderReport(data: ReportData): string {
     inspections.length
       ? section("pyramid", "What the harmonization term compares",
         "<p>For one validation image (eval mode): the standardised training saliency S′ and the human map Hm″ rescaled to its range, " +
-          "at the five blur levels of the pyramid, each pair drawn on one shared range.</p>" +
+          "at the five blur levels of the pyramid, each pair drawn on one shared range from 0.</p>" +
           `<div class="side">${inspections.map(pyramid).join("")}</div>`)
       : "",
     skips(data),
