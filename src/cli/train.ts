@@ -24,6 +24,7 @@ import type { EvalEvent } from "../run/events.ts";
 import { checkFlags, type Command, intFlag, numberFlag, parseArgs, type ParsedArgs, stringFlag, UsageError } from "./command.ts";
 import { readModelConfig } from "./model_config.ts";
 import { Progress } from "./progress.ts";
+import { formatProfile, profile } from "../profile.ts";
 
 const USAGE = `usage: harmonize train [options]            a new run (default: tiny ResNets on the embedded dataset)
        harmonize train --resume RUN_DIR           continue a run exactly where its last checkpoint left it
@@ -51,6 +52,8 @@ run
   --run DIR                the run folder (default runs/<date-time>)
   --seed N (0)  --eval-every N (0: at epoch ends)  --checkpoint-every N (0: at epoch ends)
   --memory-budget GIB      refuse a batch that needs more (default: 80% of the free memory)
+  --profile                after one warm-up step, profile the next (time and bytes per primitive,
+                           kernel and phase; docs/profiling.md), print it, and go on training
   --debug                  stack traces on errors
 Ctrl-C (SIGINT) or SIGTERM: finishes the step, saves a checkpoint and exits; --resume continues.`;
 
@@ -58,6 +61,7 @@ const FLAGS = [
   "model", "train", "val", "images", "images-weight", "size", "classes", "synthetic-records", "skip-corrupt", "workers",
   "epochs", "steps", "batch-size", "lr", "warmup", "optimizer", "momentum", "weight-decay", "clip", "mode", "lambda-h",
   "lambda-w", "run", "seed", "eval-every", "checkpoint-every", "memory-budget", "resume",
+  "profile",
 ];
 
 const PRESETS: Record<string, (size: number) => ModelConfig> = {
@@ -276,11 +280,18 @@ async function report(runDir: string, progress: Progress): Promise<string | null
   }
 }
 
+/** --profile: one warm-up step (pipelines compile), then one profiled step of every member. */
+async function profileOneStep(run: Run, progress: Progress): Promise<void> {
+  if (!(await run.step())) return;
+  const { result: stepped, report } = await profile(() => run.step());
+  if (stepped) progress.line(`profile of step ${run.position.step}, load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}:\n${formatProfile(report)}`);
+}
+
 export const trainCommand: Command = {
   summary: "train plain and harmonized models side by side into a resumable run folder",
   usage: USAGE,
   async run(args) {
-    const parsed = parseArgs(args, ["skip-corrupt"]);
+    const parsed = parseArgs(args, ["skip-corrupt", "profile"]);
     checkFlags(parsed, FLAGS);
     const resumeDir = stringFlag(parsed, "resume");
     let runDir: string;
@@ -360,6 +371,7 @@ export const trainCommand: Command = {
     const signals: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]];
     for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
     try {
+      if (parsed.flags.has("profile")) await profileOneStep(run, progress);
       const outcome = await run.train(stop.signal);
       await Promise.all(skipped);
       progress.finish();
