@@ -1,21 +1,14 @@
 // Binary elementwise ops with numpy broadcasting; comparisons write 1.0 or 0.0.
 // Bindings: 0 params, 1 a: array<f32>, 2 b: array<f32>, 3 out: array<f32> (write).
 // Workgroup: 256 threads, 2-D grid (flattened). Overrides: OP (order of BINARY_OPS in
-// src/autograd/primitive.ts); BROADCAST=false when a, b and out share one shape (no index math).
-// Broadcast index math: out index -> per-dim coordinate -> offsets with strides (0 on stretched dims);
-// one integer div/mod per axis but the outermost (the launcher merges axes first: CPU adapters
-// divide one lane at a time).
+// src/primitive.ts); BROADCAST=false when a, b and out share one shape (no index math).
+// Broadcasting reads a and b at the offsets of lib/strided.wgsl (lanes 0 and 1).
+#include "lib/flat_index.wgsl"
+#include "lib/strided.wgsl"
 override OP: u32 = 0u;
 override BROADCAST: bool = true;
 
-struct Params {
-  size: u32,
-  rank: u32,
-  out_shape: array<u32, 8>,
-  a_strides: array<u32, 8>,
-  b_strides: array<u32, 8>,
-}
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<storage, read> params: Strided;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -56,26 +49,12 @@ fn apply_op(x: f32, y: f32) -> f32 {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = flat_index(wid, nwg, lid);
   if (i >= params.size) { return; }
   if (!BROADCAST) {
     out[i] = apply_op(a[i], b[i]);
     return;
   }
-  var rest = i;
-  var ia = 0u;
-  var ib = 0u;
-  for (var d = i32(params.rank) - 1; d > 0; d--) {
-    let extent = params.out_shape[d];
-    let coord = rest % extent;
-    rest = rest / extent;
-    ia += coord * params.a_strides[d];
-    ib += coord * params.b_strides[d];
-  }
-  // What is left is the outermost coordinate (i < size): no division for it.
-  if (params.rank > 0u) {
-    ia += rest * params.a_strides[0];
-    ib += rest * params.b_strides[0];
-  }
-  out[i] = apply_op(a[ia], b[ib]);
+  let at = strided_offsets(i);
+  out[i] = apply_op(a[at.x], b[at.y]);
 }

@@ -6,6 +6,7 @@
 // Bindings: 0 params {outer, in_len, out_len, inner, stride, pad_before, tap_count, taps[16]},
 //           1 x: array<f32> (read), 2 out: array<f32> (write).
 // Workgroup: 256 threads, one per output element, 2-D grid (flattened). No overrides.
+#include "lib/flat_index.wgsl"
 struct Params {
   outer: u32,
   in_len: u32,
@@ -20,10 +21,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
-fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * 256u + lid;
-}
 
 @compute @workgroup_size(256)
 fn correlate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

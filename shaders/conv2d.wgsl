@@ -20,25 +20,17 @@
 // Override: WG (the launcher narrows it for few cols).
 // Out-of-range rows/cols are clamped for loading and masked on writing; padding taps load a
 // clamped address and are zeroed by select, so the inner loop has no branches.
+#include "lib/window.wgsl"
 override WG: u32 = 64u;
 
 struct Params {
   batch: u32,
   channels: u32,
-  height: u32,
-  width: u32,
+  height: u32, width: u32,
   out_channels: u32,
-  out_height: u32,
-  out_width: u32,
+  out_height: u32, out_width: u32,
   groups: u32,
-  kernel_h: u32,
-  kernel_w: u32,
-  stride_h: u32,
-  stride_w: u32,
-  dilation_h: u32,
-  dilation_w: u32,
-  pad_top: u32,
-  pad_left: u32,
+  window: Window,
   k_chunk: u32,
   k_splits: u32,
 }
@@ -52,6 +44,17 @@ const ROWS = 8u;
 fn tile_cols(wid_x: u32, lid_x: u32) -> vec4<u32> {
   let base = wid_x * WG * 4u + lid_x;
   return vec4<u32>(base, base + WG, base + 2u * WG, base + 3u * WG);
+}
+
+// The thread's four GEMM columns as pixels `pix` of images `n` (planes of `plane` pixels, batch of
+// them); `ok` masks columns past the end, which are clamped into range for loading.
+struct PixelCols { ok: vec4<bool>, n: vec4<u32>, pix: vec4<u32> }
+
+fn pixel_cols(wid_x: u32, lid_x: u32, plane: u32) -> PixelCols {
+  let cols = p.batch * plane;
+  let col = tile_cols(wid_x, lid_x);
+  let c = min(col, vec4<u32>(cols - 1u));
+  return PixelCols(col < vec4<u32>(cols), c / plane, c % plane);
 }
 
 /** The first and last four of the workgroup's 8 rows, clamped into [0, rows). */
@@ -130,26 +133,21 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   let cout = q.out_channels / q.groups;
   let plane_in = q.height * q.width;
   let plane_out = q.out_height * q.out_width;
-  let cols = q.batch * plane_out;
-  let col = tile_cols(wid.x, lid.x);
-  let col_ok = col < vec4<u32>(cols);
-  let c = min(col, vec4<u32>(cols - 1u));
-  let n = c / plane_out;
-  let pix = c % plane_out;
-  let ih0 = vec4<i32>((pix / q.out_width) * q.stride_h) - i32(q.pad_top);
-  let iw0 = vec4<i32>((pix % q.out_width) * q.stride_w) - i32(q.pad_left);
-  let x_base = (n * q.channels + g * cin) * plane_in;
-  let depth = cin * q.kernel_h * q.kernel_w;
+  let pixels = pixel_cols(wid.x, lid.x, plane_out);
+  let ih0 = vec4<i32>((pixels.pix / q.out_width) * q.window.stride_h) - i32(q.window.pad_top);
+  let iw0 = vec4<i32>((pixels.pix % q.out_width) * q.window.stride_w) - i32(q.window.pad_left);
+  let x_base = (pixels.n * q.channels + g * cin) * plane_in;
+  let depth = cin * q.window.kernel_h * q.window.kernel_w;
   var w_low = (g * cout + rows_low(wid.y, cout)) * depth;
   var w_high = (g * cout + rows_high(wid.y, cout)) * depth;
   for (var ci = 0u; ci < cin; ci++) {
     let chan = x_base + ci * plane_in;
-    for (var kh = 0u; kh < q.kernel_h; kh++) {
-      let ih = ih0 + i32(kh * q.dilation_h);
-      let ok_h = in_range(ih, q.height) & col_ok;
+    for (var kh = 0u; kh < q.window.kernel_h; kh++) {
+      let ih = ih0 + i32(kh * q.window.dilation_h);
+      let ok_h = in_range(ih, q.height) & pixels.ok;
       let line = chan + clamp_index(ih, q.height) * q.width;
-      for (var kw = 0u; kw < q.kernel_w; kw++) {
-        let iw = iw0 + i32(kw * q.dilation_w);
+      for (var kw = 0u; kw < q.window.kernel_w; kw++) {
+        let iw = iw0 + i32(kw * q.window.dilation_w);
         let xv = gather_first(line + clamp_index(iw, q.width), ok_h & in_range(iw, q.width));
         accumulate(second4(w_low), second4(w_high), xv);
         w_low += vec4<u32>(1u);
@@ -158,7 +156,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     }
   }
   let row0 = wid.y * ROWS;
-  store_block(row0, cout, (g * cout + row0) * plane_out, plane_out, n * q.out_channels * plane_out + pix, col_ok);
+  store_block(row0, cout, (g * cout + row0) * plane_out, plane_out, pixels.n * q.out_channels * plane_out + pixels.pix, pixels.ok);
 }
 
 @compute @workgroup_size(WG)
@@ -169,34 +167,29 @@ fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   let cout = q.out_channels / q.groups;
   let plane_in = q.height * q.width;
   let plane_out = q.out_height * q.out_width;
-  let cols = q.batch * plane_in;
-  let col = tile_cols(wid.x, lid.x);
-  let col_ok = col < vec4<u32>(cols);
-  let c = min(col, vec4<u32>(cols - 1u));
-  let n = c / plane_in;
-  let pix = c % plane_in;
+  let pixels = pixel_cols(wid.x, lid.x, plane_in);
   // Output row oh reaches input row ih through tap kh when oh·sh = ih + pt − kh·dh.
-  let th0 = vec4<i32>(pix / q.width) + i32(q.pad_top);
-  let tw0 = vec4<i32>(pix % q.width) + i32(q.pad_left);
-  let gy_base = (n * q.out_channels + g * cout) * plane_out;
-  let taps = q.kernel_h * q.kernel_w;
+  let th0 = vec4<i32>(pixels.pix / q.width) + i32(q.window.pad_top);
+  let tw0 = vec4<i32>(pixels.pix % q.width) + i32(q.window.pad_left);
+  let gy_base = (pixels.n * q.out_channels + g * cout) * plane_out;
+  let taps = q.window.kernel_h * q.window.kernel_w;
   var w_low = g * cout * cin * taps + rows_low(wid.y, cin) * taps;
   var w_high = g * cout * cin * taps + rows_high(wid.y, cin) * taps;
-  let sh = vec4<i32>(i32(q.stride_h));
-  let sw = vec4<i32>(i32(q.stride_w));
+  let sh = vec4<i32>(i32(q.window.stride_h));
+  let sw = vec4<i32>(i32(q.window.stride_w));
   for (var o = 0u; o < cout; o++) {
     let chan = gy_base + o * plane_out;
-    for (var kh = 0u; kh < q.kernel_h; kh++) {
-      let th = th0 - i32(kh * q.dilation_h);
+    for (var kh = 0u; kh < q.window.kernel_h; kh++) {
+      let th = th0 - i32(kh * q.window.dilation_h);
       let oh = max(th, vec4<i32>(0)) / sh;
-      let ok_h = (th >= vec4<i32>(0)) & (oh * sh == th) & (oh < vec4<i32>(i32(q.out_height))) & col_ok;
+      let ok_h = (th >= vec4<i32>(0)) & (oh * sh == th) & (oh < vec4<i32>(i32(q.out_height))) & pixels.ok;
       let line = chan + clamp_index(oh, q.out_height) * q.out_width;
-      for (var kw = 0u; kw < q.kernel_w; kw++) {
-        let tw = tw0 - i32(kw * q.dilation_w);
+      for (var kw = 0u; kw < q.window.kernel_w; kw++) {
+        let tw = tw0 - i32(kw * q.window.dilation_w);
         let ow = max(tw, vec4<i32>(0)) / sw;
         let ok = ok_h & (tw >= vec4<i32>(0)) & (ow * sw == tw) & (ow < vec4<i32>(i32(q.out_width)));
         let gv = gather_first(line + clamp_index(ow, q.out_width), ok);
-        let tap = vec4<u32>(kh * q.kernel_w + kw);
+        let tap = vec4<u32>(kh * q.window.kernel_w + kw);
         accumulate(second4(w_low + tap), second4(w_high + tap), gv);
       }
     }
@@ -204,7 +197,7 @@ fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     w_high += vec4<u32>(cin * taps);
   }
   let row0 = wid.y * ROWS;
-  store_block(row0, cin, (g * cin + row0) * plane_in, plane_in, n * q.channels * plane_in + pix, col_ok);
+  store_block(row0, cin, (g * cin + row0) * plane_in, plane_in, pixels.n * q.channels * plane_in + pixels.pix, pixels.ok);
 }
 
 @compute @workgroup_size(WG)
@@ -216,15 +209,15 @@ fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   let cout = q.out_channels / q.groups;
   let plane_in = q.height * q.width;
   let plane_out = q.out_height * q.out_width;
-  let taps = q.kernel_h * q.kernel_w;
+  let taps = q.window.kernel_h * q.window.kernel_w;
   let cols = cin * taps;
   let col = tile_cols(wid.x, lid.x);
   let col_ok = col < vec4<u32>(cols);
   let c = min(col, vec4<u32>(cols - 1u));
   let tap = c % taps;
   let x_chan = (g * cin + c / taps) * plane_in;
-  let dh = vec4<i32>((tap / q.kernel_w) * q.dilation_h) - i32(q.pad_top);
-  let dw = vec4<i32>((tap % q.kernel_w) * q.dilation_w) - i32(q.pad_left);
+  let dh = vec4<i32>((tap / q.window.kernel_w) * q.window.dilation_h) - i32(q.window.pad_top);
+  let dw = vec4<i32>((tap % q.window.kernel_w) * q.window.dilation_w) - i32(q.window.pad_left);
   let gy_low = (g * cout + rows_low(wid.y, cout)) * plane_out;
   let gy_high = (g * cout + rows_high(wid.y, cout)) * plane_out;
   let depth = q.batch * plane_out;
@@ -235,8 +228,8 @@ fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   var ow = k_begin % q.out_width;
   for (var k = k_begin; k < k_end; k++) {
     let gy_at = vec4<u32>(n * q.out_channels * plane_out + oh * q.out_width + ow);
-    let ih = dh + i32(oh * q.stride_h);
-    let iw = dw + i32(ow * q.stride_w);
+    let ih = dh + i32(oh * q.window.stride_h);
+    let iw = dw + i32(ow * q.window.stride_w);
     let ok = in_range(ih, q.height) & in_range(iw, q.width) & col_ok;
     let xv = gather_first(n * q.channels * plane_in + x_chan + clamp_index(ih, q.height) * q.width +
                           clamp_index(iw, q.width), ok);

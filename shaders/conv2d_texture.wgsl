@@ -30,6 +30,7 @@
 // Overrides: FLIP (pack_weights); WG_X, WG_Y, ROW_QUADS (conv_texture's 64-thread workgroup and
 // rows per thread: the launcher gives few-row products such as the RGB input gradient 4 rows per
 // thread and a (64, 1) workgroup, so little work is wasted on rows that do not exist).
+#include "lib/window.wgsl"
 override FLIP: bool = false;
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
@@ -38,14 +39,10 @@ override ROW_QUADS: u32 = 2u;
 struct PackInput {
   batch: u32,
   channels: u32,
-  src_h: u32,
-  src_w: u32,
-  tex_h: u32,
-  tex_w: u32,
-  off_h: i32,
-  off_w: i32,
-  step_h: u32,
-  step_w: u32,
+  src_h: u32, src_w: u32,
+  tex_h: u32, tex_w: u32,
+  off_h: i32, off_w: i32,
+  step_h: u32, step_w: u32,
 }
 @group(0) @binding(0) var<storage, read> pack: PackInput;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -76,17 +73,17 @@ fn pack_input(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Texture tap (th, tw) of taps_h × taps_w reads kernel tap (first_h + step_h·th', first_w + step_w·tw')
 // with th' = th (forward) or taps_h − 1 − th (FLIP: reversed); the input gradient of a strided
 // convolution takes, per output phase, only the taps that reach it.
+struct TapSelection {
+  taps_h: u32, taps_w: u32,
+  first_h: u32, first_w: u32,
+  step_h: u32, step_w: u32,
+}
+
 struct PackWeights {
   rows: u32,
   inner: u32,
-  kernel_h: u32,
-  kernel_w: u32,
-  taps_h: u32,
-  taps_w: u32,
-  first_h: u32,
-  first_w: u32,
-  step_h: u32,
-  step_w: u32,
+  kernel_h: u32, kernel_w: u32,
+  selection: TapSelection,
 }
 @group(0) @binding(0) var<storage, read> pack_w: PackWeights;
 @group(0) @binding(1) var<storage, read> weights_src: array<f32>;
@@ -102,44 +99,40 @@ fn weight_value(r: u32, i: u32, kh: u32, kw: u32) -> f32 {
 @compute @workgroup_size(8, 8)
 fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
   let inner4 = (pack_w.inner + 3u) / 4u;
-  let taps = pack_w.taps_h * pack_w.taps_w;
+  let sel = pack_w.selection;
+  let taps = sel.taps_h * sel.taps_w;
   if (gid.x >= taps * inner4 || gid.y >= pack_w.rows) { return; }
   let tap = gid.x / inner4;
   let i = (gid.x % inner4) * 4u;
-  let th = tap / pack_w.taps_w;
-  let tw = tap % pack_w.taps_w;
-  let kh = pack_w.first_h + pack_w.step_h * select(th, pack_w.taps_h - 1u - th, FLIP);
-  let kw = pack_w.first_w + pack_w.step_w * select(tw, pack_w.taps_w - 1u - tw, FLIP);
+  let th = tap / sel.taps_w;
+  let tw = tap % sel.taps_w;
+  let kh = sel.first_h + sel.step_h * select(th, sel.taps_h - 1u - th, FLIP);
+  let kw = sel.first_w + sel.step_w * select(tw, sel.taps_w - 1u - tw, FLIP);
   let r = gid.y;
   let texel = vec4<f32>(weight_value(r, i, kh, kw), weight_value(r, i + 1u, kh, kw),
                         weight_value(r, i + 2u, kh, kw), weight_value(r, i + 3u, kh, kw));
   textureStore(dst, gid.xy, 0, texel);
 }
 
+// conv_texture writes grid pixel (i, j) to (off_h + step_h·i, off_w + step_w·j) of a height × width
+// plane (the forward pass: the identity; the input gradient: one stride phase).
+struct Placement {
+  height: u32, width: u32,
+  off_h: u32, off_w: u32,
+  step_h: u32, step_w: u32,
+}
+
+// The window's padding is 0: the packed input is already padded.
 struct Conv {
   batch: u32,
   rows: u32,
   inner4: u32,
-  out_h: u32,
-  out_w: u32,
-  kernel_h: u32,
-  kernel_w: u32,
-  stride_h: u32,
-  stride_w: u32,
-  dilation_h: u32,
-  dilation_w: u32,
-  tex_h: u32,
-  tex_w: u32,
+  out_h: u32, out_w: u32,
+  window: Window,
+  tex_h: u32, tex_w: u32,
   k_chunk: u32,
   channels: u32,
-  // conv_texture writes grid pixel (i, j) to (dest_off_h + dest_step_h·i, dest_off_w + dest_step_w·j)
-  // of a dest_h × dest_w plane (the forward pass: the identity; the input gradient: one stride phase).
-  dest_h: u32,
-  dest_w: u32,
-  dest_off_h: u32,
-  dest_off_w: u32,
-  dest_step_h: u32,
-  dest_step_w: u32,
+  dest: Placement,
 }
 @group(0) @binding(0) var<storage, read> conv: Conv;
 @group(0) @binding(1) var first_tex: texture_2d_array<f32>;
@@ -157,7 +150,7 @@ fn rows_by_pixels(c: mat4x4<f32>, wq: mat4x4<f32>, x: mat4x4<f32>) -> mat4x4<f32
 
 fn store_quad(row: u32, pix: vec4<u32>, n: vec4<u32>, ok: vec4<bool>, v: vec4<f32>) {
   if (row >= conv.rows) { return; }
-  let plane = conv.dest_h * conv.dest_w;
+  let plane = conv.dest.height * conv.dest.width;
   if (ok.x) { out[(n.x * conv.rows + row) * plane + pix.x] = v.x; }
   if (ok.y) { out[(n.y * conv.rows + row) * plane + pix.y] = v.y; }
   if (ok.z) { out[(n.z * conv.rows + row) * plane + pix.z] = v.z; }
@@ -189,17 +182,17 @@ fn conv_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
   let pix_a = ca % plane;
   let pix_b = cb % plane;
   // Top-left texel of each pixel's receptive field in the packed input.
-  let u_a = (pix_a % conv.out_w) * conv.stride_w;
-  let u_b = (pix_b % conv.out_w) * conv.stride_w;
-  let v_a = n_a * conv.tex_h + (pix_a / conv.out_w) * conv.stride_h;
-  let v_b = n_b * conv.tex_h + (pix_b / conv.out_w) * conv.stride_h;
+  let u_a = (pix_a % conv.out_w) * conv.window.stride_w;
+  let u_b = (pix_b % conv.out_w) * conv.window.stride_w;
+  let v_a = n_a * conv.tex_h + (pix_a / conv.out_w) * conv.window.stride_h;
+  let v_b = n_b * conv.tex_h + (pix_b / conv.out_w) * conv.window.stride_h;
   var c00 = mat4x4<f32>(); var c01 = mat4x4<f32>();
   var c10 = mat4x4<f32>(); var c11 = mat4x4<f32>();
   var w_col = 0u;
-  for (var kh = 0u; kh < conv.kernel_h; kh++) {
-    let dv = kh * conv.dilation_h;
-    for (var kw = 0u; kw < conv.kernel_w; kw++) {
-      var du = kw * conv.dilation_w;
+  for (var kh = 0u; kh < conv.window.kernel_h; kh++) {
+    let dv = kh * conv.window.dilation_h;
+    for (var kw = 0u; kw < conv.window.kernel_w; kw++) {
+      var du = kw * conv.window.dilation_w;
       for (var i4 = 0u; i4 < conv.inner4; i4++) {
         let xa = mat4x4<f32>(fetch(input_tex, u_a.x + du, v_a.x + dv), fetch(input_tex, u_a.y + du, v_a.y + dv),
                              fetch(input_tex, u_a.z + du, v_a.z + dv), fetch(input_tex, u_a.w + du, v_a.w + dv));
@@ -218,10 +211,10 @@ fn conv_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
       }
     }
   }
-  let dest_a = (conv.dest_off_h + conv.dest_step_h * (pix_a / conv.out_w)) * conv.dest_w +
-               conv.dest_off_w + conv.dest_step_w * (pix_a % conv.out_w);
-  let dest_b = (conv.dest_off_h + conv.dest_step_h * (pix_b / conv.out_w)) * conv.dest_w +
-               conv.dest_off_w + conv.dest_step_w * (pix_b % conv.out_w);
+  let dest_a = (conv.dest.off_h + conv.dest.step_h * (pix_a / conv.out_w)) * conv.dest.width +
+               conv.dest.off_w + conv.dest.step_w * (pix_a % conv.out_w);
+  let dest_b = (conv.dest.off_h + conv.dest.step_h * (pix_b / conv.out_w)) * conv.dest.width +
+               conv.dest.off_w + conv.dest.step_w * (pix_b % conv.out_w);
   store_rows(row0, dest_a, n_a, ok_a, c00); store_rows(row0, dest_b, n_b, ok_b, c01);
   if (ROW_QUADS == 2u) {
     store_rows(row0 + 4u, dest_a, n_a, ok_a, c10); store_rows(row0 + 4u, dest_b, n_b, ok_b, c11);
@@ -238,7 +231,7 @@ fn outer_add(c: mat4x4<f32>, x: vec4<f32>, g: vec4<f32>) -> mat4x4<f32> {
 // the forward pass, tex_h/tex_w = the padded input's texture block; gy's block is OH × OW.
 /** Writes dw[split, o0 + j, 4·c4 + i, kh, kw] = c[j][i] for valid o and c. */
 fn store_dw(split: u32, o0: u32, group: u32, channels: u32, c: mat4x4<f32>) {
-  let taps = conv.kernel_h * conv.kernel_w;
+  let taps = conv.window.kernel_h * conv.window.kernel_w;
   if (group >= taps * conv.inner4) { return; }
   let tap = group / conv.inner4;
   let c0 = (group % conv.inner4) * 4u;
@@ -255,7 +248,7 @@ fn store_dw(split: u32, o0: u32, group: u32, channels: u32, c: mat4x4<f32>) {
 
 @compute @workgroup_size(8, 8)
 fn weight_grad_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let taps = conv.kernel_h * conv.kernel_w;
+  let taps = conv.window.kernel_h * conv.window.kernel_w;
   let groups = taps * conv.inner4;
   let o0 = wid.y * 64u + lid.y * 8u;
   let o4 = o0 / 4u;
@@ -263,8 +256,8 @@ fn weight_grad_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
   // Texel offsets of the four column groups (tap, c4) in the padded input, clamped into range.
   let g = min(vec4<u32>(first_group) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(groups - 1u));
   let tap = g / conv.inner4;
-  let du = (g % conv.inner4) * conv.tex_w + (tap % conv.kernel_w) * conv.dilation_w;
-  let dv = (tap / conv.kernel_w) * conv.dilation_h;
+  let du = (g % conv.inner4) * conv.tex_w + (tap % conv.window.kernel_w) * conv.window.dilation_w;
+  let dv = (tap / conv.window.kernel_w) * conv.window.dilation_h;
   // This split's depth: output rows (n, oh) k_begin .. k_end, each swept along ow without branches.
   let k_begin = wid.z * conv.k_chunk;
   let k_end = min(k_begin + conv.k_chunk, conv.batch * conv.out_h);
@@ -273,7 +266,7 @@ fn weight_grad_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
   for (var k = k_begin; k < k_end; k++) {
     let n = k / conv.out_h;
     let oh = k % conv.out_h;
-    let v = n * conv.tex_h + oh * conv.stride_h;
+    let v = n * conv.tex_h + oh * conv.window.stride_h;
     let xv = vec4<u32>(v) + dv;
     var xu = du;
     var gu = o4 * conv.out_w;
@@ -287,7 +280,7 @@ fn weight_grad_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
       c00 = outer_add(c00, x0, g0); c01 = outer_add(c01, x1, g0); c02 = outer_add(c02, x2, g0); c03 = outer_add(c03, x3, g0);
       c10 = outer_add(c10, x0, g1); c11 = outer_add(c11, x1, g1); c12 = outer_add(c12, x2, g1); c13 = outer_add(c13, x3, g1);
       gu++;
-      xu += vec4<u32>(conv.stride_w);
+      xu += vec4<u32>(conv.window.stride_w);
     }
   }
   let channels = conv.channels;

@@ -6,6 +6,7 @@
 //           entry points so that one binding declaration serves both.
 // Workgroup: 256 threads, 2-D grid (flattened). No overrides.
 // An index outside [0, axis_size) gathers NaN and scatters nothing.
+#include "lib/flat_index.wgsl"
 struct Params {
   size: u32,
   rank: u32,
@@ -16,10 +17,6 @@ struct Params {
 }
 @group(0) @binding(0) var<storage, read> params: Params;
 @group(0) @binding(1) var<storage, read> indices: array<i32>;
-
-fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * 256u + lid;
-}
 
 // Offset into the data tensor with the axis coordinate left out.
 fn base_offset(i: u32) -> u32 {

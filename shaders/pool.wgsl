@@ -5,20 +5,13 @@
 // gradient is again a gather) and max pooling differentiates to any order.
 // Bindings: 0 params, 1 x: array<f32> (read), 2 out: array<i32> (write).
 // Workgroup: 256 threads, one per output, 2-D grid (flattened). No overrides.
+#include "lib/flat_index.wgsl"
+#include "lib/window.wgsl"
 struct Params {
   size: u32,
-  height: u32,
-  width: u32,
-  out_height: u32,
-  out_width: u32,
-  kernel_h: u32,
-  kernel_w: u32,
-  stride_h: u32,
-  stride_w: u32,
-  dilation_h: u32,
-  dilation_w: u32,
-  pad_top: u32,
-  pad_left: u32,
+  height: u32, width: u32,
+  out_height: u32, out_width: u32,
+  window: Window,
 }
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -27,21 +20,21 @@ struct Params {
 @compute @workgroup_size(256)
 fn max_argmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = flat_index(wid, nwg, lid);
   if (i >= p.size) { return; }
   let plane_out = p.out_height * p.out_width;
   let plane = i / plane_out;
   let pix = i % plane_out;
-  let ih0 = i32((pix / p.out_width) * p.stride_h) - i32(p.pad_top);
-  let iw0 = i32((pix % p.out_width) * p.stride_w) - i32(p.pad_left);
+  let ih0 = i32((pix / p.out_width) * p.window.stride_h) - i32(p.window.pad_top);
+  let iw0 = i32((pix % p.out_width) * p.window.stride_w) - i32(p.window.pad_left);
   let base = plane * p.height * p.width;
   var best = 0.0;
   var best_index = -1;
-  for (var kh = 0u; kh < p.kernel_h; kh++) {
-    let ih = ih0 + i32(kh * p.dilation_h);
+  for (var kh = 0u; kh < p.window.kernel_h; kh++) {
+    let ih = ih0 + i32(kh * p.window.dilation_h);
     if (ih < 0 || ih >= i32(p.height)) { continue; }
-    for (var kw = 0u; kw < p.kernel_w; kw++) {
-      let iw = iw0 + i32(kw * p.dilation_w);
+    for (var kw = 0u; kw < p.window.kernel_w; kw++) {
+      let iw = iw0 + i32(kw * p.window.dilation_w);
       if (iw < 0 || iw >= i32(p.width)) { continue; }
       let index = ih * i32(p.width) + iw;
       let v = x[base + u32(index)];

@@ -4,6 +4,7 @@
 // Workgroup: 256 threads, 2-D grid (flattened). Entry points:
 //   uniform_f32: a + (b − a)·u, u ∈ [0, 1) with 24 random bits;
 //   normal_f32:  a + b·z, z standard normal by Box–Muller on the two Philox words.
+#include "lib/flat_index.wgsl"
 struct Params { size: u32, key0: u32, key1: u32, a: f32, b: f32 }
 @group(0) @binding(0) var<storage, read> params: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -45,7 +46,7 @@ fn unit(bits: u32) -> f32 {
 @compute @workgroup_size(256)
 fn uniform_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = flat_index(wid, nwg, lid);
   if (i >= params.size) { return; }
   out[i] = params.a + (params.b - params.a) * unit(draw(i).x);
 }
@@ -53,7 +54,7 @@ fn uniform_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 @compute @workgroup_size(256)
 fn normal_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = flat_index(wid, nwg, lid);
   if (i >= params.size) { return; }
   let bits = draw(i);
   let u1 = 1.0 - unit(bits.x);  // (0, 1]: log stays finite

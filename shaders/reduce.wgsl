@@ -8,6 +8,7 @@
 // Override OP: 0 sum, 1 max, 2 min, 3 argmax.
 // llvmpipe (lavapipe) ends a shader invocation's loops after 65535 iterations in all, so the
 // launcher keeps every thread's loop below that (long columns are moved to rows first).
+#include "lib/flat_index.wgsl"
 override OP: u32 = 0u;
 
 struct Params { outer: u32, len: u32, inner: u32 }
@@ -105,7 +106,7 @@ fn reduce_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 @compute @workgroup_size(256)
 fn reduce_cols(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = flat_index(wid, nwg, lid);
   if (i >= params.outer * params.inner) { return; }
   let o = i / params.inner;
   let j = i % params.inner;

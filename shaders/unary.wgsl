@@ -1,7 +1,8 @@
 // Unary elementwise ops over contiguous float32 tensors.
 // Bindings: 0 params {size}, 1 x: array<f32> (read), 2 y: array<f32> (write).
 // Workgroup: 256 threads, 2-D grid of workgroups (flattened). Override OP picks the function,
-// in the order of UNARY_OPS in src/autograd/primitive.ts.
+// in the order of UNARY_OPS in src/primitive.ts.
+#include "lib/flat_index.wgsl"
 override OP: u32 = 0u;
 
 struct Params { size: u32 }
@@ -51,7 +52,7 @@ fn apply_op(v: f32) -> f32 {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let i = flat_index(wid, nwg, lid);
   if (i >= params.size) { return; }
   y[i] = apply_op(x[i]);
 }

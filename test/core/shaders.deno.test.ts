@@ -18,3 +18,14 @@ test("every shader opens with a comment giving its bindings", async () => {
     assert(/workgroup/i.test(header), `${name}.wgsl documents its workgroup size in its opening comment`);
   }
 });
+
+test("every shared piece in shaders/lib/ opens with a comment and is included by a kernel", async () => {
+  const kernels = await Promise.all(SHADER_FILES.map((name) => Deno.readTextFile(new URL(`../../shaders/${name}.wgsl`, import.meta.url))));
+  const library = new URL("../../shaders/lib/", import.meta.url);
+  const pieces = await Promise.all([...Deno.readDirSync(library)].map(async (entry) => [entry.name, await Deno.readTextFile(new URL(entry.name, library))]));
+  for (const [name, text] of pieces) {
+    assert(text.startsWith("//"), `lib/${name} opens with a comment`);
+    const directive = `#include "lib/${name}"`;
+    assert([...kernels, ...pieces.map(([, t]) => t)].some((t) => t.split("\n").includes(directive)), `lib/${name} is included somewhere`);
+  }
+});

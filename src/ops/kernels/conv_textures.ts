@@ -109,7 +109,7 @@ interface TextureConv {
 function textureParams(t: TextureConv): Uint32Array {
   const dest = t.dest ?? { height: t.outH, width: t.outW, offset: [0, 0], step: [1, 1] };
   return new Params().u32(t.batch).u32(t.rows).u32(quads(t.inner)).u32(t.outH).u32(t.outW)
-    .u32(t.kernel[0]).u32(t.kernel[1]).u32(t.stride[0]).u32(t.stride[1]).u32(t.dilation[0]).u32(t.dilation[1])
+    .u32(t.kernel[0]).u32(t.kernel[1]).u32(t.stride[0]).u32(t.stride[1]).u32(t.dilation[0]).u32(t.dilation[1]).u32(0).u32(0)
     .u32(t.texH).u32(t.texW).u32(t.kChunk).u32(t.channels)
     .u32(dest.height).u32(dest.width).u32(dest.offset[0]).u32(dest.offset[1]).u32(dest.step[0]).u32(dest.step[1])
     .build();

@@ -5,7 +5,7 @@ import { sameShape, type Tensor } from "../../tensor.ts";
 import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../../primitive.ts";
 import { broadcastShapes, broadcastStrides } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
-import { copyParams } from "./movement.ts";
+import { stridedParams } from "./strided.ts";
 import { collapseDims } from "./collapse.ts";
 
 function requireFloat(op: string, ...tensors: Tensor[]): void {
@@ -27,8 +27,7 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const out = engine.allocate(op, shape);
   const plain = sameShape(a.shape, shape) && sameShape(b.shape, shape);
   const dims = collapseDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
-  const params = new Params().u32(out.size).u32(dims.shape.length).dims(dims.shape)
-    .dims(dims.strides[0]).dims(dims.strides[1]).build();
+  const params = stridedParams(out.size, dims.shape, dims.strides);
   launchFlat("binary", "main", params, [a, b, out], out.size, {
     OP: BINARY_OPS.indexOf(op),
     BROADCAST: plain ? 0 : 1,
@@ -41,16 +40,14 @@ export function whereKernel(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes("where", cond.shape, a.shape, b.shape);
   const out = engine.allocate("where", shape);
   const dims = collapseDims(shape, [cond, a, b].map((t) => broadcastStrides(t.shape, shape)));
-  const params = new Params().u32(out.size).u32(dims.shape.length).dims(dims.shape)
-    .dims(dims.strides[0]).dims(dims.strides[1]).dims(dims.strides[2]).build();
-  launchFlat("where", "main", params, [cond, a, b, out], out.size);
+  launchFlat("where", "main", stridedParams(out.size, dims.shape, dims.strides), [cond, a, b, out], out.size);
   return out;
 }
 
 export function castKernel(x: Tensor, dtype: "float32" | "int32"): Tensor {
   const out = engine.allocate("cast", x.shape, dtype);
   if (x.dtype === dtype) {
-    launchFlat("movement", "strided_copy", copyParams(x.size, [x.size], [1], 0), [x, out], x.size);
+    launchFlat("movement", "strided_copy", stridedParams(x.size, [x.size], [[1]]), [x, out], x.size);
     return out;
   }
   const entry = dtype === "int32" ? "f32_to_i32" : "i32_to_f32";

@@ -5,17 +5,12 @@ import { type Shape, stridesOf, type Tensor } from "../../tensor.ts";
 import { broadcastShapes, broadcastStrides, shapeString } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
 import { collapseDims } from "./collapse.ts";
-
-/** Parameters of strided_copy / strided_write: `size` elements of `shape` at `strides` from `offset`. */
-export function copyParams(size: number, shape: Shape, strides: readonly number[], offset: number): Uint32Array {
-  return new Params().u32(size).u32(shape.length).u32(offset).u32(0)
-    .dims(shape).dims(strides).dims([]).dims([]).build();
-}
+import { stridedParams } from "./strided.ts";
 
 function stridedCopy(op: string, x: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
   const out = engine.allocate(op, shape, x.dtype);
   const dims = collapseDims(shape, [strides]);
-  launchFlat("movement", "strided_copy", copyParams(out.size, dims.shape, dims.strides[0], offset), [x, out], out.size);
+  launchFlat("movement", "strided_copy", stridedParams(out.size, dims.shape, dims.strides, offset), [x, out], out.size);
   return out;
 }
 
@@ -54,7 +49,7 @@ export function padKernel(x: Tensor, pads: readonly (readonly [number, number])[
   const shape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
   const out = engine.allocate("pad", shape, x.dtype);
   const valueBits = x.dtype === "int32" ? new Uint32Array(Int32Array.of(value).buffer)[0] : new Uint32Array(Float32Array.of(value).buffer)[0];
-  const params = new Params().u32(out.size).u32(shape.length).u32(0).u32(valueBits)
+  const params = new Params().u32(out.size).u32(shape.length).u32(valueBits)
     .dims(shape).dims(stridesOf(x.shape)).dims(pads.map((p) => p[0])).dims(x.shape).build();
   launchFlat("movement", "pad", params, [x, out], out.size);
   return out;
@@ -73,7 +68,7 @@ export function concatKernel(xs: readonly Tensor[], axis: number): Tensor {
   const outStrides = stridesOf(shape);
   let start = 0;
   for (const x of xs) {
-    launchFlat("movement", "strided_write", copyParams(x.size, x.shape, outStrides, start * outStrides[axis]), [x, out], x.size);
+    launchFlat("movement", "strided_write", stridedParams(x.size, x.shape, [outStrides], start * outStrides[axis]), [x, out], x.size);
     start += x.shape[axis];
   }
   return out;
