@@ -3,8 +3,14 @@
  * int64 counters, F64, F16, BF16, parameters only) import with `harmonize import` and give
  * PyTorch's logits. Fixtures: test/golden/roundtrip_golden.py.
  */
-import { init } from "../../src/engine.ts";
+import { dispose, init } from "../../src/engine.ts";
 import { loadModelFile } from "../../src/cli/checkpoint_arg.ts";
+import { readSafetensorsFile } from "../../src/io/safetensors.ts";
+import { createModel } from "../../src/models/mod.ts";
+import { loadPyTorchStateDict } from "../../src/models/pytorch_state_dict.ts";
+import { randomNormal, randomUniform, tensor } from "../../src/ops/creation.ts";
+import { Sgd } from "../../src/harmonize/optimizers.ts";
+import { trainStep } from "../../src/harmonize/train_step.ts";
 import { assert, assertEquals, maxRelativeError, test } from "../harness.ts";
 import { type Arch, evalLogits, FIXTURES, harmonize, readIo } from "./roundtrip_fixtures.ts";
 
@@ -69,5 +75,35 @@ test("roundtrip: a state dict of another architecture is one line naming the fil
     assert(noConfig.stderr[0].includes(`${source}: no "config" metadata naming the model; for a PyTorch state dict use harmonize import --model`), noConfig.stderr[0]);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("roundtrip: an imported parameters-only PyTorch state dict fine-tunes here (loss falls, BatchNorm statistics fill in)", async () => {
+  await init();
+  const io = await readIo();
+  const source = `${FIXTURES}resnet_tiny.params.safetensors`;
+  const model = createModel(JSON.parse(io.metadata["resnet_tiny.config"]));
+  const optimizer = new Sgd(model.namedParameters(), { momentum: 0.9 });
+  const batch = {
+    images: randomNormal([4, 3, 16, 16], { seed: 1 }),
+    heatmaps: randomUniform([4, 16, 16], { seed: 2 }),
+    labels: tensor(Int32Array.of(0, 1, 2, 0), [4], "int32"),
+    tokens: tensor(Float32Array.of(1, 1, 1, 1), [4]),
+  };
+  try {
+    loadPyTorchStateDict(model, (await readSafetensorsFile(source)).tensors, source);
+    const losses: number[] = [];
+    for (let step = 0; step < 6; step++) {
+      const result = trainStep(model, optimizer, batch, { mode: "harmonized", lr: 0.02, classes: 3 });
+      losses.push(await result.parts.total.item());
+      dispose(result);
+    }
+    assert(losses.every(Number.isFinite) && losses[5] < losses[0], `losses ${losses.join(", ")}`);
+    const runningMean = await model.stateDict().get("bn1.running_mean")!.data();
+    assert(runningMean.some((v) => v !== 0), "running statistics moved off their defaults");
+  } finally {
+    dispose(batch);
+    optimizer.dispose();
+    model.dispose();
   }
 });
