@@ -176,6 +176,12 @@ function decodeList(kind: FeatureKind, list: WireReader): Feature {
   return kind === "bytes" ? { kind, values: bytes } : { kind, values: numbers };
 }
 
+/** A feature name from a file, for a one-line message: control characters escaped, at most 40 characters. */
+function quoted(name: string): string {
+  const escaped = JSON.stringify(name).slice(1, -1);
+  return `'${escaped.length > 40 ? `${escaped.slice(0, 37)}...` : escaped}'`;
+}
+
 /** The values of one feature, or an error naming it when it is missing, of another kind, or of another length. */
 export function requireFeature<K extends FeatureKind>(
   features: Features,
@@ -184,7 +190,8 @@ export function requireFeature<K extends FeatureKind>(
   count?: number,
 ): ValuesOf<K> {
   const feature = features.get(name);
-  const present = [...features.keys()].map((k) => `'${k}'`).join(", ") || "none";
+  const names = [...features.keys()];
+  const present = names.slice(0, 8).map(quoted).join(", ") + (names.length > 8 ? `, … (${names.length} in all)` : "") || "none";
   if (!feature) throw new Error(`feature '${name}' is missing (features present: ${present})`);
   if (feature.kind !== kind) {
     throw new Error(`feature '${name}' is a ${feature.kind}_list, expected a ${kind}_list`);

@@ -16,9 +16,10 @@ export function brief(value: unknown): string {
   return clip(text);
 }
 
-/** Text for an error message, cut to 60 characters. */
+/** Text for a one-line error message: control characters escaped, cut to 60 characters. */
 export function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  const escaped = text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return escaped.length > 60 ? `${escaped.slice(0, 57)}...` : escaped;
 }
 
 /** Whether `key` is one of `table`'s own keys (`in` would also accept "toString" or "__proto__"). */

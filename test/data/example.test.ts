@@ -75,3 +75,13 @@ test("data/example: non-UTF-8 names, out-of-range int64 and wrong wire types nam
     assertThrows(() => parseSample(features, "clickme"), new RegExp(`feature 'label' is ${label}, not a class index in \\[0, 2147483647\\]`));
   }
 });
+
+test("data/example: names from the file stay on one line in errors (found by bench/fuzz)", () => {
+  const features = decodeExample(encodeExample({
+    "h\nimag": { kind: "bytes", values: [] },
+    ["x".repeat(100)]: { kind: "bytes", values: [] },
+    ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}`, { kind: "bytes" as const, values: [] }])),
+  }));
+  const error = assertThrows(() => requireFeature(features, "image", "bytes"), /feature 'image' is missing \(features present: 'h\\nimag', 'x{37}\.\.\.', 'f0', .*, … \(12 in all\)\)/);
+  assertEquals(error.message.includes("\n"), false);
+});

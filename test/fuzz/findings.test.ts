@@ -23,6 +23,7 @@ test("fuzz findings: model configs refuse prototype names, unsafe integers and s
   const error = assertThrows(() => parseModelConfig(`{"arch":"resnet","block":"basic","layers":${deep},"classes":2}`, "m.json"), /layers must be a non-empty list of integers ≥ 1, got \[\[\[/);
   assert(error.message.length < 200, `${error.message.length} characters`);
   assertThrows(() => parseModelConfig(`{"arch":"vit","preset":"vit_tiny_patch16_224","dropRate":1.5}`, "m.json"), /dropRate must be a number in \[0, 1\), got 1\.5/);
+  assertThrows(() => parseModelConfig(`{"arch":"vit","a\\nb":1}`, "m.json"), /unknown keys a\\nb \(known/);
   assert(checkModelConfig({ arch: "vit", preset: "vit_base_patch16_224" }).parameters < MAX_MODEL_PARAMETERS);
 });
 

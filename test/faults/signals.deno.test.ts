@@ -1,0 +1,119 @@
+// Faults during training, on `harmonize train` run as a separate process as a user runs it:
+// kill -9 while a checkpoint is being written leaves the previous checkpoint complete, loadable
+// and resumable; SIGTERM (what a scheduler sends) finishes the step, writes a final checkpoint and
+// exits 143, and --resume continues from it.
+
+import { readSafetensorsFile } from "../../src/io/safetensors.ts";
+import { init } from "../../src/mod.ts";
+import { createModel } from "../../src/models/mod.ts";
+import { assert, assertEquals, test } from "../harness.ts";
+import { harmonize, interrupt, ROOT } from "../cli/cli_process.ts";
+
+const TINY = ["--synthetic-records", "16", "--size", "16", "--batch-size", "8", "--classes", "3", "--workers", "0"];
+const MEMBERS = ["plain", "harmonized"];
+
+interface Pointer {
+  dir: string;
+  step: number;
+}
+
+async function readPointer(runDir: string, member: string): Promise<Pointer | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${runDir}/checkpoints/${member}/latest`));
+  } catch {
+    return null;
+  }
+}
+
+/** Step folders of a member that `latest` does not cover yet: a checkpoint being written. */
+async function inProgress(runDir: string, member: string, pointer: Pointer | null): Promise<string | null> {
+  if (!pointer) return null;
+  try {
+    for await (const entry of Deno.readDir(`${runDir}/checkpoints/${member}`)) {
+      const step = /^step-(\d+)$/.exec(entry.name);
+      if (step && Number(step[1]) > pointer.step) return entry.name;
+    }
+  } catch {
+    // the folder is not there yet
+  }
+  return null;
+}
+
+/** Starts a run and kills it with SIGKILL as soon as a checkpoint after the first is half written. */
+async function killMidCheckpoint(runDir: string): Promise<{ caught: string | null; before: Pointer | null }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/cli/main.ts", "train", ...TINY, "--epochs", "6", "--checkpoint-every", "1", "--run", runDir],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "null",
+    env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
+  }).spawn();
+  let caught: string | null = null;
+  let before: Pointer | null = null;
+  let finished = false;
+  child.status.then(() => finished = true);
+  // Bounded: the run itself ends after 12 steps, and then the loop does too.
+  while (!finished) {
+    before = await readPointer(runDir, "harmonized");
+    caught = await inProgress(runDir, "harmonized", before);
+    if (caught) {
+      child.kill("SIGKILL");
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await child.status;
+  return { caught, before };
+}
+
+test("faults: kill -9 while a checkpoint is being written leaves the previous one loadable, and --resume continues", async () => {
+  await init();
+  const dir = await Deno.makeTempDir();
+  try {
+    // A loaded machine may finish a checkpoint between two looks; a few runs catch one mid-write.
+    let outcome = { caught: null as string | null, before: null as Pointer | null };
+    let attempt = 0;
+    for (; attempt < 4 && !outcome.caught; attempt++) {
+      await Deno.remove(`${dir}/run`, { recursive: true }).catch(() => {});
+      outcome = await killMidCheckpoint(`${dir}/run`);
+    }
+    assert(outcome.caught, `no checkpoint caught mid-write in ${attempt} runs`);
+    for (const member of MEMBERS) {
+      const pointer = await readPointer(`${dir}/run`, member);
+      assert(pointer, `${member}: latest survives the kill`);
+      // It names the checkpoint before the half-written one, or that one if it was completed in the
+      // instant before the kill: either way every file below must be whole.
+      const checkpoint = `${dir}/run/checkpoints/${member}/${pointer.dir}`;
+      const { tensors, metadata } = await readSafetensorsFile(`${checkpoint}/model.safetensors`);
+      assertEquals(metadata.step, String(pointer.step));
+      const model = createModel(JSON.parse(metadata.config));
+      model.loadStateDict(tensors);
+      model.dispose();
+      await readSafetensorsFile(`${checkpoint}/state.safetensors`);
+      assertEquals(JSON.parse(await Deno.readTextFile(`${checkpoint}/state.json`)).step, pointer.step);
+    }
+    const resumed = await harmonize("train", "--resume", `${dir}/run`);
+    assertEquals(resumed.code, 0, resumed.stderr);
+    assert(/resuming .* from step \d+ of 12/.test(resumed.stdout), resumed.stdout);
+    for (const member of MEMBERS) assertEquals((await readPointer(`${dir}/run`, member))?.step, 12);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("faults: SIGTERM finishes the step, writes a final checkpoint, exits 143, and --resume continues from it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const stopped = await interrupt(/^step 2\/6 /m, "SIGTERM", "train", ...TINY, "--epochs", "3", "--run", `${dir}/run`);
+    assertEquals(stopped.code, 143, stopped.stderr);
+    const said = /stopped at step (\d+) \(SIGTERM\); checkpoint: /.exec(stopped.stdout);
+    assert(said, stopped.stdout);
+    const step = Number(said[1]);
+    for (const member of MEMBERS) assertEquals((await readPointer(`${dir}/run`, member))?.step, step);
+    const resumed = await harmonize("train", "--resume", `${dir}/run`);
+    assertEquals(resumed.code, 0, resumed.stderr);
+    assert(resumed.stdout.includes(`from step ${step} of 6`), resumed.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
