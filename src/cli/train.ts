@@ -55,7 +55,8 @@ run
   --profile                after one warm-up step, profile the next (time and bytes per primitive,
                            kernel and phase; docs/profiling.md), print it, and go on training
   --debug                  stack traces on errors
-Ctrl-C (SIGINT) or SIGTERM: finishes the step, saves a checkpoint and exits; --resume continues.`;
+Ctrl-C (SIGINT) or SIGTERM: finishes the step, saves a checkpoint and exits; --resume continues.
+A second Ctrl-C exits at once, keeping the last complete checkpoint.`;
 
 const FLAGS = [
   "model", "train", "val", "images", "images-weight", "size", "classes", "synthetic-records", "skip-corrupt", "workers",
@@ -363,9 +364,13 @@ export const trainCommand: Command = {
     const stop = new AbortController();
     let signalName = "";
     const onSignal = (name: string) => () => {
-      if (stop.signal.aborted) return;
+      if (stop.signal.aborted) {
+        // A second signal: leave now; atomic writes keep the last complete checkpoint intact.
+        progress.line(`${name} again: exiting without a new checkpoint`);
+        Deno.exit(name === "SIGTERM" ? 143 : 130);
+      }
       signalName = name;
-      progress.line(`${name}: finishing the step and saving a checkpoint…`);
+      progress.line(`${name}: finishing the step and saving a checkpoint… (again to quit at once)`);
       stop.abort();
     };
     const signals: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]];
