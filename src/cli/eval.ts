@@ -7,7 +7,7 @@ import { Loader } from "../data/loader.ts";
 import type { ShardInput } from "../data/shard_list.ts";
 import { bytesSource } from "../data/source.ts";
 import { SYNTH_CLASS_NAMES, synthShards } from "../data/synthetic.ts";
-import { inspectModel } from "../harmonize/inspect.ts";
+import { type Inspection, inspectModel } from "../harmonize/inspect.ts";
 import { renderReport } from "../report/html.ts";
 import { writeFileAtomic } from "../report/write.ts";
 import { HARMONIZE_VERSION } from "../run/version.ts";
@@ -94,11 +94,12 @@ async function validation(parsed: ParsedArgs, spec: RunDataSpec | null, size: nu
 
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 
-async function writeReport(path: string, checkpoint: CheckpointFile, name: string, step: number | undefined, fields: Record<string, unknown>, inspection: Awaited<ReturnType<typeof inspectModel>>) {
+/** The report of one evaluated checkpoint: the run report's layout with a single member and evaluation. */
+async function writeEvalReport(path: string, checkpoint: CheckpointFile, name: string, step: number | undefined, config: Record<string, unknown>, inspection: Inspection) {
   const e = inspection.evaluation;
   const html = renderReport({
     title: `Harmonize evaluation of ${checkpoint.weights}`,
-    config: fields,
+    config,
     members: [name],
     steps: [],
     evals: [{
@@ -157,7 +158,7 @@ export const evalCommand: Command = {
       const reportPath = stringFlag(parsed, "report");
       if (reportPath) {
         const fields = { ...result, harmonizeVersion: HARMONIZE_VERSION, adapter: backend.adapter, model: config, mode: file.metadata.mode };
-        await writeReport(reportPath, checkpoint, name, step, fields, inspection);
+        await writeEvalReport(reportPath, checkpoint, name, step, fields, inspection);
         console.error(`wrote ${reportPath}`);
       }
     } finally {

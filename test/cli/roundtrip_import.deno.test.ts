@@ -11,7 +11,7 @@ import { loadPyTorchStateDict } from "../../src/models/pytorch_state_dict.ts";
 import { randomNormal, randomUniform, tensor } from "../../src/ops/creation.ts";
 import { Sgd } from "../../src/harmonize/optimizers.ts";
 import { trainStep } from "../../src/harmonize/train_step.ts";
-import { assert, assertEquals, maxRelativeError, test } from "../harness.ts";
+import { assert, assertEquals, assertThrows, maxRelativeError, test } from "../harness.ts";
 import { type Arch, evalLogits, FIXTURES, harmonize, readIo } from "./roundtrip_fixtures.ts";
 
 const CASES: [Arch, string, RegExp | null][] = [
@@ -104,6 +104,27 @@ test("roundtrip: an imported parameters-only PyTorch state dict fine-tunes here 
   } finally {
     dispose(batch);
     optimizer.dispose();
+    model.dispose();
+  }
+});
+
+test("roundtrip: a DataParallel 'module.' prefix is dropped; an extra or a mistyped tensor is named", async () => {
+  await init();
+  const io = await readIo();
+  const source = `${FIXTURES}resnet_tiny.f32.safetensors`;
+  const tensors = (await readSafetensorsFile(source)).tensors;
+  const model = createModel(JSON.parse(io.metadata["resnet_tiny.config"]));
+  try {
+    const wrapped = new Map([...tensors].map(([name, t]) => [`module.${name}`, t]));
+    assertEquals(loadPyTorchStateDict(model, wrapped, "wrapped.safetensors").notes, []);
+    const error = maxRelativeError(await evalLogits(model, io), io.tensors.get("expected.resnet_tiny.f32")!.data);
+    assert(error < 1e-5, `logits differ from PyTorch's by ${error}`);
+    const extra = new Map([...tensors, ["head.weight", { shape: [1], data: new Float32Array(1) }]]);
+    assertThrows(() => loadPyTorchStateDict(model, extra, "extra.safetensors"), /^extra\.safetensors: holds 1 tensors the model does not have \(head\.weight\)/);
+    const counter = tensors.get("bn1.num_batches_tracked")!;
+    const mistyped = new Map([...tensors, ["bn1.num_batches_tracked", { shape: counter.shape, data: new Float32Array(1), stored: "F32" as const }]]);
+    assertThrows(() => loadPyTorchStateDict(model, mistyped, "m.safetensors"), /m\.safetensors: tensor "bn1\.num_batches_tracked" is stored as F32, but the model keeps it as an integer/);
+  } finally {
     model.dispose();
   }
 });
