@@ -96,3 +96,22 @@ test("eval and report: one-line errors naming the folder, member, shard or flag"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+test("eval: a run's checkpoint scores exactly what the run logged for it (the same validation split by default)", async () => {
+  await init();
+  const dir = await Deno.makeTempDir();
+  try {
+    const trained = await harmonize("train", "--mode", "harmonized", "--steps", "2", "--synthetic-records", "32", "--size", "16", "--batch-size", "8", "--seed", "3", "--run", `${dir}/run`);
+    assertEquals(trained.code, 0, trained.stderr.join("\n"));
+    const logged = (await Deno.readTextFile(`${dir}/run/metrics.jsonl`)).trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.type === "eval").at(-1);
+    const result = await harmonize("eval", `${dir}/run`);
+    assertEquals(result.code, 0, result.stderr.join("\n"));
+    const json = JSON.parse(result.stdout.join("\n"));
+    assertEquals([json.member, json.step, json.images, json.mapped], [logged.member, logged.step, logged.images, logged.mapped]);
+    for (const key of ["accuracy", "alignmentScore", "spearman", "dice", "iou"]) {
+      assert(Math.abs(json[key] - logged[key]) <= 1e-6, `${key}: eval ${json[key]}, the run logged ${logged[key]}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
