@@ -253,12 +253,22 @@ export class Backend {
     if (size > 0) encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
     this.flush();
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(GPUMapMode.READ).catch((e) => this.explainLoss(e));
       this.checkUsable();
       return staging.getMappedRange(0, size).slice(0, bytes);
     } finally {
       staging.destroy();
     }
+  }
+
+  /**
+   * A read that failed because the device went away rejects with a bare "validation error" or
+   * "OperationError"; the lost promise settles a moment later. Waits that moment, then names the loss.
+   */
+  private async explainLoss(error: unknown): Promise<never> {
+    if (!this.lostInfo) await Promise.race([this.device.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
+    if (this.lostInfo) this.checkUsable();
+    throw error;
   }
 
   /** Resolves when the GPU has finished all submitted work; surfaces any WebGPU error. */
