@@ -356,7 +356,9 @@ export const trainCommand: Command = {
     });
     progress.line(
       resumeDir
-        ? `resuming ${runDir} from step ${run.position.step} of ${config.totalSteps} (epoch ${run.position.epoch})`
+        ? run.finished
+          ? `${runDir} finished at step ${run.position.step}; nothing to resume`
+          : `resuming ${runDir} from step ${run.position.step} of ${config.totalSteps} (epoch ${run.position.epoch})`
         : `run ${runDir}: ${config.members.map((m) => m.name).join(" + ")}, ${config.totalSteps} steps of ${config.batchSize} ` +
           `(${dataSpec.records ?? "?"} training records), on ${backend.adapter.description}`,
     );
