@@ -1,5 +1,5 @@
 // `harmonize import STATE_DICT --model M --out FILE`: a PyTorch or timm state dict in safetensors
-// as a Harmonize model file (weights + "config" metadata) that eval reads and training fine-tunes.
+// as a Harmonize model file (weights + "config" metadata) that harmonize eval reads.
 
 import { init } from "../engine.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors.ts";
@@ -12,7 +12,7 @@ const USAGE = `usage: harmonize import STATE_DICT.safetensors --model PRESET|CON
 
 Loads a PyTorch state dict saved as safetensors (torchvision ResNet or timm ViT names; F32, F64, F16
 or BF16 floats, int64 counters; a "module." prefix is dropped) into the model --model describes, and
-writes it with the model config as metadata, ready for harmonize eval and for fine-tuning. A file
+writes it with the model config as metadata, ready for harmonize eval. A file
 with parameters only (no BatchNorm running statistics) loads with a note.
 
   --model M      ${[...Object.keys(RESNET_PRESETS), ...Object.keys(VIT_PRESETS)].join(", ")},
@@ -39,7 +39,7 @@ async function modelConfig(name: string, classes: number | undefined): Promise<M
 }
 
 export const importCommand: Command = {
-  summary: "load a PyTorch/timm state dict (safetensors) as a Harmonize model file, to evaluate or fine-tune",
+  summary: "load a PyTorch/timm state dict (safetensors) into a model config and write it as a Harmonize model file",
   usage: USAGE,
   async run(args) {
     const parsed = parseArgs(args);
