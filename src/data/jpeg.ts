@@ -48,13 +48,34 @@ export function jpegInfo(bytes: Uint8Array): { width: number; height: number; co
   throw new Error("corrupt JPEG: no frame header");
 }
 
-/** Reads the frame header and refuses sizes no ClickMe image has before a decoder allocates for them. */
-function checkJpegSize(bytes: Uint8Array): void {
+/** Whether an end-of-image marker follows the first scan (a thumbnail's own EOI comes before it). */
+function endsAfterScan(bytes: Uint8Array): boolean {
+  let i = 2;
+  while (i + 3 < bytes.length) {
+    if (bytes[i] !== 0xff) return false;
+    if (bytes[i + 1] === 0xff) { // fill byte before a marker
+      i++;
+      continue;
+    }
+    if (bytes[i + 1] === 0xda) break;
+    i += 2 + ((bytes[i + 2] << 8) | bytes[i + 3]);
+  }
+  for (let j = bytes.length - 2; j > i; j--) if (bytes[j] === 0xff && bytes[j + 1] === 0xd9) return true;
+  return false;
+}
+
+/**
+ * What both decoders need checked first: a frame size no ClickMe image exceeds (before a decoder
+ * allocates for it), and an end marker — a browser decodes a truncated JPEG without complaint,
+ * gray below the cut (found by the fuzz tests in Chromium).
+ */
+function checkJpeg(bytes: Uint8Array): void {
   const { width, height } = jpegInfo(bytes);
   if (width === 0 || height === 0) throw new Error(`corrupt JPEG: frame header says ${width}×${height}`);
   if (width * height > MAX_JPEG_PIXELS) {
     throw new Error(`JPEG is ${width}×${height}, over the ${MAX_JPEG_PIXELS}-pixel limit`);
   }
+  if (!endsAfterScan(bytes)) throw new Error("corrupt JPEG: no end-of-image marker after the scan (truncated?)");
 }
 
 /** RGBA → RGB, or → gray with BT.601 luma (what libjpeg yields for a color JPEG read as gray). */
@@ -87,7 +108,7 @@ interface Canvas2D {
 }
 
 const nativeDecoder: JpegDecoder = async (bytes, channels) => {
-  checkJpegSize(bytes);
+  checkJpeg(bytes);
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: "image/jpeg" }), {
@@ -123,7 +144,7 @@ async function loadWasmDecoder(): Promise<JpegDecoder> {
   await start();
   const said = () => warnings.slice(0, 3).join("; ").slice(0, 200);
   return async (bytes, channels) => {
-    checkJpegSize(bytes);
+    checkJpeg(bytes);
     warnings.length = 0;
     let image: ImageData;
     try {

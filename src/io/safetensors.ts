@@ -46,7 +46,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, dataStart)));
   } catch (e) {
-    fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+    fail(`header is not valid UTF-8 JSON (${oneLine((e as Error).message, 120)})`);
   }
   if (!isRecord(header)) fail("header is not a JSON object");
   const dataLength = bytes.length - dataStart;
@@ -228,13 +228,17 @@ function denoOnly(op: string): typeof Deno {
 
 /** A JSON value for an error message: at most 60 characters, even when nested past what stringify survives. */
 function brief(value: unknown): string {
-  let text: string;
   try {
-    text = JSON.stringify(value) ?? String(value);
+    return oneLine(JSON.stringify(value) ?? String(value), 60);
   } catch {
-    text = "(nested too deeply to print)";
+    return "(nested too deeply to print)";
   }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Text for a one-line message (V8's JSON errors quote the input, newlines included), cut to `max` characters. */
+function oneLine(text: string, max: number): string {
+  const escaped = text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return escaped.length > max ? `${escaped.slice(0, max - 3)}...` : escaped;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {

@@ -16,10 +16,10 @@ export function brief(value: unknown): string {
   return clip(text);
 }
 
-/** Text for a one-line error message: control characters escaped, cut to 60 characters. */
-export function clip(text: string): string {
+/** Text for a one-line error message: control characters escaped, cut to `max` characters. */
+export function clip(text: string, max = 60): string {
   const escaped = text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
-  return escaped.length > 60 ? `${escaped.slice(0, 57)}...` : escaped;
+  return escaped.length > max ? `${escaped.slice(0, max - 3)}...` : escaped;
 }
 
 /** Whether `key` is one of `table`'s own keys (`in` would also accept "toString" or "__proto__"). */

@@ -5,7 +5,7 @@
  * With a preset, the other fields override it (e.g. `classes`); without one, the required fields
  * of the config must be given. Unknown keys are errors. See docs/models.md#json-model-configs.
  */
-import { brief, isOwnKey } from "./config.ts";
+import { brief, clip, isOwnKey } from "./config.ts";
 import { resnet, RESNET_PRESETS, type ResNet, type ResNetConfig, type ResNetPreset, resolveResNetConfig, type ResolvedResNetConfig } from "./resnet.ts";
 import { resolveVitConfig, type ResolvedVitConfig, vit, VIT_PRESETS, type VisionTransformer, type VitConfig, type VitPreset } from "./vit.ts";
 
@@ -100,7 +100,7 @@ export function parseModelConfig(text: string, source = "model config"): ModelCo
   try {
     config = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${source}: not valid JSON (${(e as Error).message.slice(0, 120)})`);
+    throw new Error(`${source}: not valid JSON (${clip((e as Error).message, 120)})`);
   }
   try {
     checkModelConfig(config as ModelConfig);

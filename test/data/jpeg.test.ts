@@ -68,3 +68,13 @@ test("data/jpeg: hundreds of damaged JPEGs in a row leave the decoder working (f
   assertEquals([decoded.width, decoded.height], [16, 16]);
   assert(meanAbsDiff(decoded.data, new Uint8Array(16 * 16 * 3).fill(100)) < 2, "pixels after the failures");
 });
+
+test("data/jpeg: a truncated JPEG is refused in every runtime (Chromium decoded it, gray below the cut: found by test/fuzz)", async () => {
+  const decode = await jpegDecoder();
+  const jpeg = encodeJpeg(new Uint8Array(32 * 32 * 3).map((_, i) => i & 0xff), 32, 32, 3);
+  for (const cut of [jpeg.length - 2, jpeg.length - 100, Math.floor(jpeg.length / 2)]) {
+    await assertRejects(() => decode(jpeg.subarray(0, cut), 3), /corrupt JPEG: no end-of-image marker after the scan \(truncated\?\)/);
+  }
+  const whole = await decode(jpeg, 3);
+  assertEquals([whole.width, whole.height], [32, 32]);
+});

@@ -24,6 +24,9 @@ test("fuzz findings: model configs refuse prototype names, unsafe integers and s
   assert(error.message.length < 200, `${error.message.length} characters`);
   assertThrows(() => parseModelConfig(`{"arch":"vit","preset":"vit_tiny_patch16_224","dropRate":1.5}`, "m.json"), /dropRate must be a number in \[0, 1\), got 1\.5/);
   assertThrows(() => parseModelConfig(`{"arch":"vit","a\\nb":1}`, "m.json"), /unknown keys a\\nb \(known/);
+  // Found by bench/fuzz: V8 quotes the broken text in its message, newlines included.
+  const broken = assertThrows(() => parseModelConfig(`{"arch":\nx\n}`, "m.json"), /^m\.json: not valid JSON \(Unexpected token/);
+  assertEquals(broken.message.includes("\n"), false);
   assert(checkModelConfig({ arch: "vit", preset: "vit_base_patch16_224" }).parameters < MAX_MODEL_PARAMETERS);
 });
 

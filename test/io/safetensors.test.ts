@@ -126,6 +126,9 @@ test("safetensors: tensors must tile the data (a gap hides a duplicate key's byt
   bytes.set(deep, 8);
   const error = assertThrows(() => decodeSafetensors(bytes, file), /tensor "a": shape \[\[\[.*\.\.\. is not a list/);
   assert(error.message.length < 200, `message of ${error.message.length} characters`);
+  // Found by bench/fuzz: V8 quotes the broken header in its message, newlines included.
+  const broken = assertThrows(() => decodeSafetensors(rawFile(null, new Uint8Array(0), '{"a":\nx\n}'), file), /header is not valid UTF-8 JSON \(Unexpected token/);
+  assertEquals(broken.message.includes("\n"), false);
   // Found by test/fuzz: "toString" passed the dtype check (`in` looks up the prototype chain).
   assertThrows(
     () => decodeSafetensors(rawFile({ a: { dtype: "toString", shape: [0], data_offsets: [0, 0] } }), file),
