@@ -1,6 +1,5 @@
 import * as h from "../../src/mod.ts";
 import { gaussianBlur } from "../../src/data/preprocess.ts";
-import { checkSpec } from "./spec.ts";
 import { assertClose, assertEquals, test } from "../harness.ts";
 
 /** Direct 2-D definition of the pyramid step (docs/harmonization.md §1.6) in float64, for odd and even sizes. */
@@ -51,16 +50,4 @@ test("GPU Gaussian blur equals the data pipeline's CPU blur (10×10, σ = 10, 64
   const expected = gaussianBlur(host, 64, 64);
   const out = h.gaussianBlur2d(h.tensor(host, [1, 64, 64]));
   assertClose(await out.data(), expected, { rtol: 1e-5, atol: 1e-6 });
-});
-
-const attrs = { axis: 1, taps: [0.25, -0.5, 1, 0.75, 0.1], stride: 2, padBefore: 1, inSize: 9, outSize: 5 };
-checkSpec({
-  name: "correlate1d stride 2 along the middle axis",
-  inputs: [{ shape: [2, 9, 3] }],
-  fn: (o, x) => o.correlate1d(o.mul(x, x), attrs),
-});
-checkSpec({
-  name: "correlate1dAdjoint stride 2 along the last axis",
-  inputs: [{ shape: [3, 5] }],
-  fn: (o, g) => o.correlate1dAdjoint(o.tanh(g), { ...attrs, axis: 1 }),
 });

@@ -8,6 +8,7 @@
 import * as h from "../../src/mod.ts";
 import * as bn from "../../src/ops/batch_norm_primitives.ts";
 import { type Correlate1d, Ref, ref } from "../reference.ts";
+import { refConv2d, type RefGeometry, refPool2d, type RefPool } from "../reference_conv.ts";
 import { assertClose, test } from "../harness.ts";
 
 /** The subset of the API a spec may use; implemented by the GPU ops and by the reference. */
@@ -40,6 +41,12 @@ export interface Ops<T> {
   batchNormEval(x: T, mean: T, variance: T, weight: T, bias: T, eps: number): T;
   batchNormTrainBackward(x: T, weight: T, g: T, eps: number): T;
   batchNormAffineGrad(x: T, g: T, eps: number): T;
+  conv2d(x: T, w: T, geometry: RefGeometry): T;
+  maxPool2d(x: T, window: RefPool): T;
+  /** softmax(q·kᵀ/√D)·v of [batch, T, D] operands; the GPU runs the fused kernel. */
+  attention(q: T, k: T, v: T): T;
+  argmax(x: T, axis: number): T;
+  cast(x: T, dtype: "float32" | "int32"): T;
   /** A constant: float values, or int32 indices when `int` is set. */
   constant(values: number[], shape: number[], int?: boolean): T;
 }
@@ -56,14 +63,34 @@ export const gpuOps: Ops<h.Tensor> = {
   correlate1d: h.correlate1d, correlate1dAdjoint: h.correlate1dAdjoint,
   batchNormStats: bn.batchNormStats, batchNormTrain: bn.batchNormTrain, batchNormEval: bn.batchNormEval,
   batchNormTrainBackward: bn.batchNormTrainBackward, batchNormAffineGrad: bn.batchNormAffineGrad,
+  conv2d: (x, w, { stride, padding, dilation, groups }) => h.conv2d(x, w, { stride, padding, dilation, groups }),
+  maxPool2d: (x, { kernel, stride, padding, dilation }) => h.maxPool2d(x, { kernelSize: kernel, stride, padding, dilation }),
+  attention: (q, k, v) => h.attention(q, k, v, { implementation: "fused" }),
+  argmax: (x, axis) => h.argmax(x, axis),
+  cast: h.cast,
   constant: (values, shape, int) => h.tensor(int ? Int32Array.from(values) : Float32Array.from(values), shape),
 };
 
 export const refOps: Ops<Ref> = {
   ...ref,
   concat: (xs, axis) => ref.concat(xs, axis),
+  conv2d: (x, w, geometry) => {
+    const { data, shape } = refConv2d(x.data, w.data, { x: x.shape as RefShape4, w: w.shape as RefShape4 }, geometry);
+    return new Ref(shape, data);
+  },
+  maxPool2d: (x, window) => {
+    const { data, shape } = refPool2d(x.data, x.shape, window, "max");
+    return new Ref(shape, data);
+  },
+  attention: (q, k, v) => {
+    const scale = new Ref([], Float64Array.of(1 / Math.sqrt(q.shape[q.shape.length - 1])));
+    return ref.matmul(ref.softmax(ref.mul(ref.matmul(q, k, { transB: true }), scale), q.shape.length - 1), v);
+  },
+  cast: (x, dtype) => new Ref(x.shape, dtype === "int32" ? x.data.map(Math.trunc) : x.data),
   constant: (values, shape) => new Ref(shape, Float64Array.from(values)),
 };
+
+type RefShape4 = [number, number, number, number];
 
 export type Domain = "any" | "positive" | "awayFromZero" | "unit";
 

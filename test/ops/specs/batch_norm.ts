@@ -1,0 +1,61 @@
+/**
+ * The op-spec table's rows for the fused batch-norm primitives: each checked forward against float64 and
+ * to first and second order by finite differences. The backward primitives' second order is the
+ * third order of batch norm (their gradients are composed). Shapes with more values per channel
+ * than lavapipe lets one invocation loop over check the kernels' chunked reductions.
+ */
+import type { OpSpec } from "../spec.ts";
+
+const EPS = 1e-3;
+
+export const BATCH_NORM_SPECS: OpSpec[] = [
+  {
+    name: "batchNormStats",
+    inputs: [{ shape: [3, 2, 3, 2] }],
+    fn: (o, x) => o.batchNormStats(x),
+  },
+  {
+    name: "batchNormTrain NCHW",
+    inputs: [{ shape: [3, 2, 3, 2] }, { shape: [2] }, { shape: [2] }],
+    fn: (o, x, w, b) => o.batchNormTrain(x, w, b, EPS),
+  },
+  {
+    name: "batchNormTrain [N, C]",
+    inputs: [{ shape: [5, 3] }, { shape: [3] }, { shape: [3] }],
+    fn: (o, x, w, b) => o.batchNormTrain(x, w, b, EPS),
+  },
+  {
+    name: "batchNormTrain composed with tanh (cross-sample second order)",
+    inputs: [{ shape: [2, 3, 2, 2] }, { shape: [3] }, { shape: [3] }],
+    fn: (o, x, w, b) => o.tanh(o.batchNormTrain(x, w, b, EPS)),
+  },
+  {
+    name: "batchNormEval",
+    inputs: [{ shape: [2, 3, 2, 2] }, { shape: [3] }, { shape: [3], domain: "positive" }, { shape: [3] }, { shape: [3] }],
+    fn: (o, x, m, v, w, b) => o.batchNormEval(x, m, v, w, b, EPS),
+  },
+  {
+    name: "batchNormTrainBackward",
+    inputs: [{ shape: [3, 2, 2, 2] }, { shape: [2] }, { shape: [3, 2, 2, 2] }],
+    fn: (o, x, w, g) => o.batchNormTrainBackward(x, w, g, EPS),
+  },
+  {
+    name: "batchNormAffineGrad",
+    inputs: [{ shape: [3, 2, 2, 2] }, { shape: [3, 2, 2, 2] }],
+    fn: (o, x, g) => o.batchNormAffineGrad(x, g, EPS),
+  },
+  {
+    name: "batchNormTrain with 80000 values per channel (chunked reductions)",
+    inputs: [{ shape: [2, 2, 200, 200] }, { shape: [2] }, { shape: [2] }],
+    fn: (o, x, w, b) => o.batchNormTrain(x, w, b, EPS),
+    order: 0,
+    atol: 1e-5,
+  },
+  {
+    name: "batchNormTrainBackward with 360000 values per channel (most partials per channel)",
+    inputs: [{ shape: [1, 1, 600, 600] }, { shape: [1] }, { shape: [1, 1, 600, 600] }],
+    fn: (o, x, w, g) => o.batchNormTrainBackward(x, w, g, EPS),
+    order: 0,
+    atol: 1e-5,
+  },
+];
