@@ -4,8 +4,9 @@
  */
 import * as h from "../../src/mod.ts";
 import { assert, assertClose, assertEquals, assertThrows, test } from "../harness.ts";
-import { erf64 } from "../reference.ts";
-import { checkAgainstFloat64, seededInputs } from "./float64_check.ts";
+import { erf64 } from "../support/reference.ts";
+import { checkGrads } from "../support/check_grads.ts";
+import { seededInputs } from "../support/random.ts";
 
 const phi = (x: number) => Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI);
 const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
@@ -61,12 +62,9 @@ for (const [name, fn, f, d1, d2, secondAtol] of [
 test("gelu: a composite (gelu of an affine map) passes float64 first- and second-order checks", async () => {
   const x = seededInputs(12, 11, 2);
   const w = seededInputs(12, 12);
-  await checkAgainstFloat64({
+  await checkGrads(([t]) => h.sum(h.mul(h.gelu(h.sub(h.mul(t, 1.5), 0.25)), h.tensor(Float32Array.from(w), [3, 4]))), [{ shape: [3, 4], values: x }], {
     name: "Σ w·gelu(1.5x − 0.25)",
-    shapes: [[3, 4]],
-    inputs: [x],
     seed: 13,
-    gpu: ([t]) => h.sum(h.mul(h.gelu(h.sub(h.mul(t, 1.5), 0.25)), h.tensor(Float32Array.from(w), [3, 4]))),
     reference: ([t]) => t.reduce((acc, value, i) => acc + w[i] * gelu64(1.5 * value - 0.25), 0),
   });
 });

@@ -7,7 +7,7 @@
 import * as h from "../../src/mod.ts";
 import { assert, assertClose, assertThrows, maxRelativeError, test } from "../harness.ts";
 import { loadGolden } from "./golden.ts";
-import { rng } from "./spec.ts";
+import { rng } from "../support/random.ts";
 
 type Shape4 = [number, number, number, number];
 type Implementation = "fused" | "composed";

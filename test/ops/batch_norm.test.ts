@@ -1,7 +1,8 @@
 import { batchNorm, grad, init, mul, sum, tanh, tensor, type Tensor, tidy } from "../../src/mod.ts";
 import { assert, assertThrows, maxRelativeError, test } from "../harness.ts";
-import { refBatchNorm, seededValues } from "../reference_conv.ts";
-import { checkDirectionalDerivatives } from "./finite_difference.ts";
+import { refBatchNorm } from "../support/reference_conv.ts";
+import { checkGrads } from "../support/check_grads.ts";
+import { seededValues } from "../support/random.ts";
 import { type GoldenTensor, loadGolden } from "./golden.ts";
 
 await init();
@@ -63,10 +64,7 @@ test("batchNorm training-mode second-order derivatives (cross-sample terms) matc
   const weight = tensor(gamma);
   const bias = tensor(beta);
   const r = tensor(seededValues(xs.length, 2), SHAPE);
-  await checkDirectionalDerivatives({
-    f: (x) => sum(mul(tanh(batchNorm(x, { weight, bias, training: true }).output), r)),
-    theta: xs,
-    shape: SHAPE,
+  await checkGrads(([x]) => sum(mul(tanh(batchNorm(x, { weight, bias, training: true }).output), r)), [{ shape: SHAPE, values: xs }], {
     seed: 3,
   });
   for (const t of [weight, bias, r]) t.dispose();

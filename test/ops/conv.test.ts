@@ -3,9 +3,10 @@ import {
 } from "../../src/mod.ts";
 import { assert, assertEquals, assertThrows, maxRelativeError, test } from "../harness.ts";
 import {
-  refConv2d, refConv2dInputGrad, refConv2dWeightGrad, type RefConvShapes, type RefGeometry, seededValues,
-} from "../reference_conv.ts";
-import { checkDirectionalDerivatives } from "./finite_difference.ts";
+  refConv2d, refConv2dInputGrad, refConv2dWeightGrad, type RefConvShapes, type RefGeometry,
+} from "../support/reference_conv.ts";
+import { checkGrads } from "../support/check_grads.ts";
+import { seededValues } from "../support/random.ts";
 import { type GoldenTensor, loadGolden } from "./golden.ts";
 
 const backend = await init();
@@ -142,8 +143,8 @@ test("conv2d second-order directional derivatives match finite differences", asy
     const r = tensor(seededValues(size(outShape), 8), outShape);
     const x = tensor(xs, c.x);
     const w = tensor(ws, c.w);
-    await checkDirectionalDerivatives({ f: (x) => sum(mul(tanh(conv2d(x, w, c)), r)), theta: xs, shape: c.x, seed: 9 });
-    await checkDirectionalDerivatives({ f: (w) => sum(mul(tanh(conv2d(x, w, c)), r)), theta: ws, shape: c.w, seed: 10 });
+    await checkGrads(([x]) => sum(mul(tanh(conv2d(x, w, c)), r)), [{ shape: c.x, values: xs }], { seed: 9 });
+    await checkGrads(([w]) => sum(mul(tanh(conv2d(x, w, c)), r)), [{ shape: c.w, values: ws }], { seed: 10 });
     for (const t of [r, x, w]) t.dispose();
   }
 });

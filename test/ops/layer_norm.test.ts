@@ -1,10 +1,11 @@
 /**
  * Layer normalisation and linear layers: values against float64 references written here, and
- * first- and second-order checks against float64 finite differences (test/ops/float64_check.ts).
+ * first- and second-order checks against float64 finite differences (test/support/check_grads.ts).
  */
 import * as h from "../../src/mod.ts";
 import { assertClose, assertThrows, test } from "../harness.ts";
-import { checkAgainstFloat64, seededInputs } from "./float64_check.ts";
+import { checkGrads } from "../support/check_grads.ts";
+import { seededInputs } from "../support/random.ts";
 
 /** Population-variance layer norm of the last `size` elements of each row, with optional affine. */
 function layerNorm64(x: Float64Array, size: number, eps: number, weight?: Float64Array, bias?: Float64Array): Float64Array {
@@ -43,27 +44,27 @@ test("layerNorm: gradients w.r.t. x, weight and bias match float64 to first and 
   const [rows, size] = [3, 5];
   const w = seededInputs(rows * size, 20);
   const wT = () => h.tensor(Float32Array.from(w), [rows, size]);
-  await checkAgainstFloat64({
+  const inputs = [
+    { shape: [rows, size], values: seededInputs(rows * size, 21, 2) },
+    { shape: [size], values: seededInputs(size, 22) },
+    { shape: [size], values: seededInputs(size, 23) },
+  ];
+  await checkGrads(([x, weight, bias]) => h.sum(h.mul(h.layerNorm(x, [size], { weight, bias, eps: 1e-6 }), wT())), inputs, {
     name: "Σ w·layerNorm(x; weight, bias)",
-    shapes: [[rows, size], [size], [size]],
-    inputs: [seededInputs(rows * size, 21, 2), seededInputs(size, 22), seededInputs(size, 23)],
     seed: 24,
-    gpu: ([x, weight, bias]) => h.sum(h.mul(h.layerNorm(x, [size], { weight, bias, eps: 1e-6 }), wT())),
     reference: ([x, weight, bias]) => weighted(layerNorm64(x, size, 1e-6, weight, bias), w),
   });
 });
 
 test("layerNorm: a nonlinear loss of the output passes float64 second-order checks", async () => {
   const [rows, size] = [2, 6];
-  await checkAgainstFloat64({
+  const cubed = ([x]: h.Tensor[]) => {
+    const y = h.layerNorm(x, 1);
+    return h.sum(h.mul(h.mul(y, y), y));
+  };
+  await checkGrads(cubed, [{ shape: [rows, size], values: seededInputs(rows * size, 30, 2) }], {
     name: "Σ layerNorm(x)³",
-    shapes: [[rows, size]],
-    inputs: [seededInputs(rows * size, 30, 2)],
     seed: 31,
-    gpu: ([x]) => {
-      const y = h.layerNorm(x, 1);
-      return h.sum(h.mul(h.mul(y, y), y));
-    },
     reference: ([x]) => layerNorm64(x, size, 1e-5).reduce((acc, value) => acc + value ** 3, 0),
   });
 });
@@ -90,17 +91,16 @@ test("linear: matches float64 over leading axes, to first and second order", asy
     }
     return total;
   };
-  await checkAgainstFloat64({
-    name: "Σ w·tanh(linear(x))",
-    shapes: [[batch, tokens, inFeatures], [outFeatures, inFeatures], [outFeatures]],
-    inputs: [seededInputs(batch * tokens * inFeatures, 41), seededInputs(outFeatures * inFeatures, 42), seededInputs(outFeatures, 43)],
-    seed: 44,
-    gpu: ([x, weight, bias]) => {
-      const y = h.linear(x, weight, bias);
-      return h.sum(h.mul(h.tanh(y), h.tensor(Float32Array.from(w), [batch, tokens, outFeatures])));
-    },
-    reference,
-  });
+  const inputs = [
+    { shape: [batch, tokens, inFeatures], values: seededInputs(batch * tokens * inFeatures, 41) },
+    { shape: [outFeatures, inFeatures], values: seededInputs(outFeatures * inFeatures, 42) },
+    { shape: [outFeatures], values: seededInputs(outFeatures, 43) },
+  ];
+  const loss = ([x, weight, bias]: h.Tensor[]) => {
+    const y = h.linear(x, weight, bias);
+    return h.sum(h.mul(h.tanh(y), h.tensor(Float32Array.from(w), [batch, tokens, outFeatures])));
+  };
+  await checkGrads(loss, inputs, { name: "Σ w·tanh(linear(x))", seed: 44, reference });
   await h.init();
   const x = h.zeros([2, 5]);
   assertThrows(() => h.linear(x, h.zeros([4, 3])), /needs weight \[out, 5\], got \[4, 3\]/);

@@ -4,7 +4,8 @@
  */
 import { init, KERNEL_VARIANTS, matmul, tensor } from "../../src/mod.ts";
 import { assertClose, test } from "../harness.ts";
-import { Ref, ref } from "../reference.ts";
+import { Ref, ref } from "../support/reference.ts";
+import { seededValues } from "../support/random.ts";
 
 interface Case {
   a: number[];
@@ -33,16 +34,6 @@ const CASES: Case[] = [
   { a: [70, 64], b: [3, 70, 64], transA: true },
 ];
 
-function seeded(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 for (const variant of KERNEL_VARIANTS.matmul) {
   test(`matmul ${variant}: odd shapes, transposes and broadcast batches match float64`, async () => {
     const backend = await init();
@@ -51,8 +42,8 @@ for (const variant of KERNEL_VARIANTS.matmul) {
     try {
       for (const [i, c] of CASES.entries()) {
         const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
-        const av = seeded(size(c.a), 2 * i + 1);
-        const bv = seeded(size(c.b), 2 * i + 2);
+        const av = seededValues(size(c.a), 2 * i + 1);
+        const bv = seededValues(size(c.b), 2 * i + 2);
         const options = { transA: c.transA ?? false, transB: c.transB ?? false };
         const a = tensor(av, c.a);
         const b = tensor(bv, c.b);

@@ -2,8 +2,9 @@ import {
   adaptiveAvgPool2d, avgPool2d, globalAvgPool2d, grad, init, maxPool2d, mul, sum, tanh, tensor, type Tensor, tidy,
 } from "../../src/mod.ts";
 import { assert, assertEquals, assertThrows, maxRelativeError, test } from "../harness.ts";
-import { type RefPool, refPool2d, seededValues } from "../reference_conv.ts";
-import { checkDirectionalDerivatives } from "./finite_difference.ts";
+import { type RefPool, refPool2d } from "../support/reference_conv.ts";
+import { checkGrads } from "../support/check_grads.ts";
+import { seededValues } from "../support/random.ts";
 import { type GoldenTensor, loadGolden } from "./golden.ts";
 
 await init();
@@ -86,7 +87,7 @@ test("maxPool2d's gradient scatters to the argmax; its second order (a gather) m
   check("dx", await dx.floats(), expected);
   dx.dispose();
   const r = tensor(rs, ref.shape);
-  await checkDirectionalDerivatives({ f: (x) => sum(mul(tanh(maxPool2d(x, options)), r)), theta: xs, shape: c.x, seed: 5, eps: 2e-3 });
+  await checkGrads(([x]) => sum(mul(tanh(maxPool2d(x, options)), r)), [{ shape: c.x, values: xs }], { seed: 5, eps: 2e-3 });
   r.dispose();
 });
 
@@ -95,15 +96,12 @@ test("avgPool2d and adaptiveAvgPool2d second-order directional derivatives match
   const xs = seededValues(size(shape), 6);
   const avgOut = [2, 2, 4, 3];
   const r = tensor(seededValues(size(avgOut), 7), avgOut);
-  await checkDirectionalDerivatives({
-    f: (x) => sum(mul(tanh(avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1, countIncludePad: false })), r)),
-    theta: xs,
-    shape,
+  await checkGrads(([x]) => sum(mul(tanh(avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1, countIncludePad: false })), r)), [{ shape, values: xs }], {
     seed: 8,
   });
   const adaptiveOut = [2, 2, 3, 2];
   const r2 = tensor(seededValues(size(adaptiveOut), 9), adaptiveOut);
-  await checkDirectionalDerivatives({ f: (x) => sum(mul(tanh(adaptiveAvgPool2d(x, [3, 2])), r2)), theta: xs, shape, seed: 10 });
+  await checkGrads(([x]) => sum(mul(tanh(adaptiveAvgPool2d(x, [3, 2])), r2)), [{ shape, values: xs }], { seed: 10 });
   r.dispose();
   r2.dispose();
 });

@@ -7,9 +7,11 @@
  */
 import * as h from "../../src/mod.ts";
 import * as bn from "../../src/ops/batch_norm_primitives.ts";
-import { type Correlate1d, Ref, ref } from "../reference.ts";
-import { refConv2d, type RefGeometry, refPool2d, type RefPool } from "../reference_conv.ts";
+import { type Correlate1d, Ref, ref } from "../support/reference.ts";
+import { refConv2d, type RefGeometry, refPool2d, type RefPool } from "../support/reference_conv.ts";
 import { assertClose, test } from "../harness.ts";
+import { checkGrads } from "../support/check_grads.ts";
+import { rng, seededValues } from "../support/random.ts";
 
 /** The subset of the API a spec may use; implemented by the GPU ops and by the reference. */
 export interface Ops<T> {
@@ -110,18 +112,6 @@ export interface OpSpec {
   atol?: number;
 }
 
-/** Deterministic PRNG (mulberry32) for host-side inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function sample(domain: Domain, random: () => number): number {
   const u = random();
   switch (domain) {
@@ -145,49 +135,11 @@ function makeInputs(spec: OpSpec, seed: number): Float64Array[] {
   });
 }
 
-function weights(n: number, seed: number): Float64Array {
-  const random = rng(seed);
-  return Float64Array.from(Float32Array.from({ length: n }, () => 2 * random() - 1));
-}
-
 function refLoss(spec: OpSpec, xs: Float64Array[], w: Float64Array): number {
   const out = spec.fn(refOps, ...xs.map((d, i) => new Ref(spec.inputs[i].shape, d)));
   let total = 0;
   for (let i = 0; i < out.data.length; i++) total += out.data[i] * w[i];
   return total;
-}
-
-/** Central differences of the reference loss: ∂L/∂x for every element of every input. */
-function refGradient(spec: OpSpec, xs: Float64Array[], w: Float64Array): Float64Array[] {
-  const step = 1e-6;
-  return xs.map((x, k) =>
-    Float64Array.from(x, (v, j) => {
-      const plus = xs.map((y) => y.slice());
-      const minus = xs.map((y) => y.slice());
-      plus[k][j] = v + step;
-      minus[k][j] = v - step;
-      return (refLoss(spec, plus, w) - refLoss(spec, minus, w)) / (2 * step);
-    })
-  );
-}
-
-/** Mixed central differences: (H·v)_j = ∂²L/∂x_j∂v. */
-function refHessianVector(spec: OpSpec, xs: Float64Array[], w: Float64Array, v: Float64Array[]): Float64Array[] {
-  const step = 1e-4;
-  const at = (k: number, j: number, sj: number, sv: number) => {
-    const moved = xs.map((y, i) => Float64Array.from(y, (val, e) => val + sv * step * v[i][e]));
-    moved[k][j] += sj * step;
-    return refLoss(spec, moved, w);
-  };
-  return xs.map((x, k) =>
-    Float64Array.from(x, (_, j) => (at(k, j, 1, 1) - at(k, j, 1, -1) - at(k, j, -1, 1) + at(k, j, -1, -1)) / (4 * step * step))
-  );
-}
-
-function scaleOf(arrays: Float64Array[]): number {
-  let m = 0;
-  for (const a of arrays) for (const v of a) m = Math.max(m, Math.abs(v));
-  return m;
 }
 
 /** Registers the forward, first- and second-order tests of one spec. */
@@ -207,47 +159,16 @@ export function checkSpec(spec: OpSpec): void {
   });
   if (order < 1) return;
 
-  test(`${spec.name}: first-order gradient matches finite differences`, async () => {
-    await h.init();
+  const gradients = (order: 1 | 2) => async () => {
     const xs = makeInputs(spec, seed);
     const outSize = spec.fn(refOps, ...xs.map((d, i) => new Ref(spec.inputs[i].shape, d))).size;
-    const w = weights(outSize, seed + 1);
-    const expected = refGradient(spec, xs, w);
-    const grads = h.tidy(() => {
-      const inputs = xs.map((d, i) => h.tensor(Float32Array.from(d), spec.inputs[i].shape));
-      const wT = h.tensor(Float32Array.from(w), [outSize]);
-      return h.grad((ins: h.Tensor[]) => h.sum(h.mul(h.reshape(spec.fn(gpuOps, ...ins), [-1]), wT)))(inputs);
-    });
-    const scale = Math.max(scaleOf(expected), 1e-3);
-    for (let k = 0; k < xs.length; k++) {
-      assertClose(await grads[k].data(), expected[k], { rtol: 2e-3, atol: 2e-4 * scale }, `${spec.name} ∂L/∂x${k}`);
-    }
-    h.dispose(grads);
-  });
+    // L = Σ w ⊙ f(x) with seeded weights w: a scalar whose gradient reaches every output.
+    const w = Float64Array.from(seededValues(outSize, seed + 1));
+    const loss = (ins: h.Tensor[]) => h.sum(h.mul(h.reshape(spec.fn(gpuOps, ...ins), [-1]), h.tensor(Float32Array.from(w), [outSize])));
+    const inputs = xs.map((values, i) => ({ shape: spec.inputs[i].shape, values }));
+    await checkGrads(loss, inputs, { order, seed: seed + 2, name: spec.name, value: false, reference: (ys) => refLoss(spec, ys, w) });
+  };
+  test(`${spec.name}: first-order gradient matches finite differences`, gradients(1));
   if (order < 2) return;
-
-  test(`${spec.name}: second-order gradient (Hessian·v) matches finite differences`, async () => {
-    await h.init();
-    const xs = makeInputs(spec, seed);
-    const outSize = spec.fn(refOps, ...xs.map((d, i) => new Ref(spec.inputs[i].shape, d))).size;
-    const w = weights(outSize, seed + 1);
-    const v = xs.map((x, k) => weights(x.length, seed + 2 + k));
-    const expected = refHessianVector(spec, xs, w, v);
-    const hv = h.tidy(() => {
-      const inputs = xs.map((d, i) => h.tensor(Float32Array.from(d), spec.inputs[i].shape));
-      const wT = h.tensor(Float32Array.from(w), [outSize]);
-      const vT = v.map((d, i) => h.tensor(Float32Array.from(d), spec.inputs[i].shape));
-      const loss = (ins: h.Tensor[]) => h.sum(h.mul(h.reshape(spec.fn(gpuOps, ...ins), [-1]), wT));
-      const directional = (ins: h.Tensor[]) => {
-        const g = h.grad(loss)(ins);
-        return g.map((gk, k) => h.sum(h.mul(gk, vT[k]))).reduce((a, b) => h.add(a, b));
-      };
-      return h.grad(directional)(inputs);
-    });
-    const scale = Math.max(scaleOf(expected), 1e-2);
-    for (let k = 0; k < xs.length; k++) {
-      assertClose(await hv[k].data(), expected[k], { rtol: 5e-3, atol: 1e-3 * scale }, `${spec.name} (H·v)/x${k}`);
-    }
-    h.dispose(hv);
-  });
+  test(`${spec.name}: second-order gradient (Hessian·v) matches finite differences`, gradients(2));
 }

@@ -3,7 +3,7 @@
  * same names and signatures as the GPU ops so one spec function runs on both (see test/ops/spec.ts).
  */
 
-import type { Correlate1dAttrs as Correlate1d } from "../src/primitive.ts";
+import type { Correlate1dAttrs as Correlate1d } from "../../src/primitive.ts";
 export type { Correlate1d };
 
 export class Ref {
