@@ -2,7 +2,7 @@
 // shards — by default the embedded dataset — into a run folder that `--resume` continues exactly.
 
 import { init } from "../engine.ts";
-import { INCEPTION_AUGMENT } from "../data/augment.ts";
+import { type AugmentOptions, INCEPTION_AUGMENT } from "../data/augment.ts";
 import type { DatasetSpec, LoaderOptions } from "../data/loader.ts";
 import { resolveShards, type ShardInput } from "../data/shard_list.ts";
 import { bytesSource } from "../data/source.ts";
@@ -13,41 +13,47 @@ import { writeReport } from "../report/write.ts";
 import type { ModelConfig } from "../models/mod.ts";
 import { checkMemory, estimateMemory } from "../run/memory.ts";
 import { countRecords, loaderData, type RunData } from "../run/data.ts";
-import { type MemberMode, membersFor, type RunConfig } from "../run/config.ts";
+import { type MemberMode, membersFor, type OptimizerConfig, type RunConfig } from "../run/config.ts";
 import { FileStorage } from "../run/file_storage.ts";
 import { Run } from "../run/run.ts";
 import type { Member } from "../run/member.ts";
 import type { RunPosition } from "../run/checkpoint.ts";
 import { type RunStorage, writeText } from "../run/storage.ts";
 import { HARMONIZE_VERSION } from "../run/version.ts";
+import { type EmbeddedDataOptions, MAIN_RECIPE } from "../run/recipe.ts";
 import type { EvalEvent } from "../run/events.ts";
 import { checkFlags, type Command, intFlag, numberFlag, parseArgs, type ParsedArgs, stringFlag, UsageError } from "./command.ts";
 import { readModelConfig } from "./model_config.ts";
 import { Progress } from "./progress.ts";
 import { formatProfile, profile } from "../profile.ts";
 
-const USAGE = `usage: harmonize train [options]            a new run (default: tiny ResNets on the embedded dataset)
+const R = MAIN_RECIPE;
+const RECIPE_LR = R.schedule.base;
+const RECIPE_WARMUP = R.schedule.kind === "cosine" ? R.schedule.warmupSteps : 0;
+
+const USAGE = `usage: harmonize train [options]            a new run; without options the main job (npm start)
        harmonize train --resume RUN_DIR           continue a run exactly where its last checkpoint left it
+Defaults not given below come from the main job's recipe, MAIN_RECIPE in src/run/recipe.ts.
 
 model and data
-  --model NAME|FILE.json   tiny-resnet (default), tiny-vit, resnet18, resnet34, resnet50, vit-ti, vit-s,
-                           vit-b, or a JSON model config (docs/models.md)
+  --model NAME|FILE.json   tiny-resnet, tiny-vit, resnet18, resnet34, resnet50, vit-ti, vit-s, vit-b, or
+                           a JSON model config (docs/models.md); default: the recipe's model
   --train SHARDS           comma-separated shard paths, globs or URLs ({a..b} ranges); default: the
                            embedded dataset
   --val SHARDS             validation shards (default with the embedded dataset: its validation split)
   --images SHARDS          plain labelled images mixed in (layout "images"), --images-weight W (0.8)
-  --size PX                image side (default 32)      --classes K   (embedded: 4; shards: 1000)
-  --synthetic-records N    embedded training images (default 1024; validation: a quarter of it)
+  --size PX                image side (${R.imageSize})      --classes K   (embedded: ${R.classes}; shards: 1000)
+  --synthetic-records N    embedded training images (${R.trainRecords}; validation in the recipe's proportion, ${R.validationRecords})
   --skip-corrupt           skip unreadable records (logged as "skip" lines) instead of stopping
   --workers N              JPEG decode workers (default 1)
 length and schedule
-  --epochs N (default 4) | --steps N   the cosine schedule is sized from the real number of steps
+  --epochs N (${R.epochs}) | --steps N   the schedule is sized from the real number of steps
                            (records are counted; URLs need --steps)
-  --batch-size N (32)  --lr X (sgd 0.05, adamw 1e-3)  --warmup N (5)  --optimizer sgd|adamw
-  --momentum X (0.9)  --weight-decay X (adamw 0.05)  --clip NORM
+  --batch-size N (${R.batchSize})  --optimizer sgd|adamw (${R.optimizer.name})  --lr X (${RECIPE_LR}; other optimizer: sgd 0.05, adamw 1e-3)
+  --warmup N (${RECIPE_WARMUP})  --momentum X (0.9)  --weight-decay X (adamw 0.05)  --clip NORM
 loss
   --mode both|harmonized|plain (default both: the two side by side on the same batches)
-  --lambda-h X (1)  --lambda-w X (1e-5)
+  --lambda-h X (${R.loss.harmonization})  --lambda-w X (${R.loss.weightDecay})
 run
   --run DIR                the run folder (default runs/<date-time>)
   --seed N (0)  --eval-every N (0: at epoch ends)  --checkpoint-every N (0: at epoch ends)
@@ -85,7 +91,9 @@ interface DataSpec {
   imagesWeight: number;
   size: number;
   classes: number;
-  embeddedRecords: number;
+  /** The embedded dataset's sizes and drawing options, when it is used. */
+  embedded: { trainRecords: number; validationRecords: number; options: EmbeddedDataOptions } | null;
+  augment: AugmentOptions | false;
   seed: number;
   skipCorrupt: boolean;
   workers: number;
@@ -109,9 +117,10 @@ function choice<T extends string>(parsed: ParsedArgs, name: string, options: rea
 const isUrl = (s: string) => /^(https?|blob|data):/.test(s);
 
 async function embeddedShards(split: "train" | "val", spec: DataSpec): Promise<ShardInput[]> {
-  const records = split === "train" ? spec.embeddedRecords : Math.max(1, Math.floor(spec.embeddedRecords / 4));
+  const embedded = spec.embedded!;
+  const records = split === "train" ? embedded.trainRecords : embedded.validationRecords;
   const shards = await synthShards({
-    split, size: spec.size, classes: spec.classes, shortcut: true, shards: 2, recordsPerShard: Math.ceil(records / 2), seed: spec.seed,
+    ...embedded.options, split, size: spec.size, classes: spec.classes, shards: 2, recordsPerShard: Math.ceil(records / 2), seed: spec.seed,
   });
   return shards.map(({ name, bytes }) => bytesSource(bytes, name));
 }
@@ -128,7 +137,7 @@ async function runData(spec: DataSpec, batchSize: number, onSkip: LoaderOptions[
   const val = spec.val === "embedded" ? await embeddedShards("val", spec) : spec.val;
   return loaderData({
     train: {
-      datasets: train, dropRemainder: true, shuffleBuffer: 1024, workers: spec.workers, preprocess, augment: INCEPTION_AUGMENT,
+      datasets: train, dropRemainder: true, shuffleBuffer: 1024, workers: spec.workers, preprocess, augment: spec.augment,
       onBadRecord: policy, onShardDone: onSkip,
     },
     validation: val
@@ -140,27 +149,36 @@ async function runData(spec: DataSpec, batchSize: number, onSkip: LoaderOptions[
 }
 
 async function countTrainingRecords(spec: DataSpec): Promise<number | null> {
-  if (spec.train === "embedded") return 2 * Math.ceil(spec.embeddedRecords / 2);
+  if (spec.train === "embedded") return 2 * Math.ceil(spec.embedded!.trainRecords / 2);
   const inputs = [...spec.train, ...spec.images];
   if (inputs.some(isUrl)) return null;
   return await countRecords(await resolveShards(inputs), spec.skipCorrupt ? "skip" : "error");
 }
 
 async function modelConfig(parsed: ParsedArgs, size: number, classes: number, seed: number): Promise<ModelConfig> {
-  const name = stringFlag(parsed, "model", "tiny-resnet")!;
+  const name = stringFlag(parsed, "model");
+  if (name === undefined) return { ...R.model, ...(R.model.arch === "vit" ? { imageSize: size } : {}), classes, seed } as ModelConfig;
   if (name in PRESETS) return { ...PRESETS[name](size), classes, seed } as ModelConfig;
   if (!name.endsWith(".json")) throw new UsageError(`--model must be one of ${Object.keys(PRESETS).join(", ")} or a .json file, got ${name}`);
   const config = await readModelConfig(name);
   return { ...config, classes: config.classes ?? classes } as ModelConfig;
 }
 
+/** The recipe's optimizer when it is the one asked for, else the optimizer's defaults; flags override. */
+function optimizerConfig(parsed: ParsedArgs, name: "sgd" | "adamw"): OptimizerConfig {
+  const base: OptimizerConfig = R.optimizer.name === name ? { ...R.optimizer } : { name };
+  if (base.name === "sgd") return { ...base, momentum: numberFlag(parsed, "momentum", base.momentum ?? 0.9), nesterov: base.nesterov ?? true };
+  return { ...base, weightDecay: numberFlag(parsed, "weight-decay", base.weightDecay ?? 0.05) };
+}
+
 /** Reads the options of a new run into its stored config. */
 async function newRunConfig(parsed: ParsedArgs): Promise<StoredConfig> {
-  const size = intFlag(parsed, "size", 32);
+  const size = intFlag(parsed, "size", R.imageSize);
   const seed = intFlag(parsed, "seed", 0);
   const trainShards = listFlag(parsed, "train");
   const embedded = trainShards.length === 0;
-  const classes = intFlag(parsed, "classes", embedded ? 4 : 1000);
+  const classes = intFlag(parsed, "classes", embedded ? R.classes : 1000);
+  const trainRecords = intFlag(parsed, "synthetic-records", R.trainRecords);
   const images = listFlag(parsed, "images");
   const imagesWeight = images.length ? numberFlag(parsed, "images-weight", 0.8) : 0;
   if (imagesWeight >= 1) throw new UsageError(`--images-weight must be below 1, got ${imagesWeight}`);
@@ -172,14 +190,21 @@ async function newRunConfig(parsed: ParsedArgs): Promise<StoredConfig> {
     imagesWeight,
     size,
     classes,
-    embeddedRecords: intFlag(parsed, "synthetic-records", 1024),
+    embedded: embedded
+      ? {
+        trainRecords,
+        validationRecords: Math.max(1, Math.round((trainRecords * R.validationRecords) / R.trainRecords)),
+        options: R.data,
+      }
+      : null,
+    augment: embedded ? R.augment : INCEPTION_AUGMENT,
     seed,
     skipCorrupt: parsed.flags.has("skip-corrupt"),
     workers: intFlag(parsed, "workers", 1),
     records: null,
   };
   if (size < 8) throw new UsageError(`--size must be at least 8, got ${size}`);
-  const batchSize = intFlag(parsed, "batch-size", 32);
+  const batchSize = intFlag(parsed, "batch-size", R.batchSize);
   if (batchSize < 1) throw new UsageError("--batch-size must be at least 1");
   if (parsed.flags.has("epochs") && parsed.flags.has("steps")) throw new UsageError("give --epochs or --steps, not both");
   data.records = await countTrainingRecords(data);
@@ -190,10 +215,11 @@ async function newRunConfig(parsed: ParsedArgs): Promise<StoredConfig> {
   } else {
     const perEpoch = Math.floor(data.records / batchSize);
     if (perEpoch < 1) throw new UsageError(`the training data holds ${data.records} records, fewer than one batch of ${batchSize}`);
-    totalSteps = intFlag(parsed, "epochs", 4) * perEpoch;
+    totalSteps = intFlag(parsed, "epochs", R.epochs) * perEpoch;
   }
   if (totalSteps < 1) throw new UsageError("the run would take no steps (--epochs/--steps)");
-  const optimizerName = choice(parsed, "optimizer", ["sgd", "adamw"] as const, "sgd");
+  const optimizerName = choice(parsed, "optimizer", ["sgd", "adamw"] as const, R.optimizer.name);
+  const base = numberFlag(parsed, "lr", optimizerName === R.optimizer.name ? RECIPE_LR : optimizerName === "sgd" ? 0.05 : 1e-3);
   const mode = choice(parsed, "mode", ["both", "harmonized", "plain"] as const, "both") as MemberMode | "both";
   const model = await modelConfig(parsed, size, classes, seed);
   if (model.classes !== classes) throw new UsageError(`the model has ${model.classes} classes but the data ${classes} (--classes)`);
@@ -204,17 +230,17 @@ async function newRunConfig(parsed: ParsedArgs): Promise<StoredConfig> {
     classes,
     imageSize: size,
     batchSize,
-    optimizer: optimizerName === "sgd"
-      ? { name: "sgd", momentum: numberFlag(parsed, "momentum", 0.9), nesterov: true }
-      : { name: "adamw", weightDecay: numberFlag(parsed, "weight-decay", 0.05) },
-    schedule: {
+    optimizer: optimizerConfig(parsed, optimizerName),
+    schedule: R.schedule.kind === "constant" ? { kind: "constant", base } : {
       kind: "cosine",
-      base: numberFlag(parsed, "lr", optimizerName === "sgd" ? 0.05 : 1e-3),
-      warmupSteps: Math.min(intFlag(parsed, "warmup", 5), totalSteps),
+      base,
+      warmupSteps: Math.min(intFlag(parsed, "warmup", RECIPE_WARMUP), totalSteps),
+      ...(R.schedule.minimum !== undefined ? { minimum: R.schedule.minimum } : {}),
     },
     loss: {
-      harmonization: numberFlag(parsed, "lambda-h", 1),
-      weightDecay: numberFlag(parsed, "lambda-w", 1e-5),
+      ...R.loss,
+      harmonization: numberFlag(parsed, "lambda-h", R.loss.harmonization),
+      weightDecay: numberFlag(parsed, "lambda-w", R.loss.weightDecay),
       ...(parsed.flags.has("clip") ? { clipNorm: numberFlag(parsed, "clip", 0) } : {}),
     },
     totalSteps,
