@@ -7,65 +7,19 @@ import { resolveShards } from "../../src/data/shard_list.ts";
 import { urlSource } from "../../src/data/source.ts";
 import { synthShards } from "../../src/data/synthetic.ts";
 import { newShardReport, readTFRecords } from "../../src/data/tfrecord_reader.ts";
+import { honest, rawServer, type RawServer } from "./raw_http.ts";
 
 const [{ bytes: shard }] = await synthShards({ split: "val", size: 32, shards: 1, recordsPerShard: 10 });
 
-interface Served {
-  url: string;
-  requests: string[];
-  close(): Promise<void>;
-}
-
 /**
- * A raw HTTP/1.1 server on 127.0.0.1 serving `shard`, so that a cut is a real closed socket:
- * `cutFirst` closes the first connection after that many body bytes; `ignoreRange` always sends
- * the whole shard with 200; `status` answers every request with that status.
+ * A raw-socket server serving `shard`: `cutFirst` closes the first connection after that many body
+ * bytes; `ignoreRange` always sends the whole shard with 200; `status` answers every request with it.
  */
-function serve(options: { cutFirst?: number; ignoreRange?: boolean; status?: number }): Served {
-  const requests: string[] = [];
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const encoder = new TextEncoder();
-  const handle = async (conn: Deno.Conn) => {
-    try {
-      let head = "";
-      const buffer = new Uint8Array(4096);
-      while (!head.includes("\r\n\r\n")) {
-        const n = await conn.read(buffer);
-        if (n === null) return;
-        head += new TextDecoder().decode(buffer.subarray(0, n));
-      }
-      const range = /^range: bytes=(\d+)-/im.exec(head);
-      requests.push(range ? `bytes=${range[1]}-` : "full");
-      if (options.status) {
-        await conn.write(encoder.encode(`HTTP/1.1 ${options.status} Oops\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`));
-        return;
-      }
-      const start = range && !options.ignoreRange ? Number(range[1]) : 0;
-      const body = shard.subarray(start);
-      const status = start > 0 ? "206 Partial Content" : "200 OK";
-      const contentRange = start > 0 ? `content-range: bytes ${start}-${shard.length - 1}/${shard.length}\r\n` : "";
-      await conn.write(encoder.encode(`HTTP/1.1 ${status}\r\ncontent-length: ${body.length}\r\n${contentRange}connection: close\r\n\r\n`));
-      const cut = requests.length === 1 ? options.cutFirst : undefined;
-      let sent = 0;
-      const limit = cut ?? body.length;
-      while (sent < limit) sent += await conn.write(body.subarray(sent, limit));
-    } catch {
-      // The client went away: nothing to do.
-    } finally {
-      conn.close();
-    }
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) handle(conn);
-  })().catch(() => {});
-  return {
-    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/val-0.tfrecords`,
-    requests,
-    close: async () => {
-      listener.close();
-      await accepting;
-    },
-  };
+function serve(options: { cutFirst?: number; ignoreRange?: boolean; status?: number }): RawServer {
+  return rawServer((index, start) => {
+    if (options.status) return { status: `${options.status} Oops`, headers: ["content-length: 0"] };
+    return { ...honest(shard, options.ignoreRange ? 0 : start), send: index === 0 ? options.cutFirst : undefined };
+  });
 }
 
 async function countRecords(url: string) {

@@ -7,90 +7,12 @@ import { assert, assertEquals, assertRejects, test } from "../harness.ts";
 import { urlSource } from "../../src/data/source.ts";
 import { synthShards } from "../../src/data/synthetic.ts";
 import { readTFRecords } from "../../src/data/tfrecord_reader.ts";
+import { honest as honestFor, type Plan, rawServer, type RawServer } from "./raw_http.ts";
 
 const [{ bytes: shard }] = await synthShards({ split: "val", size: 32, shards: 1, recordsPerShard: 10 });
 const RECORDS = 10;
 
-/** What the server does with request `index` (0 = the first) asking for bytes from `start`. */
-interface Plan {
-  status?: string;
-  /** Header lines; content-length and content-range are written only when given here. */
-  headers?: string[];
-  body?: Uint8Array;
-  /** Send only this many body bytes, then close (or stall). */
-  send?: number;
-  /** Hold the connection open without sending more (before the headers when `send` is -1). */
-  stall?: boolean;
-}
-
-interface Server {
-  url: string;
-  requests: string[];
-  close(): Promise<void>;
-}
-
-/** The normal answer: 200 with the whole shard, or 206 with the rest and a correct Content-Range. */
-function honest(start: number): Plan {
-  const body = shard.subarray(start);
-  const headers = [`content-length: ${body.length}`];
-  if (start > 0) headers.push(`content-range: bytes ${start}-${shard.length - 1}/${shard.length}`);
-  return { status: start > 0 ? "206 Partial Content" : "200 OK", headers, body };
-}
-
-function serve(script: (index: number, start: number) => Plan): Server {
-  const requests: string[] = [];
-  const open = new Set<Deno.Conn>();
-  let release!: () => void;
-  const closed = new Promise<void>((resolve) => release = resolve);
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const encoder = new TextEncoder();
-  const handle = async (conn: Deno.Conn) => {
-    open.add(conn);
-    try {
-      let head = "";
-      const buffer = new Uint8Array(4096);
-      while (!head.includes("\r\n\r\n")) {
-        const n = await conn.read(buffer);
-        if (n === null) return;
-        head += new TextDecoder().decode(buffer.subarray(0, n));
-      }
-      const range = /^range: bytes=(\d+)-/im.exec(head);
-      requests.push(range ? `bytes=${range[1]}-` : "full");
-      const plan = script(requests.length - 1, range ? Number(range[1]) : 0);
-      if (plan.stall && plan.send === -1) return await closed;
-      const lines = [`HTTP/1.1 ${plan.status ?? "200 OK"}`, ...(plan.headers ?? []), "connection: close", "", ""];
-      await conn.write(encoder.encode(lines.join("\r\n")));
-      const body = plan.body ?? new Uint8Array(0);
-      const limit = Math.min(plan.send ?? body.length, body.length);
-      for (let sent = 0; sent < limit;) sent += await conn.write(body.subarray(sent, limit));
-      if (plan.stall) await closed;
-    } catch {
-      // The client went away.
-    } finally {
-      open.delete(conn);
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    }
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) handle(conn);
-  })().catch(() => {});
-  return {
-    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/val-0.tfrecords`,
-    requests,
-    close: async () => {
-      release();
-      listener.close();
-      for (const conn of open) {
-        try {
-          conn.close();
-        } catch { /* already closed */ }
-      }
-      await accepting;
-    },
-  };
-}
+const honest = (start: number) => honestFor(shard, start);
 
 async function read(url: string, stallTimeoutMs = 5_000): Promise<number> {
   let n = 0;
@@ -99,8 +21,8 @@ async function read(url: string, stallTimeoutMs = 5_000): Promise<number> {
   return n;
 }
 
-async function withServer(script: (index: number, start: number) => Plan, body: (server: Server) => Promise<void>): Promise<void> {
-  const server = serve(script);
+async function withServer(script: (index: number, start: number) => Plan, body: (server: RawServer) => Promise<void>): Promise<void> {
+  const server = rawServer(script);
   try {
     await body(server);
   } finally {
