@@ -99,7 +99,8 @@ async function detectCompression(reader: ByteReader, compression: Compression): 
 /**
  * Yields the records of one shard in order. With `onBadRecord: "skip"` a record with a bad data
  * CRC or an over-long length is skipped, a bad length CRC makes the reader scan forward for the
- * next valid header, and a truncated tail ends the shard; each is recorded in `report`.
+ * next valid header, and a truncated tail or damaged GZIP data ends the shard; each is recorded in
+ * `report` and told to `onSkip`. A failing source (a read error, a URL that gave up) stops either policy.
  */
 export async function* readTFRecords(
   stream: ReadableStream<Uint8Array>,
