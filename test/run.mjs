@@ -20,6 +20,8 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { SourceMapConsumer } from "source-map-js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -45,40 +47,42 @@ function usage(exitCode) {
   process.exit(exitCode);
 }
 
-const opts = { deno: true, browser: true, filter: null, timeoutS: 120, verbose: false };
-{
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const eq = arg.indexOf("=");
-      if (eq >= 0) return arg.slice(eq + 1);
-      if (i + 1 >= argv.length) {
-        console.error(`error: ${arg} needs a value`);
-        usage(2);
-      }
-      return argv[++i];
-    };
-    if (arg === "--deno-only") opts.browser = false;
-    else if (arg === "--browser-only") opts.deno = false;
-    else if (arg === "--filter" || arg.startsWith("--filter=")) opts.filter = value();
-    else if (arg === "--timeout" || arg.startsWith("--timeout=")) opts.timeoutS = Number(value());
-    else if (arg === "--verbose" || arg === "-v") opts.verbose = true;
-    else if (arg === "--help" || arg === "-h") usage(0);
-    else {
-      console.error(`error: unknown argument ${JSON.stringify(arg)}`);
-      usage(2);
-    }
+const opts = (() => {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: process.argv.slice(2),
+      options: {
+        "deno-only": { type: "boolean" },
+        "browser-only": { type: "boolean" },
+        filter: { type: "string" },
+        timeout: { type: "string", default: "120" },
+        verbose: { type: "boolean", short: "v" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    console.error(`error: ${e.message}`);
+    usage(2);
   }
-  if (!opts.deno && !opts.browser) {
+  if (values.help) usage(0);
+  if (values["deno-only"] && values["browser-only"]) {
     console.error("error: --deno-only and --browser-only exclude each other");
     process.exit(2);
   }
-  if (!(opts.timeoutS > 0)) {
+  const timeoutS = Number(values.timeout);
+  if (!(timeoutS > 0)) {
     console.error("error: --timeout needs a positive number of seconds");
     process.exit(2);
   }
-}
+  return {
+    deno: !values["browser-only"],
+    browser: !values["deno-only"],
+    filter: values.filter ?? null,
+    timeoutS,
+    verbose: values.verbose ?? false,
+  };
+})();
 
 process.env.XDG_RUNTIME_DIR ||= "/tmp";
 // Without it, Deno's wgpu silently falls back to its OpenGL backend (Mesa llvmpipe through EGL) when no
@@ -227,42 +231,6 @@ function rawFetchPlugin() {
 
 // Source maps: stacks from the page point into Vite's output, whose lines differ from the TypeScript
 // sources (type-only lines are dropped). Frames are mapped back with the map of Vite's transform result.
-const B64 = new Map([..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].map((c, i) => [c, i]));
-
-function decodeMappings(mappings) {
-  // → per generated line, the segments [genCol, srcIdx, srcLine, srcCol] (0-based), sorted by genCol.
-  const lines = [];
-  let srcIdx = 0, srcLine = 0, srcCol = 0;
-  for (const lineText of mappings.split(";")) {
-    const segments = [];
-    let genCol = 0;
-    for (const seg of lineText.split(",")) {
-      if (!seg) continue;
-      const values = [];
-      let value = 0, shift = 0;
-      for (const ch of seg) {
-        const digit = B64.get(ch) ?? 0;
-        value += (digit & 31) << shift;
-        if (digit & 32) shift += 5;
-        else {
-          values.push(value & 1 ? -(value >>> 1) : value >>> 1);
-          value = 0;
-          shift = 0;
-        }
-      }
-      genCol += values[0];
-      if (values.length >= 4) {
-        srcIdx += values[1];
-        srcLine += values[2];
-        srcCol += values[3];
-        segments.push([genCol, srcIdx, srcLine, srcCol]);
-      }
-    }
-    lines.push(segments);
-  }
-  return lines;
-}
-
 async function sourceMapStack(text, origin, server) {
   const frameRe = new RegExp(`${origin.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(/[^\\s:?()]+)(\\?[^\\s:()]*)?:(\\d+):(\\d+)`, "g");
   const cache = new Map();
@@ -274,14 +242,10 @@ async function sourceMapStack(text, origin, server) {
       if (!cache.has(urlPath)) {
         const mod = await server?.moduleGraph.getModuleByUrl(urlPath);
         const map = mod?.transformResult?.map;
-        cache.set(urlPath, map?.mappings ? decodeMappings(map.mappings) : null);
+        cache.set(urlPath, map?.mappings ? new SourceMapConsumer(map) : null);
       }
-      const segments = cache.get(urlPath)?.[+line - 1];
-      if (segments?.length) {
-        let best = segments[0];
-        for (const seg of segments) if (seg[0] <= +col - 1) best = seg;
-        mapped = `./${urlPath.slice(1)}:${best[2] + 1}:${best[3] + 1}`;
-      }
+      const original = cache.get(urlPath)?.originalPositionFor({ line: +line, column: +col - 1, bias: SourceMapConsumer.GREATEST_LOWER_BOUND });
+      if (original?.line) mapped = `./${urlPath.slice(1)}:${original.line}:${original.column + 1}`;
     } catch {
       // keep the generated position
     }
