@@ -1,10 +1,10 @@
-/** The demos are browser code (DOM + @webgpu/types), outside Deno's own type check: check them here. */
+/** The lab is browser code (DOM, Web Workers, @webgpu/types), outside Deno's own type check: check it here. */
 import { assertEquals, test } from "../harness.ts";
 
-test("demos: the harmonization demo type-checks against the DOM and @webgpu/types", async () => {
+test("demos: the browser lab's page and worker type-check against the DOM and @webgpu/types", async () => {
   const root = new URL("../..", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["check", "--config", "demos/deno.json", "demos/harmonize/main.ts"],
+    args: ["check", "--config", "demos/deno.json", "demos/lab/main.ts", "demos/lab/worker.ts"],
     cwd: root,
     stdout: "piped",
     stderr: "piped",

@@ -1,0 +1,395 @@
+/**
+ * The lab page: draws what the training worker reports and sends it the user's commands. Nothing
+ * here touches the GPU, so the page stays responsive while a harmonized step runs.
+ */
+import { DEFAULT_SETTINGS } from "./defaults.ts";
+import { checkSetting, formatHash, parseHash } from "./hash_state.ts";
+import { PaintSurface } from "./paint.ts";
+import { scorePaintedMap } from "./painted_map.ts";
+import { Chart, type Series } from "./render.ts";
+import type { DataChoice, EvalEvent, GalleryEvent, LabSettings, PageMessage, PaintImages, PyramidEvent, StepEvent, WorkerMessage } from "./protocol.ts";
+
+
+const COLORS: Record<string, string> = { plain: "#c0392b", harmonized: "#2166ac", human: "#1b7837" };
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const form = $<HTMLFormElement>("settings");
+const status = $("status");
+const errorBox = $("error");
+const progress = $("progress");
+const buttons = {
+  play: $<HTMLButtonElement>("play"),
+  pause: $<HTMLButtonElement>("pause"),
+  step: $<HTMLButtonElement>("step"),
+  downloadPlain: $<HTMLButtonElement>("download-plain"),
+  downloadHarmonized: $<HTMLButtonElement>("download-harmonized"),
+  loseDevice: $<HTMLButtonElement>("lose-device"),
+  paintAdd: $<HTMLButtonElement>("paint-add"),
+};
+
+const charts = $("charts");
+const lossChart = new Chart(charts, "Loss parts: cross-entropy and harmonization term");
+const weightChart = new Chart(charts, "Weight norm ½‖θ‖² (enters the loss times λ_w)", "tight");
+const validationChart = new Chart(charts, "Validation: accuracy and alignment score", [0, 1.2]);
+
+/** Everything the page has been told, kept to redraw charts and tables. */
+const history = { steps: [] as StepEvent[], evals: [] as EvalEvent[] };
+let paintImages: PaintImages | null = null;
+let settings: LabSettings = DEFAULT_SETTINGS;
+let data: DataChoice = { kind: "embedded" };
+let paint: PaintSurface | null = null;
+
+const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+const send = (message: PageMessage) => worker.postMessage(message);
+
+// ------------------------------------------------------------------------------------------ settings
+
+function readForm(): { settings: LabSettings; problems: string[] } {
+  const values = new FormData(form);
+  const next = { ...settings };
+  const problems: string[] = [];
+  for (const key of Object.keys(DEFAULT_SETTINGS) as (keyof LabSettings)[]) {
+    const raw = String(values.get(key) ?? "");
+    if (key === "model") {
+      next.model = raw === "vit" ? "vit" : "resnet";
+      continue;
+    }
+    const value = Number(raw);
+    const problem = raw.trim() === "" ? `${key} is empty` : checkSetting(key, value);
+    if (problem) problems.push(problem);
+    else next[key] = value;
+  }
+  return { settings: next, problems };
+}
+
+function fillForm(s: LabSettings): void {
+  for (const [key, value] of Object.entries(s)) {
+    const field = form.elements.namedItem(key) as HTMLInputElement | HTMLSelectElement | null;
+    if (field) field.value = String(value);
+  }
+}
+
+function showSettings(s: LabSettings): void {
+  settings = s;
+  fillForm(s);
+  const hash = formatHash(s, DEFAULT_SETTINGS);
+  if (location.hash !== hash) history_replace(hash);
+}
+
+function history_replace(hash: string): void {
+  globalThis.history.replaceState(null, "", hash || location.pathname + location.search);
+}
+
+function showError(message: string | null): void {
+  errorBox.hidden = message === null;
+  errorBox.textContent = message ?? "";
+}
+
+// ------------------------------------------------------------------------------------------- drawing
+
+function drawCharts(): void {
+  const members = [...new Set(history.steps.map((e) => e.member))];
+  const loss: Series[] = [];
+  const weights: Series[] = [];
+  for (const member of members) {
+    const events = history.steps.filter((e) => e.member === member);
+    loss.push({ label: `${member}: cross-entropy`, color: COLORS[member], points: events.map((e) => [e.step, e.crossEntropy]) });
+    if (member === "harmonized") {
+      loss.push({ label: `${member}: harmonization`, color: COLORS[member], dashed: true, points: events.map((e) => [e.step, e.harmonization]) });
+    }
+    weights.push({ label: member, color: COLORS[member], points: events.map((e) => [e.step, e.weightL2]) });
+  }
+  lossChart.draw(loss);
+  weightChart.draw(weights);
+  const validation: Series[] = [];
+  for (const member of [...new Set(history.evals.map((e) => e.member))]) {
+    const events = history.evals.filter((e) => e.member === member);
+    validation.push({ label: `${member}: accuracy`, color: COLORS[member], points: events.map((e) => [e.step, e.accuracy]) });
+    validation.push({ label: `${member}: alignment`, color: COLORS[member], dashed: true, points: events.map((e) => [e.step, e.alignmentScore]) });
+  }
+  validationChart.draw(validation);
+}
+
+function drawResults(): void {
+  const body = $("results").querySelector("tbody")!;
+  const latest = new Map<string, EvalEvent>();
+  for (const e of history.evals) latest.set(e.member, e);
+  body.replaceChildren(...[...latest.values()].map((e) => {
+    const row = document.createElement("tr");
+    row.dataset.member = e.member;
+    row.dataset.evaluation = JSON.stringify(e);
+    for (const text of [e.member, `${(100 * e.accuracy).toFixed(1)} %`, e.alignmentScore.toFixed(3), e.spearman.toFixed(3), e.dice.toFixed(3), e.iou.toFixed(3)]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.appendChild(cell);
+    }
+    return row;
+  }));
+}
+
+function tile(parent: HTMLElement, label: string, source: string): void {
+  const box = document.createElement("div");
+  box.className = "tile";
+  const image = document.createElement("img");
+  image.src = source;
+  image.alt = label;
+  const caption = document.createElement("span");
+  caption.textContent = label;
+  box.append(image, caption);
+  parent.appendChild(box);
+}
+
+function drawGallery(g: GalleryEvent): void {
+  const members = Object.keys(g.galleries);
+  const first = g.galleries[members[0]] ?? [];
+  const root = $("gallery");
+  root.replaceChildren();
+  first.forEach((entry, i) => {
+    const figure = document.createElement("figure");
+    const caption = document.createElement("figcaption");
+    const guesses = members.map((m) => `${m}: ${g.classNames[g.galleries[m][i].predicted] ?? g.galleries[m][i].predicted}`).join(", ");
+    caption.textContent = `${g.classNames[entry.label] ?? entry.label} (${guesses})`;
+    figure.appendChild(caption);
+    tile(figure, "image", entry.image);
+    tile(figure, "people", entry.human);
+    for (const m of members) tile(figure, m, g.galleries[m][i].saliency);
+    root.appendChild(figure);
+  });
+  paintImages = g.paint;
+  const labels = g.paint.labels;
+  for (const select of [$<HTMLSelectElement>("pyramid-image"), $<HTMLSelectElement>("paint-image")]) {
+    const chosen = select.value;
+    select.replaceChildren(...labels.map((label, i) => new Option(`${i + 1}: ${label}`, String(i))));
+    select.value = chosen || "0";
+  }
+  if (!paint) {
+    paint = new PaintSurface($<HTMLCanvasElement>("paint-canvas"), g.paint.size, scorePaint);
+    choosePaintImage();
+  }
+  scorePaint();
+}
+
+function drawPyramid(p: PyramidEvent): void {
+  const root = $("pyramid");
+  root.replaceChildren();
+  for (const which of ["saliency", "human"] as const) {
+    const row = document.createElement("div");
+    row.className = "row";
+    p.pyramid.levels.forEach((level, k) => {
+      tile(row, `${which === "human" ? "people" : "saliency"} ${level.width}×${level.height}`, level[which]);
+      if (which === "saliency") row.lastElementChild!.setAttribute("title", `level ${k}: mean squared difference ${level.mse.toFixed(4)}`);
+    });
+    root.appendChild(row);
+  }
+}
+
+function choosePaintImage(): void {
+  if (!paintImages || !paint) return;
+  const i = Number($<HTMLSelectElement>("paint-image").value || 0);
+  const plane = paintImages.size * paintImages.size;
+  paint.setImage(paintImages.images.subarray(3 * plane * i, 3 * plane * (i + 1)));
+  scorePaint();
+}
+
+function scorePaint(): void {
+  const body = $("paint-scores").querySelector("tbody")!;
+  const gallery = paintImages;
+  if (!gallery || !paint || !paint.map.some((v) => v > 0)) {
+    body.replaceChildren();
+    buttons.paintAdd.disabled = true;
+    return;
+  }
+  const i = Number($<HTMLSelectElement>("paint-image").value || 0);
+  const plane = gallery.size * gallery.size;
+  const references: Record<string, ArrayLike<number>> = { people: gallery.human.subarray(plane * i, plane * (i + 1)) };
+  for (const [member, maps] of Object.entries(gallery.saliency)) references[`${member} model`] = maps.subarray(plane * i, plane * (i + 1));
+  body.replaceChildren(...scorePaintedMap(paint.map, references).map((score) => {
+    const row = document.createElement("tr");
+    row.dataset.against = score.against;
+    for (const text of [score.against, score.spearman.toFixed(3), score.alignment.toFixed(3)]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.appendChild(cell);
+    }
+    return row;
+  }));
+  buttons.paintAdd.disabled = false;
+}
+
+// ------------------------------------------------------------------------------------- worker events
+
+function setRunning(running: boolean, step: number, steps: number): void {
+  progress.textContent = `step ${step} / ${steps}${running ? " (training)" : ""}`;
+  progress.dataset.step = String(step);
+  progress.dataset.running = String(running);
+  buttons.play.disabled = running || step >= steps;
+  buttons.play.textContent = step > 0 ? "Resume" : "Start";
+  buttons.pause.disabled = !running;
+  buttons.step.disabled = step >= steps;
+}
+
+function download(name: string, bytes: Uint8Array): void {
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: "application/octet-stream" }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+  const message = event.data;
+  switch (message.type) {
+    case "saved-run":
+      if (message.step !== null && message.settings) {
+        $("resume-text").textContent = `This browser holds an autosaved run at step ${message.step} (${message.settings.model}, seed ${message.settings.seed}, λ_h ${message.settings.lambdaH}).`;
+        $("resume-offer").hidden = false;
+        status.textContent = "Resume the saved run, or start fresh.";
+      } else startRun(false);
+      return;
+    case "ready":
+      showSettings(message.settings);
+      status.textContent = `Training on ${message.adapter}.` + (message.resumedFrom !== null ? ` Resumed from the autosave at step ${message.resumedFrom}.` : "");
+      for (const b of [buttons.downloadPlain, buttons.downloadHarmonized, buttons.loseDevice]) b.disabled = false;
+      return;
+    case "state":
+      return setRunning(message.running, message.step, message.steps);
+    case "status":
+      status.textContent = message.text;
+      return;
+    case "step":
+      history.steps.push(...message.events);
+      drawCharts();
+      return;
+    case "eval":
+      history.evals = history.evals.filter((e) => e.step !== message.events[0]?.step);
+      history.evals.push(...message.events);
+      drawCharts();
+      drawResults();
+      return;
+    case "gallery":
+      return drawGallery(message.gallery);
+    case "pyramid":
+      return drawPyramid(message.pyramid);
+    case "autosaved":
+      $("progress").dataset.autosaved = String(message.step);
+      return;
+    case "recovered":
+      status.textContent = `The GPU device was lost (${message.reason}). A new device was opened and training continues from the autosave at step ${message.step}.`;
+      status.dataset.recovered = String(message.step);
+      history.steps = history.steps.filter((e) => e.step < message.step);
+      history.evals = history.evals.filter((e) => e.step <= message.step);
+      drawCharts();
+      return;
+    case "file":
+      return download(message.name, message.bytes);
+    case "error":
+      showError(message.message);
+      status.textContent = "Stopped by an error.";
+      return;
+  }
+};
+worker.onerror = (event) => showError(`the training worker failed: ${event.message}`);
+
+function startRun(resume: boolean): void {
+  $("resume-offer").hidden = true;
+  showError(null);
+  history.steps = [];
+  history.evals = [];
+  drawCharts();
+  drawResults();
+  status.textContent = resume ? "Opening the GPU and restoring the autosave…" : "Opening the GPU and building the dataset…";
+  send({ type: "init", settings, data, resume });
+}
+
+// ---------------------------------------------------------------------------------------- user input
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const { settings: next, problems } = readForm();
+  if (problems.length) return showError(problems.join("\n"));
+  showSettings(next);
+  startRun(false);
+});
+
+// λ_h, learning rate and batch size apply to the running run from the next step on.
+for (const key of ["lambdaH", "lr", "batchSize"] as const) {
+  (form.elements.namedItem(key) as HTMLInputElement).addEventListener("change", () => {
+    const { settings: next, problems } = readForm();
+    const problem = problems.find((p) => p.startsWith(key));
+    if (problem) return showError(problem);
+    showError(null);
+    showSettings({ ...settings, [key]: next[key] });
+    send({ type: "set", [key]: next[key] });
+    status.textContent = `${key === "lambdaH" ? "λ_h" : key === "lr" ? "learning rate" : "batch size"} is now ${next[key]} from the next step on.`;
+  });
+}
+
+buttons.play.addEventListener("click", () => send({ type: "play" }));
+buttons.pause.addEventListener("click", () => send({ type: "pause" }));
+buttons.step.addEventListener("click", () => send({ type: "step" }));
+buttons.downloadPlain.addEventListener("click", () => send({ type: "download", member: "plain" }));
+buttons.downloadHarmonized.addEventListener("click", () => send({ type: "download", member: "harmonized" }));
+buttons.loseDevice.addEventListener("click", () => send({ type: "lose-device" }));
+$("resume-button").addEventListener("click", () => startRun(true));
+$("fresh-button").addEventListener("click", () => startRun(false));
+$<HTMLInputElement>("upload").addEventListener("change", (event) => {
+  const files = [...((event.target as HTMLInputElement).files ?? [])];
+  if (files.length) send({ type: "upload", files });
+});
+$("pyramid-image").addEventListener("change", (event) => send({ type: "pyramid", index: Number((event.target as HTMLSelectElement).value) }));
+$("paint-image").addEventListener("change", choosePaintImage);
+$("paint-clear").addEventListener("click", () => {
+  paint?.clear();
+  scorePaint();
+});
+buttons.paintAdd.addEventListener("click", () => {
+  if (!paint) return;
+  send({ type: "add-target", index: Number($<HTMLSelectElement>("paint-image").value || 0), map: Float32Array.from(paint.map) });
+});
+
+function useShards(choice: DataChoice, name: string): void {
+  data = choice;
+  $("data-name").textContent = name;
+  startRun(false);
+}
+$<HTMLInputElement>("shard-files").addEventListener("change", (event) => {
+  const files = [...((event.target as HTMLInputElement).files ?? [])];
+  if (files.length) useShards({ kind: "files", files }, files.map((f) => f.name).join(", "));
+});
+const drop = $("drop-zone");
+drop.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  drop.classList.add("over");
+});
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  const files = [...(event.dataTransfer?.files ?? [])];
+  if (files.length) useShards({ kind: "files", files }, files.map((f) => f.name).join(", "));
+});
+$("url-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const urls = $<HTMLTextAreaElement>("shard-urls").value.split(/\s+/).filter(Boolean);
+  if (urls.length) useShards({ kind: "urls", urls }, urls.join(", "));
+});
+$("use-embedded").addEventListener("click", () => useShards({ kind: "embedded" }, "the embedded dataset"));
+
+addEventListener("resize", drawCharts);
+addEventListener("hashchange", () => {
+  const { settings: next, problems } = parseHash(location.hash, DEFAULT_SETTINGS);
+  if (problems.length) showError(problems.join("\n"));
+  fillForm(next);
+  settings = next;
+});
+
+{
+  const { settings: initial, problems } = parseHash(location.hash, DEFAULT_SETTINGS);
+  if (problems.length) showError(problems.join("\n"));
+  settings = initial;
+  fillForm(initial);
+  drawCharts();
+}
