@@ -20,7 +20,7 @@ export function smoothedCrossEntropy(logits: Tensor, onehot: Tensor, smoothing =
 
 /**
  * docs/harmonization.md §1.9: Σ ½‖θ‖² over the given parameters — every trainable one except normalisation
- * parameters, embeddings and the class token (each model marks those: Parameter.weightDecay).
+ * parameters, embeddings and the class token (each module lists those: Module.noWeightDecay, weightDecayGroups).
  */
 export function weightL2(decayed: readonly Tensor[]): Tensor {
   if (decayed.length === 0) throw new Error("weightL2: no parameter is subject to weight decay");

@@ -11,7 +11,7 @@ export {
   alignmentScore, alignmentScores, type AlignmentScores, averageRanks, binarizeTop, dice, HUMAN_CEILING,
   intersectionOverUnion, percentile, spearman,
 } from "./metrics.ts";
-export { AdamW, type AdamWOptions, type Optimizer, type OptimizerState, Sgd, type SgdOptions } from "./optimizers.ts";
+export { AdamW, type AdamWOptions, type Optimizer, type OptimizerState, type ParameterGroup, Sgd, type SgdOptions } from "./optimizers.ts";
 export { cosineSchedule, type CosineOptions, type Schedule, warmupStepSchedule, type WarmupStepOptions } from "./schedules.ts";
 export { clipGradNorm } from "./clip.ts";
 export type { Batch } from "../data/batch.ts";

@@ -32,6 +32,25 @@ function stateKey(key: string, slots: readonly string[], parameters: ReadonlySet
   return [slot, name];
 }
 
+/**
+ * Parameters that share optimizer settings, as torch.optim's param_groups: e.g. the `decay` and
+ * `noDecay` groups of weightDecayGroups (src/nn/parameter_groups.ts), the second with weightDecay 0.
+ */
+export interface ParameterGroup {
+  parameters: [string, Parameter][];
+  /** This group's weight decay instead of the optimizer's. */
+  weightDecay?: number;
+}
+
+/** [name, parameter, the group's weight decay if it sets one] for plain [name, parameter] lists and groups alike. */
+type Member = [string, Parameter, number | undefined];
+
+function membersOf(parameters: [string, Parameter][] | ParameterGroup[]): Member[] {
+  return (parameters as ([string, Parameter] | ParameterGroup)[]).flatMap((entry): Member[] =>
+    Array.isArray(entry) ? [[entry[0], entry[1], undefined]] : entry.parameters.map(([name, p]) => [name, p, entry.weightDecay])
+  );
+}
+
 function gradientOf(grads: Record<string, Tensor>, name: string): Tensor {
   const g = grads[name];
   if (!g) throw new Error(`optimizer: no gradient for parameter "${name}"`);
@@ -49,8 +68,10 @@ export interface SgdOptions {
 /** torch.optim.SGD: buf = μ·buf + (1 − d)·g; step along g + μ·buf (Nesterov) or buf. */
 export class Sgd implements Optimizer {
   private readonly buffers = new Map<string, Tensor>();
+  private readonly parameters: Member[];
 
-  constructor(private readonly parameters: [string, Parameter][], private readonly options: SgdOptions = {}) {
+  constructor(parameters: [string, Parameter][] | ParameterGroup[], private readonly options: SgdOptions = {}) {
+    this.parameters = membersOf(parameters);
     if (options.nesterov && !(options.momentum && options.momentum > 0) ) {
       throw new Error("Sgd: Nesterov momentum requires momentum > 0");
     }
@@ -59,9 +80,10 @@ export class Sgd implements Optimizer {
   step(grads: Record<string, Tensor>, lr: number): void {
     const { momentum = 0, nesterov = false, weightDecay = 0, dampening = 0 } = this.options;
     tidy(() => {
-      for (const [name, p] of this.parameters) {
+      for (const [name, p, groupDecay] of this.parameters) {
         let g = gradientOf(grads, name);
-        if (weightDecay) g = add(g, mul(p.value, weightDecay));
+        const decay = groupDecay ?? weightDecay;
+        if (decay) g = add(g, mul(p.value, decay));
         if (momentum) {
           const previous = this.buffers.get(name);
           const buffer = keep(previous ? add(mul(previous, momentum), mul(g, 1 - dampening)) : add(g, 0));
@@ -102,8 +124,11 @@ export interface AdamWOptions {
 export class AdamW implements Optimizer {
   private readonly moments = new Map<string, { m: Tensor; v: Tensor }>();
   private steps = 0;
+  private readonly parameters: Member[];
 
-  constructor(private readonly parameters: [string, Parameter][], private readonly options: AdamWOptions = {}) {}
+  constructor(parameters: [string, Parameter][] | ParameterGroup[], private readonly options: AdamWOptions = {}) {
+    this.parameters = membersOf(parameters);
+  }
 
   step(grads: Record<string, Tensor>, lr: number): void {
     const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weightDecay = 0.01 } = this.options;
@@ -111,7 +136,7 @@ export class AdamW implements Optimizer {
     const correction1 = 1 - beta1 ** this.steps;
     const correction2 = 1 - beta2 ** this.steps;
     tidy(() => {
-      for (const [name, p] of this.parameters) {
+      for (const [name, p, groupDecay] of this.parameters) {
         const g = gradientOf(grads, name);
         const previous = this.moments.get(name);
         const m = keep(previous ? add(mul(previous.m, beta1), mul(g, 1 - beta1)) : mul(g, 1 - beta1));
@@ -120,7 +145,7 @@ export class AdamW implements Optimizer {
         previous?.v.dispose();
         this.moments.set(name, { m, v });
         const update = div(div(m, correction1), add(sqrt(div(v, correction2)), epsilon));
-        p.assign(sub(mul(p.value, 1 - lr * weightDecay), mul(update, lr)));
+        p.assign(sub(mul(p.value, 1 - lr * (groupDecay ?? weightDecay)), mul(update, lr)));
       }
     });
   }

@@ -8,6 +8,7 @@ import { markPhase } from "../profile.ts";
 import { scalar } from "../ops/creation.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Module, ParameterTree } from "../nn/module.ts";
+import { weightDecayGroups } from "../nn/parameter_groups.ts";
 import { valueAndGradWithAux } from "../autograd/grad.ts";
 import { oneHot } from "../ops/indexing.ts";
 import { inputGradient, trainingSaliency } from "./saliency.ts";
@@ -31,7 +32,7 @@ export interface HarmonizedOutputs extends LossOutputs {
 }
 
 function decayedParameters(model: Module): Tensor[] {
-  return model.namedParameters().filter(([, p]) => p.weightDecay).map(([, p]) => p.value);
+  return weightDecayGroups(model).decay.map(([, p]) => p.value);
 }
 
 /** docs/harmonization.md §1.1–1.10, differentiable w.r.t. the model's parameters. */

@@ -99,10 +99,14 @@ export class PatchProjection extends Module {
   constructor(readonly patchSize: number, readonly inChannels: number, readonly width: number, seeds: SeedStream) {
     super();
     const shape = [width, inChannels, patchSize, patchSize];
-    // Patch embeddings are excluded from weight decay (as in the harmonization loss).
-    this.weight = this.registerParameter("weight", kaimingUniformDefault(shape, seeds.next()), false);
+    this.weight = this.registerParameter("weight", kaimingUniformDefault(shape, seeds.next()));
     const bound = 1 / Math.sqrt(inChannels * patchSize * patchSize);
-    this.bias = this.registerParameter("bias", uniform([width], bound, seeds.next()), false);
+    this.bias = this.registerParameter("bias", uniform([width], bound, seeds.next()));
+  }
+
+  /** Patch embeddings are not weight-decayed (as in the harmonization loss). */
+  override noWeightDecay(): string[] {
+    return ["weight", "bias"];
   }
 
   forward(x: Tensor): Tensor {
@@ -242,8 +246,8 @@ export class VisionTransformer extends Module {
     const seeds = new SeedStream(c.seed);
     this.grid = c.imageSize / c.patchSize;
     // timm: cls_token ~ N(0, 1e-6), pos_embed ~ trunc_normal(0.02); neither is weight-decayed.
-    this.cls_token = this.registerParameter("cls_token", randomNormal([1, 1, c.width], { seed: seeds.next(), std: 1e-6 }), false);
-    this.pos_embed = this.registerParameter("pos_embed", truncNormal([1, 1 + this.grid ** 2, c.width], 0.02, seeds.next()), false);
+    this.cls_token = this.registerParameter("cls_token", randomNormal([1, 1, c.width], { seed: seeds.next(), std: 1e-6 }));
+    this.pos_embed = this.registerParameter("pos_embed", truncNormal([1, 1 + this.grid ** 2, c.width], 0.02, seeds.next()));
     this.patch_embed = this.registerModule("patch_embed", new PatchEmbed(c.patchSize, c.inChannels, c.width, seeds));
     this.posDrop = this.registerModule("pos_drop", new Dropout(c.dropRate, seeds.next()));
     this.blocks = this.registerModule("blocks", new Sequential(...Array.from({ length: c.depth }, () => new Block(c, seeds))));
@@ -260,6 +264,11 @@ export class VisionTransformer extends Module {
     const cls = broadcastTo(this.cls_token.value, [batch, 1, width]);
     const y = this.posDrop.forward(add(concat([cls, tokens], 1), pos));
     return this.norm.forward(this.blocks.forward(y));
+  }
+
+  /** The class token and position embedding are not weight-decayed (timm's no_weight_decay()). */
+  override noWeightDecay(): string[] {
+    return ["cls_token", "pos_embed"];
   }
 
   /** Logits [B, classes] from the class token (or its features when classes = 0). */

@@ -12,6 +12,7 @@ import { stopGradient } from "../ops/movement.ts";
 import { batchNorm } from "../ops/batch_norm.ts";
 import { Module } from "./module.ts";
 import type { Parameter } from "./parameter.ts";
+import type { Buffer } from "./buffer.ts";
 
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -22,9 +23,9 @@ export interface BatchNorm2dOptions {
 export class BatchNorm2d extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter;
-  readonly runningMean: Parameter;
-  readonly runningVar: Parameter;
-  readonly numBatchesTracked: Parameter;
+  readonly runningMean: Buffer;
+  readonly runningVar: Buffer;
+  readonly numBatchesTracked: Buffer;
   readonly eps: number;
   readonly momentum: number;
 
@@ -32,11 +33,16 @@ export class BatchNorm2d extends Module {
     super();
     this.eps = eps;
     this.momentum = momentum;
-    this.weight = this.registerParameter("weight", ones([channels]), false);
-    this.bias = this.registerParameter("bias", zeros([channels]), false);
+    this.weight = this.registerParameter("weight", ones([channels]));
+    this.bias = this.registerParameter("bias", zeros([channels]));
     this.runningMean = this.registerBuffer("running_mean", zeros([channels]));
     this.runningVar = this.registerBuffer("running_var", ones([channels]));
     this.numBatchesTracked = this.registerBuffer("num_batches_tracked", scalar(0, "int32"));
+  }
+
+  /** Normalisation parameters are not weight-decayed. */
+  override noWeightDecay(): string[] {
+    return ["weight", "bias"];
   }
 
   forward(x: Tensor): Tensor {

@@ -12,8 +12,13 @@ export class LayerNorm extends Module {
   /** @param eps torch's default 1e-5; timm's ViT uses 1e-6. */
   constructor(readonly features: number, readonly eps = 1e-5) {
     super();
-    this.weight = this.registerParameter("weight", ones([features]), false);
-    this.bias = this.registerParameter("bias", zeros([features]), false);
+    this.weight = this.registerParameter("weight", ones([features]));
+    this.bias = this.registerParameter("bias", zeros([features]));
+  }
+
+  /** Normalisation parameters are not weight-decayed. */
+  override noWeightDecay(): string[] {
+    return ["weight", "bias"];
   }
 
   forward(x: Tensor): Tensor {

@@ -18,6 +18,8 @@ import { cast } from "../ops/indexing.ts";
 import { sameShape, Tensor } from "../tensor.ts";
 import type { HostTensor } from "../io/safetensors.ts";
 import { Parameter } from "./parameter.ts";
+import { Buffer } from "./buffer.ts";
+import type { TensorHolder } from "./tensor_holder.ts";
 
 /** A state dict: PyTorch names to tensors on the GPU or on the host (e.g. read from safetensors). */
 export type StateDict = Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>;
@@ -39,24 +41,34 @@ export abstract class Module {
   /** Training mode: BatchNorm uses batch statistics and updates running ones; Dropout drops. */
   training = true;
   private readonly parameterSlots = new Map<string, Parameter>();
-  private readonly bufferSlots = new Map<string, Parameter>();
+  private readonly bufferSlots = new Map<string, Buffer>();
   private readonly children = new Map<string, Module>();
 
   abstract forward(x: Tensor): Tensor;
 
-  protected registerParameter(name: string, value: Tensor, weightDecay = true): Parameter {
+  protected registerParameter(name: string, value: Tensor): Parameter {
     this.checkName(name);
-    const slot = new Parameter(value, weightDecay);
+    const slot = new Parameter(value);
     this.parameterSlots.set(name, slot);
     return slot;
   }
 
   /** Non-trainable state saved in the state dict (running statistics, counters). */
-  protected registerBuffer(name: string, value: Tensor): Parameter {
+  protected registerBuffer(name: string, value: Tensor): Buffer {
     this.checkName(name);
-    const slot = new Parameter(value, false);
+    const slot = new Buffer(value);
     this.bufferSlots.set(name, slot);
     return slot;
+  }
+
+  /** Names of this module's own parameters that are not weight-decayed (see parameter_groups.ts). */
+  noWeightDecay(): string[] {
+    return [];
+  }
+
+  /** This module's own parameters, without its children's. */
+  ownParameters(): [string, Parameter][] {
+    return [...this.parameterSlots.entries()];
   }
 
   protected registerModule<M extends Module>(name: string, module: M): M {
@@ -92,18 +104,18 @@ export abstract class Module {
     return this.collect((m) => m.parameterSlots);
   }
 
-  namedBuffers(): [string, Parameter][] {
+  namedBuffers(): [string, Buffer][] {
     return this.collect((m) => m.bufferSlots);
   }
 
-  private collect(slotsOf: (m: Module) => Map<string, Parameter>, prefix = "", out: [string, Parameter][] = []): [string, Parameter][] {
+  private collect<H extends TensorHolder>(slotsOf: (m: Module) => Map<string, H>, prefix = "", out: [string, H][] = []): [string, H][] {
     for (const [name, slot] of slotsOf(this)) out.push([prefix + name, slot]);
     for (const [name, child] of this.children) child.collect(slotsOf, `${prefix}${name}.`, out);
     return out;
   }
 
   /** Every parameter and buffer holder by PyTorch state-dict name, in state-dict order. */
-  namedState(prefix = "", out: [string, Parameter][] = []): [string, Parameter][] {
+  namedState(prefix = "", out: [string, TensorHolder][] = []): [string, TensorHolder][] {
     for (const [name, slot] of this.parameterSlots) out.push([prefix + name, slot]);
     for (const [name, slot] of this.bufferSlots) out.push([prefix + name, slot]);
     for (const [name, child] of this.children) child.namedState(`${prefix}${name}.`, out);
@@ -150,7 +162,7 @@ export abstract class Module {
       if (unexpectedKeys.length > 0) parts.push(`unexpected keys: ${unexpectedKeys.join(", ")}`);
       throw new Error(`${this.constructor.name}.loadStateDict: ${parts.join("; ")}`);
     }
-    const updates: [Parameter, Tensor | HostTensor][] = [];
+    const updates: [TensorHolder, Tensor | HostTensor][] = [];
     for (const [name, slot] of slots) {
       const value = entries.get(name);
       if (value === undefined) continue;

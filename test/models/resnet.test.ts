@@ -4,6 +4,7 @@
 import { dispose, grad, init, memory, mul, randomNormal, square, sub, sum, type Tensor, tidy, valueAndGrad } from "../../src/mod.ts";
 import { BasicBlock, resnet, ResNet } from "../../src/models/resnet.ts";
 import { SeedStream } from "../../src/nn/init.ts";
+import { weightDecayGroups } from "../../src/nn/parameter_groups.ts";
 import type { Module, ParameterTree } from "../../src/nn/module.ts";
 import { assert, assertEquals, assertThrows, test } from "../harness.ts";
 import { assertGolden, assertGradients, type Golden, loadGolden } from "./golden.ts";
@@ -80,7 +81,7 @@ test("ResNet names follow torchvision, in state-dict order, with BN buffers", ()
     "layer2.0.downsample.0.weight", ...bn("layer2.0.downsample.1"),
     "fc.weight", "fc.bias",
   ]);
-  const decayed = model.namedParameters().filter(([, p]) => p.weightDecay).map(([n]) => n);
+  const decayed = weightDecayGroups(model).decay.map(([n]) => n);
   assertEquals(decayed, ["conv1.weight", "layer1.0.conv1.weight", "layer1.0.conv2.weight", "layer2.0.conv1.weight",
     "layer2.0.conv2.weight", "layer2.0.downsample.0.weight", "fc.weight", "fc.bias"]);
   model.dispose();

@@ -6,6 +6,7 @@ import {
 import { Block, resolveVitConfig, vit, VIT_PRESETS, VisionTransformer } from "../../src/models/vit.ts";
 import { resamplePositionEmbedding } from "../../src/models/pos_embed.ts";
 import { SeedStream } from "../../src/nn/init.ts";
+import { weightDecayGroups } from "../../src/nn/parameter_groups.ts";
 import type { ParameterTree } from "../../src/nn/module.ts";
 import { assert, assertEquals, assertThrows, test } from "../harness.ts";
 import { assertGolden, assertGradients, loadGolden } from "./golden.ts";
@@ -95,7 +96,7 @@ test("ViT parameter names follow timm, in state-dict order", () => {
     "blocks.0.mlp.fc1.weight", "blocks.0.mlp.fc1.bias", "blocks.0.mlp.fc2.weight", "blocks.0.mlp.fc2.bias",
     "norm.weight", "norm.bias", "head.weight", "head.bias",
   ]);
-  const decayed = model.namedParameters().filter(([, p]) => p.weightDecay).map(([n]) => n);
+  const decayed = weightDecayGroups(model).decay.map(([n]) => n);
   assert(!decayed.some((n) => /norm|cls_token|pos_embed|patch_embed/.test(n)), `decayed: ${decayed}`);
   assert(decayed.includes("head.bias") && decayed.includes("blocks.0.attn.qkv.weight"), `decayed: ${decayed}`);
   model.dispose();

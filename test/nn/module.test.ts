@@ -6,6 +6,7 @@ import {
 import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.ts";
 import { Module, type ParameterTree } from "../../src/nn/module.ts";
 import { Parameter } from "../../src/nn/parameter.ts";
+import { weightDecayGroups } from "../../src/nn/parameter_groups.ts";
 import { Conv2d } from "../../src/nn/conv2d.ts";
 import { BatchNorm2d } from "../../src/nn/batch_norm2d.ts";
 import { Linear } from "../../src/nn/linear.ts";
@@ -177,7 +178,8 @@ test("initialisers follow PyTorch's defaults and are reproducible by seed", asyn
   assertThrows(() => new Conv2d(6, 4, 3, { groups: 4 }), /groups 4 must divide both 6 input and 4 output channels/);
   const ln = new LayerNorm(3);
   assertEquals([...await ln.weight.value.data(), ...await ln.bias.value.data()], [1, 1, 1, 0, 0, 0]);
-  assert(!ln.weight.weightDecay && a.weight.weightDecay && a.bias!.weightDecay);
+  assertEquals(weightDecayGroups(ln).noDecay.map(([name]) => name), ["weight", "bias"]);
+  assertEquals(weightDecayGroups(a).decay.map(([name]) => name), ["weight", "bias"]);
   for (const m of [a, b, c, conv, ln]) m.dispose();
 });
 
