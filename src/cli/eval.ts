@@ -5,8 +5,9 @@ import { init } from "../engine.ts";
 import { gpuBatches } from "../data/gpu_batches.ts";
 import { Loader } from "../data/loader.ts";
 import type { ShardInput } from "../data/shard_list.ts";
-import { bytesSource } from "../data/source.ts";
-import { SYNTH_CLASS_NAMES, synthShards } from "../data/synthetic.ts";
+import { SYNTH_CLASS_NAMES } from "../data/synthetic.ts";
+import { type DataSpec, type EmbeddedSpec, embeddedShards, embeddedSpec } from "../run/dataset.ts";
+import { MAIN_RECIPE } from "../run/recipe.ts";
 import { type Inspection, inspectModel } from "../harmonize/inspect.ts";
 import { renderReport } from "../report/html.ts";
 import { writeFileAtomic } from "../report/write.ts";
@@ -27,7 +28,7 @@ Prints one JSON object on stdout.
                        data, else the embedded dataset's validation split
   --size PX            image side (default: the run's, else the ViT's image size, else 32)
   --synthetic-records N, --seed N
-                       the embedded dataset (default: the run's, else 1024 training records, seed 0)
+                       the embedded dataset (default: the run's, else the recipe's, seed 0)
   --batch-size N       (default 64)        --workers N   JPEG decode workers (default 1)
   --gallery N          validation images in the report's gallery (default 8)
   --json OUT.json      also write the JSON to a file
@@ -36,15 +37,7 @@ Prints one JSON object on stdout.
 const FLAGS = ["member", "val", "size", "synthetic-records", "seed", "batch-size", "workers", "gallery", "json", "report"];
 
 /** What a run folder's config.json says about its data (as harmonize train writes it). */
-interface RunDataSpec {
-  val?: string[] | "embedded" | null;
-  size?: number;
-  classes?: number;
-  embeddedRecords?: number;
-  seed?: number;
-}
-
-async function runDataSpec(runDir: string | null): Promise<RunDataSpec | null> {
+async function runDataSpec(runDir: string | null): Promise<Partial<DataSpec> | null> {
   if (!runDir) return null;
   const path = `${runDir}/config.json`;
   let text: string;
@@ -54,7 +47,7 @@ async function runDataSpec(runDir: string | null): Promise<RunDataSpec | null> {
     return null;
   }
   try {
-    return (JSON.parse(text).data ?? null) as RunDataSpec | null;
+    return (JSON.parse(text).data ?? null) as Partial<DataSpec> | null;
   } catch (e) {
     throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
   }
@@ -67,20 +60,19 @@ interface Validation {
 }
 
 /** The validation split of the embedded dataset that `harmonize train` draws for these settings. */
-async function embeddedValidation(size: number, classes: number, trainRecords: number, seed: number): Promise<Validation> {
+async function embeddedValidation(size: number, classes: number, embedded: EmbeddedSpec, seed: number): Promise<Validation> {
   if (classes < 2 || classes > SYNTH_CLASS_NAMES.length) {
     throw new UsageError(`the model has ${classes} classes, but the embedded dataset has 2..${SYNTH_CLASS_NAMES.length}: give --val SHARDS`);
   }
-  const records = Math.max(1, Math.floor(trainRecords / 4));
-  const shards = await synthShards({ split: "val", size, classes, shortcut: true, shards: 2, recordsPerShard: Math.ceil(records / 2), seed });
+  const records = 2 * Math.ceil(embedded.validationRecords / 2);
   return {
-    shards: shards.map(({ name, bytes }) => bytesSource(bytes, name)),
-    description: `embedded validation split (${2 * Math.ceil(records / 2)} images of ${size}², seed ${seed})`,
+    shards: await embeddedShards("val", { embedded, size, classes, seed }),
+    description: `embedded validation split (${records} images of ${size}², seed ${seed})`,
     classNames: SYNTH_CLASS_NAMES.slice(0, classes),
   };
 }
 
-async function validation(parsed: ParsedArgs, spec: RunDataSpec | null, size: number, classes: number): Promise<Validation> {
+async function validation(parsed: ParsedArgs, spec: Partial<DataSpec> | null, size: number, classes: number): Promise<Validation> {
   const given = stringFlag(parsed, "val");
   if (given) {
     const shards = given.split(",").map((s) => s.trim()).filter(Boolean);
@@ -88,8 +80,10 @@ async function validation(parsed: ParsedArgs, spec: RunDataSpec | null, size: nu
   }
   if (spec && Array.isArray(spec.val)) return { shards: spec.val, description: spec.val.join(", ") };
   if (spec && spec.val === null) throw new UsageError("the run had no validation data: give --val SHARDS");
-  const records = intFlag(parsed, "synthetic-records", spec?.embeddedRecords ?? 1024);
-  return embeddedValidation(size, classes, records, intFlag(parsed, "seed", spec?.seed ?? 0));
+  const embedded = parsed.flags.has("synthetic-records") || !spec?.embedded
+    ? embeddedSpec(intFlag(parsed, "synthetic-records", MAIN_RECIPE.trainRecords))
+    : spec.embedded;
+  return embeddedValidation(size, classes, embedded, intFlag(parsed, "seed", spec?.seed ?? 0));
 }
 
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);

@@ -2,17 +2,12 @@
 // shards — by default the embedded dataset — into a run folder that `--resume` continues exactly.
 
 import { init } from "../engine.ts";
-import { type AugmentOptions, INCEPTION_AUGMENT } from "../data/augment.ts";
-import type { DatasetSpec, LoaderOptions } from "../data/loader.ts";
-import { resolveShards, type ShardInput } from "../data/shard_list.ts";
-import { bytesSource } from "../data/source.ts";
-import { SYNTH_CLASS_NAMES, synthShards } from "../data/synthetic.ts";
 import type { Batch } from "../data/batch.ts";
 import { inspectModel } from "../harmonize/inspect.ts";
 import { writeReport } from "../report/write.ts";
 import type { ModelConfig } from "../models/mod.ts";
 import { checkMemory, estimateMemory } from "../run/memory.ts";
-import { countRecords, loaderData, type RunData } from "../run/data.ts";
+import { classNames, countTrainingRecords, type DataSpec, defaultAugment, embeddedSpec, runData } from "../run/dataset.ts";
 import { type MemberMode, membersFor, type OptimizerConfig, type RunConfig } from "../run/config.ts";
 import { FileStorage } from "../run/file_storage.ts";
 import { Run } from "../run/run.ts";
@@ -20,7 +15,7 @@ import type { Member } from "../run/member.ts";
 import type { RunPosition } from "../run/checkpoint.ts";
 import { type RunStorage, writeText } from "../run/storage.ts";
 import { HARMONIZE_VERSION } from "../run/version.ts";
-import { type EmbeddedDataOptions, MAIN_RECIPE } from "../run/recipe.ts";
+import { MAIN_RECIPE } from "../run/recipe.ts";
 import type { EvalEvent } from "../run/events.ts";
 import { checkFlags, type Command, intFlag, numberFlag, parseArgs, type ParsedArgs, stringFlag, UsageError } from "./command.ts";
 import { readModelConfig } from "./model_config.ts";
@@ -82,25 +77,6 @@ const PRESETS: Record<string, (size: number) => ModelConfig> = {
   "vit-b": (size) => ({ arch: "vit", preset: "vit_base_patch16_224", imageSize: size }),
 };
 
-/** How the training data was given; config.json keeps it so that --resume rebuilds the same batches. */
-interface DataSpec {
-  /** Shard inputs, or "embedded" for the built-in dataset drawn from the seed. */
-  train: string[] | "embedded";
-  val: string[] | "embedded" | null;
-  images: string[];
-  imagesWeight: number;
-  size: number;
-  classes: number;
-  /** The embedded dataset's sizes and drawing options, when it is used. */
-  embedded: { trainRecords: number; validationRecords: number; options: EmbeddedDataOptions } | null;
-  augment: AugmentOptions | false;
-  seed: number;
-  skipCorrupt: boolean;
-  workers: number;
-  /** Records in one pass over the training data, null for streams. */
-  records: number | null;
-}
-
 type StoredConfig = RunConfig & { data: DataSpec };
 
 function listFlag(parsed: ParsedArgs, name: string): string[] {
@@ -112,47 +88,6 @@ function choice<T extends string>(parsed: ParsedArgs, name: string, options: rea
   const value = stringFlag(parsed, name, fallback)!;
   if (!options.includes(value as T)) throw new UsageError(`--${name} must be one of ${options.join(", ")}, got ${value}`);
   return value as T;
-}
-
-const isUrl = (s: string) => /^(https?|blob|data):/.test(s);
-
-async function embeddedShards(split: "train" | "val", spec: DataSpec): Promise<ShardInput[]> {
-  const embedded = spec.embedded!;
-  const records = split === "train" ? embedded.trainRecords : embedded.validationRecords;
-  const shards = await synthShards({
-    ...embedded.options, split, size: spec.size, classes: spec.classes, shards: 2, recordsPerShard: Math.ceil(records / 2), seed: spec.seed,
-  });
-  return shards.map(({ name, bytes }) => bytesSource(bytes, name));
-}
-
-/** The batches of a run, from its data spec (the same on every resume). */
-async function runData(spec: DataSpec, batchSize: number, onSkip: LoaderOptions["onShardDone"]): Promise<RunData> {
-  const preprocess = { size: spec.size, blurSize: Math.min(64, spec.size) };
-  const policy = spec.skipCorrupt ? "skip" as const : "error" as const;
-  const train: DatasetSpec[] = [{
-    shards: spec.train === "embedded" ? await embeddedShards("train", spec) : spec.train,
-    weight: 1 - spec.imagesWeight,
-  }];
-  if (spec.images.length) train.push({ shards: spec.images, layout: "images", weight: spec.imagesWeight });
-  const val = spec.val === "embedded" ? await embeddedShards("val", spec) : spec.val;
-  return loaderData({
-    train: {
-      datasets: train, dropRemainder: true, shuffleBuffer: 1024, workers: spec.workers, preprocess, augment: spec.augment,
-      onBadRecord: policy, onShardDone: onSkip,
-    },
-    validation: val
-      ? { datasets: [{ shards: val }], batchSize: Math.max(batchSize, 64), workers: spec.workers, preprocess, onBadRecord: policy, onShardDone: onSkip }
-      : undefined,
-    seed: spec.seed,
-    records: spec.records,
-  });
-}
-
-async function countTrainingRecords(spec: DataSpec): Promise<number | null> {
-  if (spec.train === "embedded") return 2 * Math.ceil(spec.embedded!.trainRecords / 2);
-  const inputs = [...spec.train, ...spec.images];
-  if (inputs.some(isUrl)) return null;
-  return await countRecords(await resolveShards(inputs), spec.skipCorrupt ? "skip" : "error");
 }
 
 async function modelConfig(parsed: ParsedArgs, size: number, classes: number, seed: number): Promise<ModelConfig> {
@@ -190,14 +125,8 @@ async function newRunConfig(parsed: ParsedArgs): Promise<StoredConfig> {
     imagesWeight,
     size,
     classes,
-    embedded: embedded
-      ? {
-        trainRecords,
-        validationRecords: Math.max(1, Math.round((trainRecords * R.validationRecords) / R.trainRecords)),
-        options: R.data,
-      }
-      : null,
-    augment: embedded ? R.augment : INCEPTION_AUGMENT,
+    embedded: embedded ? embeddedSpec(trainRecords) : null,
+    augment: defaultAugment(embedded),
     seed,
     skipCorrupt: parsed.flags.has("skip-corrupt"),
     workers: intFlag(parsed, "workers", 1),
@@ -288,9 +217,8 @@ function comparisonTable(reports: EvalEvent[]): string {
  * the report, on the same pass over the validation data.
  */
 function inspectingEvaluator(storage: RunStorage, spec: DataSpec) {
-  const classNames = spec.train === "embedded" ? SYNTH_CLASS_NAMES.slice(0, spec.classes) : undefined;
   return async (member: Member, batches: AsyncIterable<Batch>, position: RunPosition) => {
-    const inspection = await inspectModel(member.model, batches, { classes: spec.classes, classNames });
+    const inspection = await inspectModel(member.model, batches, { classes: spec.classes, classNames: classNames(spec) });
     const record = { ...inspection, member: member.name, step: position.step, epoch: position.epoch };
     await writeText(storage, `inspection/${member.name}.json`, JSON.stringify(record) + "\n");
     return inspection.evaluation;

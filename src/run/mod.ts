@@ -15,3 +15,8 @@ export { checkMemory, estimateMemory, type MemoryEstimate, MemoryError, required
 export { appendText, MemoryStorage, readJson, readText, type RunStorage, writeText } from "./storage.ts";
 export { CONFIG_FILE, type Listener, METRICS_FILE, Run, type RunOptions, type TrainOutcome } from "./run.ts";
 export { HARMONIZE_VERSION } from "./version.ts";
+export {
+  classNames, countTrainingRecords, type DataSpec, defaultAugment, type EmbeddedSpec, embeddedShards, embeddedSpec, runData,
+  validationShards,
+} from "./dataset.ts";
+export { type EmbeddedDataOptions, MAIN_RECIPE, type Recipe, recipeSteps } from "./recipe.ts";

@@ -11,7 +11,10 @@ import { assert, assertEquals, test } from "../harness.ts";
 import { harmonize } from "./roundtrip_fixtures.ts";
 
 const CONFIG: ModelConfig = { arch: "resnet", block: "basic", layers: [1, 1], widths: [4, 8], classes: 3, stemKernel: 3, stemStride: 1, stemPool: true };
-const DATA = { train: "embedded", val: "embedded", size: 16, classes: 3, embeddedRecords: 32, seed: 5 };
+const DATA = {
+  train: "embedded", val: "embedded", size: 16, classes: 3, seed: 5,
+  embedded: { trainRecords: 32, validationRecords: 8, options: { shortcut: true } },
+};
 
 /** RUN with config.json and one checkpoint (step 4) per member; returns the run folder. */
 async function makeRun(dir: string): Promise<string> {

@@ -81,7 +81,8 @@ test("cli: Ctrl-C saves a checkpoint and --resume continues to exactly the unint
     const resumed = await harmonize("train", "--resume", `${dir}/parts`);
     assertEquals(resumed.code, 0, resumed.stderr);
     assert(resumed.stdout.includes(`resuming ${dir}/parts from step ${step} of 6`), resumed.stdout);
-    assertEquals(await main(["train", ...args, "--run", `${dir}/whole`]), 0);
+    const whole = await harmonize("train", ...args, "--run", `${dir}/whole`);
+    assertEquals(whole.code, 0, whole.stderr);
 
     assertEquals(await loggedLosses(`${dir}/parts`), await loggedLosses(`${dir}/whole`));
     for (const member of ["plain", "harmonized"]) {
