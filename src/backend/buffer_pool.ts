@@ -24,6 +24,8 @@ export interface MemoryStats {
   pooledBytes: number;
   /** Buffers held by live tensors. */
   liveBuffers: number;
+  /** Bytes of the largest buffer handed out since creation or the last resetPeak(). */
+  largestBuffer: number;
 }
 
 export class BufferPool {
@@ -34,6 +36,7 @@ export class BufferPool {
   private pooled = 0;
   private liveCount = 0;
   private windowPeak = 0;
+  private largest = 0;
 
   constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags) {}
 
@@ -51,6 +54,7 @@ export class BufferPool {
     this.liveCount++;
     this.peak = Math.max(this.peak, this.live);
     this.windowPeak = Math.max(this.windowPeak, this.live);
+    this.largest = Math.max(this.largest, size);
     return buffer;
   }
 
@@ -81,9 +85,10 @@ export class BufferPool {
 
   resetPeak(): void {
     this.peak = this.live;
+    this.largest = 0;
   }
 
   stats(): MemoryStats {
-    return { liveBytes: this.live, peakBytes: this.peak, pooledBytes: this.pooled, liveBuffers: this.liveCount };
+    return { liveBytes: this.live, peakBytes: this.peak, pooledBytes: this.pooled, liveBuffers: this.liveCount, largestBuffer: this.largest };
   }
 }

@@ -269,7 +269,10 @@ export const trainCommand: Command = {
     const { data: dataSpec, ...config } = stored;
 
     const backend = await init();
-    if (!resumeDir) checkMemory(config, estimateMemory(config), memoryBudget(parsed));
+    if (!resumeDir) {
+      const bufferBytes = backend.adapter.limits.maxStorageBufferBindingSize ?? Infinity;
+      checkMemory(config, estimateMemory(config), { budgetBytes: memoryBudget(parsed), bufferBytes });
+    }
     const storage = new FileStorage(runDir);
     let run: Run | null = null;
     const tty = Deno.stdout.isTerminal();

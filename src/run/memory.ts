@@ -1,7 +1,9 @@
 /**
  * Refusing a run that will not fit before it allocates: one probe step of the model at batch 1
- * and 2 measures the fixed and the per-image GPU bytes of a step (the buffer pool's peak), and the
- * whole run's need at its batch size is compared with a budget, suggesting the largest batch that fits.
+ * and 2 measures the fixed and the per-image GPU bytes of a step (the buffer pool's peak) and of
+ * its largest single buffer. The whole run's need at its batch size is compared with a memory
+ * budget, and its largest buffer with the device's binding limit; a refusal names the largest
+ * batch size that fits.
  */
 import { dispose, engine } from "../engine.ts";
 import { createModel } from "../models/mod.ts";
@@ -9,14 +11,28 @@ import { ones, randomUniform, tensor } from "../ops/creation.ts";
 import { lossGradients } from "../harmonize/train_step.ts";
 import type { RunConfig } from "./config.ts";
 
+/** A quantity that grows linearly with the batch: fixed + perImage · batch. */
+export interface Linear {
+  fixed: number;
+  perImage: number;
+}
+
 export interface MemoryEstimate {
   /** One model's parameters and buffers. */
   modelBytes: number;
   /** Optimizer state of one model. */
   optimizerBytes: number;
-  /** Peak extra bytes of one step: fixed part and part per image. */
-  stepFixedBytes: number;
-  stepPerImageBytes: number;
+  /** Peak extra bytes of one step. */
+  step: Linear;
+  /** The largest single buffer of one step. */
+  largestBuffer: Linear;
+}
+
+export interface MemoryLimits {
+  /** Bytes the whole run may hold (models, optimizer state, one step). */
+  budgetBytes: number;
+  /** Bytes one buffer may have (the adapter's maxStorageBufferBindingSize). */
+  bufferBytes: number;
 }
 
 export class MemoryError extends Error {
@@ -24,9 +40,9 @@ export class MemoryError extends Error {
 }
 
 const GiB = 2 ** 30;
-const gib = (bytes: number) => bytes >= GiB / 10 ? `${(bytes / GiB).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const size = (bytes: number) => bytes >= GiB ? `${(bytes / GiB).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-function probeStep(config: RunConfig, batchSize: number): number {
+function probeStep(config: RunConfig, batchSize: number): { peak: number; largest: number } {
   const { imageSize: s, classes } = config;
   const model = createModel(config.model);
   const pool = engine.backend.pool;
@@ -41,12 +57,18 @@ function probeStep(config: RunConfig, batchSize: number): number {
     };
     const mode = config.members.some((m) => m.mode === "harmonized") ? "harmonized" : "plain";
     const result = lossGradients(model, batch, { classes, mode, ...config.loss });
-    const peak = pool.stats().peakBytes - before;
+    const { peakBytes, largestBuffer } = pool.stats();
     dispose([result, batch]);
-    return peak;
+    return { peak: peakBytes - before, largest: largestBuffer };
   } finally {
     model.dispose();
   }
+}
+
+/** From values at batch 1 and 2. */
+function linear(one: number, two: number): Linear {
+  const perImage = Math.max(0, two - one);
+  return { fixed: Math.max(0, one - perImage), perImage };
 }
 
 /** Measures what a run's step needs (allocates only a batch of 1 and 2 images). */
@@ -58,32 +80,47 @@ export function estimateMemory(config: RunConfig): MemoryEstimate {
   const parameterBytes = model.namedParameters().reduce((n, [, p]) => n + 4 * p.value.size, 0);
   model.dispose();
   const [one, two] = [probeStep(config, 1), probeStep(config, 2)];
-  const perImage = Math.max(0, two - one);
   return {
     modelBytes,
     optimizerBytes: parameterBytes * (config.optimizer.name === "adamw" ? 2 : 1),
-    stepFixedBytes: Math.max(0, one - perImage),
-    stepPerImageBytes: perImage,
+    step: linear(one.peak, two.peak),
+    largestBuffer: linear(one.largest, two.largest),
   };
 }
 
 /** Bytes a run needs at `batchSize`: every member's model and optimizer state plus one step. */
 export function requiredBytes(estimate: MemoryEstimate, members: number, batchSize: number): number {
-  return members * (estimate.modelBytes + estimate.optimizerBytes) + estimate.stepFixedBytes + estimate.stepPerImageBytes * batchSize;
+  return members * (estimate.modelBytes + estimate.optimizerBytes) + estimate.step.fixed + estimate.step.perImage * batchSize;
 }
 
-/** Throws a MemoryError naming the need, the budget and the largest batch size that fits. */
-export function checkMemory(config: RunConfig, estimate: MemoryEstimate, budgetBytes: number): void {
+/** The largest batch whose `fixed + perImage · batch` stays within `limit` (0 when not even one). */
+function largestBatch(quantity: Linear, limit: number): number {
+  if (quantity.perImage === 0) return quantity.fixed <= limit ? Infinity : 0;
+  return Math.max(0, Math.floor((limit - quantity.fixed) / quantity.perImage));
+}
+
+function advice(fits: number): string {
+  return fits >= 1 ? `use --batch-size ${fits} or less` : "not even one image per batch fits: use a smaller model or image size";
+}
+
+/** Throws a MemoryError naming the need, the limit and the largest batch size that fits. */
+export function checkMemory(config: RunConfig, estimate: MemoryEstimate, limits: MemoryLimits): void {
+  const { batchSize } = config;
   const members = config.members.length;
-  const need = requiredBytes(estimate, members, config.batchSize);
-  if (need <= budgetBytes) return;
-  const room = budgetBytes - requiredBytes(estimate, members, 0);
-  const fits = estimate.stepPerImageBytes > 0 ? Math.floor(room / estimate.stepPerImageBytes) : 0;
-  const advice = fits >= 1
-    ? `use --batch-size ${fits} or less`
-    : "not even one image per batch fits: use a smaller model or image size";
-  throw new MemoryError(
-    `a batch of ${config.batchSize} needs about ${gib(need)} (${members} model(s) ${gib(members * (estimate.modelBytes + estimate.optimizerBytes))}, ` +
-      `${gib(estimate.stepPerImageBytes)} per image) but the memory budget is ${gib(budgetBytes)}: ${advice}`,
-  );
+  const need = requiredBytes(estimate, members, batchSize);
+  if (need > limits.budgetBytes) {
+    const models = members * (estimate.modelBytes + estimate.optimizerBytes);
+    const fits = largestBatch({ fixed: models + estimate.step.fixed, perImage: estimate.step.perImage }, limits.budgetBytes);
+    throw new MemoryError(
+      `a batch of ${batchSize} needs about ${size(need)} (${members} model(s) ${size(models)}, ${size(estimate.step.perImage)} per image) ` +
+        `but the memory budget is ${size(limits.budgetBytes)}: ${advice(fits)}`,
+    );
+  }
+  const largest = estimate.largestBuffer.fixed + estimate.largestBuffer.perImage * batchSize;
+  if (largest > limits.bufferBytes) {
+    throw new MemoryError(
+      `a batch of ${batchSize} needs a single buffer of about ${size(largest)}, more than the ${size(limits.bufferBytes)} ` +
+        `this adapter binds at once (maxStorageBufferBindingSize): ${advice(largestBatch(estimate.largestBuffer, limits.bufferBytes))}`,
+    );
+  }
 }

@@ -11,7 +11,7 @@ export {
   type CheckpointState, commitCheckpoint, type LatestPointer, loadCheckpoint, memberDir, readLatest, type RunPosition,
   type RunSettings, saveCheckpoint, stepDir,
 } from "./checkpoint.ts";
-export { checkMemory, estimateMemory, type MemoryEstimate, MemoryError, requiredBytes } from "./memory.ts";
+export { checkMemory, estimateMemory, type Linear, type MemoryEstimate, MemoryError, type MemoryLimits, requiredBytes } from "./memory.ts";
 export { appendText, MemoryStorage, readJson, readText, type RunStorage, writeText } from "./storage.ts";
 export { CONFIG_FILE, type Listener, METRICS_FILE, Run, type RunOptions, type TrainOutcome } from "./run.ts";
 export { HARMONIZE_VERSION } from "./version.ts";

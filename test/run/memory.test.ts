@@ -26,13 +26,21 @@ function config(batchSize: number): RunConfig {
 }
 
 test("run memory: the largest batch that fits is suggested, and a batch that fits passes", () => {
-  const estimate: MemoryEstimate = { modelBytes: 10 * MiB, optimizerBytes: 20 * MiB, stepFixedBytes: 40 * MiB, stepPerImageBytes: 3 * MiB };
+  const estimate: MemoryEstimate = {
+    modelBytes: 10 * MiB, optimizerBytes: 20 * MiB, step: { fixed: 40 * MiB, perImage: 3 * MiB }, largestBuffer: { fixed: MiB, perImage: 2 * MiB },
+  };
+  const roomy = { budgetBytes: 256 * MiB, bufferBytes: 1024 * MiB };
   assertEquals(requiredBytes(estimate, 2, 10), 2 * 30 * MiB + 40 * MiB + 30 * MiB);
   // 100 MiB for models and the fixed part, 3 MiB per image: 256 MiB holds 52 images.
-  const error = assertThrows(() => checkMemory(config(64), estimate, 256 * MiB), /a batch of 64 needs about 0\.29 GiB \(2 model\(s\) 60\.0 MiB, 3\.0 MiB per image\) but the memory budget is 0\.25 GiB: use --batch-size 52 or less/);
+  const error = assertThrows(() => checkMemory(config(64), estimate, roomy), /a batch of 64 needs about 292\.0 MiB \(2 model\(s\) 60\.0 MiB, 3\.0 MiB per image\) but the memory budget is 256\.0 MiB: use --batch-size 52 or less/);
   assert(error instanceof MemoryError, "a MemoryError");
-  checkMemory(config(52), estimate, 256 * MiB);
-  assertThrows(() => checkMemory(config(1), estimate, 100 * MiB), /not even one image per batch fits/);
+  checkMemory(config(52), estimate, roomy);
+  assertThrows(() => checkMemory(config(1), estimate, { ...roomy, budgetBytes: 100 * MiB }), /not even one image per batch fits/);
+  // One buffer of 1 + 2·52 MiB exceeds a 64 MiB binding limit; 31 images (63 MiB) fit.
+  assertThrows(
+    () => checkMemory(config(52), estimate, { ...roomy, bufferBytes: 64 * MiB }),
+    /a batch of 52 needs a single buffer of about 105\.0 MiB, more than the 64\.0 MiB this adapter binds at once \(maxStorageBufferBindingSize\): use --batch-size 31 or less/,
+  );
 });
 
 test("run memory: a probe step measures a positive per-image need and frees what it allocated", async () => {
@@ -41,5 +49,6 @@ test("run memory: a probe step measures a positive per-image need and frees what
   const estimate = estimateMemory(config(8));
   assertEquals(h.memory().liveBytes, before, "the probe frees its models and batches");
   assert(estimate.modelBytes > 0 && estimate.optimizerBytes > 0, JSON.stringify(estimate));
-  assert(estimate.stepPerImageBytes > 16 * 16 * 3 * 4, `per image ${estimate.stepPerImageBytes} B is at least the image itself`);
+  assert(estimate.step.perImage > 16 * 16 * 3 * 4, `per image ${estimate.step.perImage} B is at least the image itself`);
+  assert(estimate.largestBuffer.perImage > 0 && estimate.largestBuffer.fixed + 2 * estimate.largestBuffer.perImage <= estimate.step.fixed + 2 * estimate.step.perImage, JSON.stringify(estimate));
 });
