@@ -286,11 +286,8 @@ export const trainCommand: Command = {
       tty ? Deno.consoleSize().columns : undefined,
     );
     const skipped: Promise<void>[] = [];
-    const data = await runData(dataSpec, config.batchSize, (report) => {
-      for (const bad of report.bad) {
-        const event = { type: "skip" as const, step: run?.position.step ?? 0, shard: report.shard, record: bad.index, offset: bad.offset, reason: bad.reason };
-        if (run) skipped.push(run.emit(event));
-      }
+    const data = await runData(dataSpec, config.batchSize, (skip) => {
+      if (run) skipped.push(run.emit({ ...skip, step: run.position.step }));
     });
     const describe = {
       harmonizeVersion: HARMONIZE_VERSION,

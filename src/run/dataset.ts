@@ -4,7 +4,8 @@
  * resumed run, `harmonize eval` and the browser rebuild the very same batches from it.
  */
 import { type AugmentOptions, INCEPTION_AUGMENT } from "../data/augment.ts";
-import type { DatasetSpec, LoaderOptions } from "../data/loader.ts";
+import type { DatasetSpec } from "../data/loader.ts";
+import type { SkippedRecord } from "../data/errors.ts";
 import { resolveShards, type ShardInput } from "../data/shard_list.ts";
 import { bytesSource } from "../data/source.ts";
 import { SYNTH_CLASS_NAMES, synthShards } from "../data/synthetic.ts";
@@ -80,10 +81,18 @@ export async function countTrainingRecords(spec: DataSpec): Promise<number | nul
   return await countRecords(await resolveShards(inputs), spec.skipCorrupt ? "skip" : "error");
 }
 
-/** The batches of a run, from its data spec (the same on every resume). */
-export async function runData(spec: DataSpec, batchSize: number, onShardDone?: LoaderOptions["onShardDone"]): Promise<RunData> {
+/**
+ * The batches of a run, from its data spec (the same on every resume). Under the skip policy
+ * each record passed over is told to `onSkip` as it happens.
+ */
+export async function runData(spec: DataSpec, batchSize: number, onSkip?: (skip: SkippedRecord) => void): Promise<RunData> {
   const preprocess = { size: spec.size, blurSize: Math.min(64, spec.size) };
-  const policy = spec.skipCorrupt ? "skip" as const : "error" as const;
+  const policy = {
+    onBadRecord: spec.skipCorrupt ? "skip" as const : "error" as const,
+    onSkip,
+    onShardDone: () => {}, // each skip was told as it happened
+    classes: spec.classes,
+  };
   const train: DatasetSpec[] = [{
     shards: spec.train === "embedded" ? await embeddedShards("train", spec) : spec.train,
     weight: 1 - spec.imagesWeight,
@@ -91,10 +100,8 @@ export async function runData(spec: DataSpec, batchSize: number, onShardDone?: L
   if (spec.images.length) train.push({ shards: spec.images, layout: "images", weight: spec.imagesWeight });
   const val = await validationShards(spec);
   return loaderData({
-    train: { datasets: train, dropRemainder: true, shuffleBuffer: 1024, workers: spec.workers, preprocess, augment: spec.augment, onBadRecord: policy, onShardDone },
-    validation: val
-      ? { datasets: [{ shards: val }], batchSize: Math.max(batchSize, 64), workers: spec.workers, preprocess, onBadRecord: policy, onShardDone }
-      : undefined,
+    train: { datasets: train, dropRemainder: true, shuffleBuffer: 1024, workers: spec.workers, preprocess, augment: spec.augment, ...policy },
+    validation: val ? { datasets: [{ shards: val }], batchSize: Math.max(batchSize, 64), workers: spec.workers, preprocess, ...policy } : undefined,
     seed: spec.seed,
     records: spec.records,
   });
