@@ -19,6 +19,7 @@ export const SHADER_FILES = [
   "random",
   "blur",
   "attention",
+  "attention_backward",
   "conv2d",
   "conv2d_texture",
   "pool",

@@ -62,7 +62,7 @@ function composedAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tens
   return matmul(softmax(matmul(mul(q, scale), k, { transB: true }), -1), v);
 }
 
-/** The fused backward: [3, batch, T, D] holding dq, dk, dv (see shaders/attention.wgsl). */
+/** The fused backward: [3, batch, T, D] holding dq, dk, dv (see shaders/attention_backward.wgsl). */
 export function attentionBackward(q: Tensor, k: Tensor, v: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
   return apply("attentionBackward", [q, k, v, packed, cotangent], { scale });
 }

@@ -1,11 +1,11 @@
-/** Launchers for the fused attention kernels (shaders/attention.wgsl). */
+/** Launchers for the fused attention kernels (shaders/attention.wgsl, shaders/attention_backward.wgsl). */
 import { engine } from "../../engine.ts";
 import { grid1d, type ScratchTexture } from "../../backend/backend.ts";
 import { Params } from "../../backend/params.ts";
 import type { Tensor } from "../../tensor.ts";
 import { shapeString } from "../shape.ts";
 
-/** Must match shaders/attention.wgsl: blocks of 16 rows per workgroup (16 lanes; D ≤ 64 is 16 vec4 chunks). */
+/** Must match shaders/lib/attention_blocks.wgsl: blocks of 16 rows per workgroup (16 lanes; D ≤ 64 is 16 vec4 chunks). */
 const BLOCK = 16;
 export const MAX_FUSED_HEAD_DIM = 64;
 
@@ -63,9 +63,17 @@ function stageTextures(roles: string[], sources: Tensor[], batch: number, T: num
   return textures;
 }
 
-function dispatchBlocks(entry: string, D: number, params: Uint32Array, resources: (GPUBuffer | GPUTextureView)[], T: number, batch: number) {
+function dispatchBlocks(
+  shader: "attention" | "attention_backward",
+  entry: string,
+  D: number,
+  params: Uint32Array,
+  resources: (GPUBuffer | GPUTextureView)[],
+  T: number,
+  batch: number,
+) {
   engine.backend.dispatch({
-    shader: "attention",
+    shader,
     entry,
     constants: { HEAD_DIM: D },
     params,
@@ -84,7 +92,7 @@ export function attentionKernel(q: Tensor, k: Tensor, v: Tensor, scale: number):
   const out = engine.allocate("attention", [batch * T * (D + 1)]);
   const params = attentionParams(batch, T, D, scale);
   const textures = stageTextures(["q", "k", "v"], [q, k, v], batch, T, D, params);
-  dispatchBlocks("attention_forward", D, params, [...textures.map((t) => t.view), out.buffer], T, batch);
+  dispatchBlocks("attention", "attention_forward", D, params, [...textures.map((t) => t.view), out.buffer], T, batch);
   return out;
 }
 
@@ -105,7 +113,7 @@ export function attentionBackwardKernel(q: Tensor, k: Tensor, v: Tensor, packed:
   // δ_i = dO_i·o_i − dlse_i, shared by both gradient kernels.
   const delta = engine.allocate("attentionBackward", [batch, T]);
   engine.backend.dispatch({
-    shader: "attention",
+    shader: "attention_backward",
     entry: "attention_delta",
     constants: { HEAD_DIM: D },
     params,
@@ -115,8 +123,8 @@ export function attentionBackwardKernel(q: Tensor, k: Tensor, v: Tensor, packed:
   const textures = stageTextures(["q", "k", "v", "dO"], [q, k, v, cotangent], batch, T, D, params);
   const grads = engine.allocate("attentionBackward", [3, batch, T, D]);
   const resources = [...textures.map((t) => t.view), packed.buffer, delta.buffer, grads.buffer];
-  dispatchBlocks("attention_grad_q", D, params, resources, T, batch);
-  dispatchBlocks("attention_grad_kv", D, params, resources, T, batch);
+  dispatchBlocks("attention_backward", "attention_grad_q", D, params, resources, T, batch);
+  dispatchBlocks("attention_backward", "attention_grad_kv", D, params, resources, T, batch);
   delta.dispose();
   return grads;
 }

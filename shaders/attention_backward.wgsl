@@ -1,0 +1,181 @@
+// The backward of fused attention (see attention.wgsl for the layout, the register blocking and
+// why inputs are texels; lib/attention_blocks.wgsl holds what both files use):
+//   P = exp(s − lse), dP = dO·vᵀ, δ_i = dO_i·o_i − dlse_i, dS = P∘(dP − δ),
+//   dq = scale·dS·k (grad_q, over query blocks), dk = scale·dSᵀ·q and dv = Pᵀ·dO (grad_kv, over
+//   key blocks); each recomputes P tile by tile, so no float atomics are needed.
+// Bindings (0 is params {batch, T, scale, per_layer} everywhere):
+//   attention_delta:   1 packed, 2 cotangent (read), 3 delta [batch, T] (write); 64 threads, one per row
+//   attention_grad_q:  1 q, 2 k, 3 v, 4 dO (textures), 5 packed, 6 delta (read), 7 grads (write dq)
+//   attention_grad_kv: same bindings, writes the dk and dv slots of grads
+// Workgroup (grad_q, grad_kv): 16 (D ≤ 64: at most 16 chunks). Grid: (ceil(T / 16), batch).
+// Override: HEAD_DIM (D).
+#include "lib/attention_blocks.wgsl"
+
+// ------------------------------------------------------------------------------------------ delta
+
+@group(0) @binding(1) var<storage, read> d_packed: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> d_cotangent: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> delta_out: array<f32>;
+
+@compute @workgroup_size(64)
+fn attention_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+  let rows = params.batch * params.T;
+  let i = (wid.x + wid.y * groups.x) * 64u + lid;
+  if (i >= rows) { return; }
+  var total = 0.0;
+  for (var c = 0u; c < HEAD_DIM / 4u; c++) { total += dot(d_cotangent[i * HEAD_DIM / 4u + c], d_packed[i * HEAD_DIM / 4u + c]); }
+  let lse_grad = rows * HEAD_DIM + i;
+  delta_out[i] = total - d_cotangent[lse_grad / 4u][lse_grad % 4u];
+}
+
+// --------------------------------------------------------------------------------------- backward
+
+@group(0) @binding(4) var grad_out: texture_2d_array<f32>;
+@group(0) @binding(5) var<storage, read> packed: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> delta: array<f32>;
+@group(0) @binding(7) var<storage, read_write> grads: array<f32>;
+
+fn do_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(grad_out, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+fn do_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(do_texel(p, t, c.x), do_texel(p, t, c.y), do_texel(p, t, c.z), do_texel(p, t, c.w)); }
+fn do_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(do_texel(p, t.x, c), do_texel(p, t.y, c), do_texel(p, t.z, c), do_texel(p, t.w, c)));
+}
+
+// lse of rows t of batch b; lse = +big where `valid` is false makes their P zero.
+fn lse_at(b: u32, t: vec4<u32>, valid: vec4<bool>) -> vec4<f32> {
+  let at = params.batch * params.T * HEAD_DIM + b * params.T + t;
+  let values = vec4<f32>(packed[at.x / 4u][at.x % 4u], packed[at.y / 4u][at.y % 4u], packed[at.z / 4u][at.z % 4u], packed[at.w / 4u][at.w % 4u]);
+  return select(vec4<f32>(-NEG_BIG), values, valid);
+}
+
+fn delta_at(b: u32, t: vec4<u32>) -> vec4<f32> {
+  let at = b * params.T + t;
+  return vec4<f32>(delta[at.x], delta[at.y], delta[at.z], delta[at.w]);
+}
+
+fn write_grad(slot: u32, base: u32, row: u32, chunk: u32, g: vec4<f32>) {
+  if (row >= params.T) { return; }
+  let at = slot + base + row * HEAD_DIM + chunk;
+  grads[at] = g.x;
+  grads[at + 1u] = g.y;
+  grads[at + 2u] = g.z;
+  grads[at + 3u] = g.w;
+}
+
+fn write_grads4(slot: u32, base: u32, first: u32, chunk: u32, g: Rows4) {
+  write_grad(slot, base, first, chunk, g.a);
+  write_grad(slot, base, first + 1u, chunk, g.b);
+  write_grad(slot, base, first + 2u, chunk, g.c);
+  write_grad(slot, base, first + 3u, chunk, g.d);
+}
+
+// Accumulators of rows first … first+3 and chunks `chunks` (see add_outer_chunks).
+fn write_grads_chunks(slot: u32, base: u32, first: u32, cg: u32, g: Rows16) {
+  let chunks = lane_chunks(cg);
+  let inside = chunks_inside(cg);
+  if (inside.x) { write_grads4(slot, base, first, 4u * chunks.x, g.a); }
+  if (inside.y) { write_grads4(slot, base, first, 4u * chunks.y, g.b); }
+  if (inside.z) { write_grads4(slot, base, first, 4u * chunks.z, g.c); }
+  if (inside.w) { write_grads4(slot, base, first, 4u * chunks.w, g.d); }
+}
+
+// dS = exp(scale·s − lse)·(dp − δ) for four block rows (per-row lse, δ) against four tile rows.
+fn ds_rows(s: Rows4, dp: Rows4, lse: vec4<f32>, dlt: vec4<f32>, valid: vec4<bool>) -> Rows4 {
+  let zero = vec4<f32>(0.0);
+  return Rows4(select(zero, exp(s.a * params.scale - lse.x) * (dp.a - dlt.x), valid),
+               select(zero, exp(s.b * params.scale - lse.y) * (dp.b - dlt.y), valid),
+               select(zero, exp(s.c * params.scale - lse.z) * (dp.c - dlt.z), valid),
+               select(zero, exp(s.d * params.scale - lse.w) * (dp.d - dlt.w), valid));
+}
+
+@compute @workgroup_size(16)
+fn attention_grad_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let T = params.T;
+  let base = wid.y * T * HEAD_DIM;
+  let row0 = wid.x * BLOCK;
+  let rg = lane / 4u;
+  let cg = lane % 4u;
+  let chunks = lane_chunks(cg);
+  let at = place(wid.y);
+  let q_rows = rows16(row0);
+  let all = vec4<bool>(true);
+  let b = wid.y;
+  let lse = Rows4(lse_at(b, q_rows.a, all), lse_at(b, q_rows.b, all), lse_at(b, q_rows.c, all), lse_at(b, q_rows.d, all));
+  let dlt = Rows4(delta_at(b, q_rows.a), delta_at(b, q_rows.b), delta_at(b, q_rows.c), delta_at(b, q_rows.d));
+  var dq = ZERO16;
+  for (var j0 = 0u; j0 < T; j0 += TILE) {
+    // dS of the 16 block rows with keys j0 + 4·lane … +3.
+    let k_rows = rows4(j0 + 4u * lane);
+    var s = ZERO16;
+    var dp = ZERO16;
+    for (var c = 0u; c < HEAD_DIM / 4u; c++) {
+      s = add_chunk_of(s, q_chunk(at, q_rows.a, c), q_chunk(at, q_rows.b, c), q_chunk(at, q_rows.c, c), q_chunk(at, q_rows.d, c),
+                       k_chunk(at, k_rows, c));
+      dp = add_chunk_of(dp, do_chunk(at, q_rows.a, c), do_chunk(at, q_rows.b, c), do_chunk(at, q_rows.c, c), do_chunk(at, q_rows.d, c),
+                        v_chunk(at, k_rows, c));
+    }
+    let valid = inside4(j0 + 4u * lane);
+    store_tile(true, 4u * lane, Rows16(ds_rows(s.a, dp.a, lse.a, dlt.a, valid), ds_rows(s.b, dp.b, lse.b, dlt.b, valid),
+                                       ds_rows(s.c, dp.c, lse.c, dlt.c, valid), ds_rows(s.d, dp.d, lse.d, dlt.d, valid)));
+    workgroupBarrier();
+    // dq (rows 4·rg …, chunks 4·cg …) += dS·k.
+    let count = min(TILE, T - j0);
+    for (var j = 0u; j < count; j++) {
+      dq = add_outer_chunks(dq, tile_at(true, j, rg), k_texels(at, j0 + j, chunks));
+    }
+    workgroupBarrier();
+  }
+  write_grads_chunks(0u, base, row0 + 4u * rg, cg, scale16(dq, params.scale));
+}
+
+// P and dS of four block keys (rows of s, dp) against four queries (lanes' columns).
+fn p_rows(s: Rows4, lse: vec4<f32>) -> Rows4 {
+  return Rows4(exp(s.a * params.scale - lse), exp(s.b * params.scale - lse), exp(s.c * params.scale - lse), exp(s.d * params.scale - lse));
+}
+
+fn ds_of(p: Rows4, dp: Rows4, dlt: vec4<f32>) -> Rows4 {
+  return Rows4(p.a * (dp.a - dlt), p.b * (dp.b - dlt), p.c * (dp.c - dlt), p.d * (dp.d - dlt));
+}
+
+@compute @workgroup_size(16)
+fn attention_grad_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let T = params.T;
+  let base = wid.y * T * HEAD_DIM;
+  let row0 = wid.x * BLOCK;
+  let rg = lane / 4u;
+  let cg = lane % 4u;
+  let chunks = lane_chunks(cg);
+  let at = place(wid.y);
+  let k_rows = rows16(row0);
+  var dk = ZERO16;
+  var dv = ZERO16;
+  for (var i0 = 0u; i0 < T; i0 += TILE) {
+    // P and dS of the 16 block keys with queries i0 + 4·lane … +3.
+    let q_rows = rows4(i0 + 4u * lane);
+    var s = ZERO16;
+    var dp = ZERO16;
+    for (var c = 0u; c < HEAD_DIM / 4u; c++) {
+      s = add_chunk_of(s, k_chunk(at, k_rows.a, c), k_chunk(at, k_rows.b, c), k_chunk(at, k_rows.c, c), k_chunk(at, k_rows.d, c),
+                       q_chunk(at, q_rows, c));
+      dp = add_chunk_of(dp, v_chunk(at, k_rows.a, c), v_chunk(at, k_rows.b, c), v_chunk(at, k_rows.c, c), v_chunk(at, k_rows.d, c),
+                        do_chunk(at, q_rows, c));
+    }
+    let lse = lse_at(wid.y, q_rows, inside4(i0 + 4u * lane));
+    let dlt = delta_at(wid.y, q_rows);
+    let p = Rows16(p_rows(s.a, lse), p_rows(s.b, lse), p_rows(s.c, lse), p_rows(s.d, lse));
+    store_tile(false, 4u * lane, p);
+    store_tile(true, 4u * lane, Rows16(ds_of(p.a, dp.a, dlt), ds_of(p.b, dp.b, dlt), ds_of(p.c, dp.c, dlt), ds_of(p.d, dp.d, dlt)));
+    workgroupBarrier();
+    // dv (keys 4·rg …, chunks 4·cg …) += Pᵀ·dO;  dk += dSᵀ·q (scaled at the end).
+    let count = min(TILE, T - i0);
+    for (var i = 0u; i < count; i++) {
+      dv = add_outer_chunks(dv, tile_at(false, i, rg), do_texels(at, i0 + i, chunks));
+      dk = add_outer_chunks(dk, tile_at(true, i, rg), q_texels(at, i0 + i, chunks));
+    }
+    workgroupBarrier();
+  }
+  let slot = params.batch * T * HEAD_DIM;
+  write_grads_chunks(slot, base, row0 + 4u * rg, cg, scale16(dk, params.scale));
+  write_grads_chunks(2u * slot, base, row0 + 4u * rg, cg, dv);
+}

@@ -1,0 +1,133 @@
+// What the fused attention kernels share (attention.wgsl: pack and forward; attention_backward.wgsl):
+// the HEAD_DIM override, the params block and the q, k, v textures (bindings 0–3), the 4- and
+// 16-row register blocks and their arithmetic, texel fetches, and the two workgroup-memory tiles.
+override HEAD_DIM: u32 = 64u;
+
+const BLOCK = 16u;
+const TILE = 64u;
+const LANES = 16u;
+const NEG_BIG: f32 = -3.0e38;  // below any score; exp(NEG_BIG − finite) = 0
+
+struct Params { batch: u32, T: u32, scale: f32, per_layer: u32 }
+@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(1) var q: texture_2d_array<f32>;
+@group(0) @binding(2) var k: texture_2d_array<f32>;
+@group(0) @binding(3) var v: texture_2d_array<f32>;
+
+// Four vec4s: four rows of four values, or sixteen per-row scalars (a = rows 0–3, …).
+struct Rows4 { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32> }
+// Sixteen rows of four values: rows 0–3 in a, 4–7 in b, ….
+struct Rows16 { a: Rows4, b: Rows4, c: Rows4, d: Rows4 }
+// Sixteen row indices (a = rows 0–3, …).
+struct Index16 { a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32> }
+// Where a batch's rows sit in the textures: rows y0 … y0 + T − 1 of `layer`.
+struct Place { y0: u32, layer: u32 }
+
+fn place(b: u32) -> Place { return Place((b % params.per_layer) * params.T, b / params.per_layer); }
+
+const ZERO4 = Rows4(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+const ZERO16 = Rows16(ZERO4, ZERO4, ZERO4, ZERO4);
+
+// x += outer(p, y): row i gains p[i]·y.
+fn add_outer(x: Rows4, p: vec4<f32>, y: vec4<f32>) -> Rows4 {
+  return Rows4(fma(vec4<f32>(p.x), y, x.a), fma(vec4<f32>(p.y), y, x.b), fma(vec4<f32>(p.z), y, x.c), fma(vec4<f32>(p.w), y, x.d));
+}
+
+fn add_outer16(x: Rows16, p: Rows4, y: vec4<f32>) -> Rows16 {
+  return Rows16(add_outer(x.a, p.a, y), add_outer(x.b, p.b, y), add_outer(x.c, p.c, y), add_outer(x.d, p.d, y));
+}
+
+fn scale_rows(x: Rows4, s: vec4<f32>) -> Rows4 { return Rows4(x.a * s.x, x.b * s.y, x.c * s.z, x.d * s.w); }
+
+fn scale_rows16(x: Rows16, s: Rows4) -> Rows16 {
+  return Rows16(scale_rows(x.a, s.a), scale_rows(x.b, s.b), scale_rows(x.c, s.c), scale_rows(x.d, s.d));
+}
+
+fn scale16(x: Rows16, s: f32) -> Rows16 { return scale_rows16(x, Rows4(vec4<f32>(s), vec4<f32>(s), vec4<f32>(s), vec4<f32>(s))); }
+
+// Rows first … first + 3, clamped to the last row: rows past T compute on copies (every thread
+// must reach the barriers) and are masked or not written.
+fn rows4(first: u32) -> vec4<u32> {
+  return min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.T - 1u));
+}
+
+fn rows16(first: u32) -> Index16 { return Index16(rows4(first), rows4(first + 4u), rows4(first + 8u), rows4(first + 12u)); }
+
+fn inside4(first: u32) -> vec4<bool> {
+  return vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.T);
+}
+
+// Texel c (elements 4c … 4c+3) of row t, and of four rows transposed (column e holds element 4c + e).
+fn q_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(q, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+fn k_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(k, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+fn v_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(v, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+fn q_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(q_texel(p, t.x, c), q_texel(p, t.y, c), q_texel(p, t.z, c), q_texel(p, t.w, c)));
+}
+fn k_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(k_texel(p, t.x, c), k_texel(p, t.y, c), k_texel(p, t.z, c), k_texel(p, t.w, c)));
+}
+fn v_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(v_texel(p, t.x, c), v_texel(p, t.y, c), v_texel(p, t.z, c), v_texel(p, t.w, c)));
+}
+
+// s += Σ_e outer(rows at d = 4c + e, m[e]) with the 16 rows' chunk given as four transposed 4×4s.
+fn add_chunk_of(s: Rows16, a: mat4x4<f32>, b: mat4x4<f32>, cc: mat4x4<f32>, d: mat4x4<f32>, m: mat4x4<f32>) -> Rows16 {
+  var x = add_outer16(s, Rows4(a[0], b[0], cc[0], d[0]), m[0]);
+  x = add_outer16(x, Rows4(a[1], b[1], cc[1], d[1]), m[1]);
+  x = add_outer16(x, Rows4(a[2], b[2], cc[2], d[2]), m[2]);
+  return add_outer16(x, Rows4(a[3], b[3], cc[3], d[3]), m[3]);
+}
+
+// Tiles of P (forward: probabilities) and dS, stored [tile row][block rows 4g … 4g+3] as vec4s,
+// so that a tile row's 16 values (the same addresses in every lane) are four vec4 reads.
+var<workgroup> tile_p: array<vec4<f32>, TILE * 4u>;
+var<workgroup> tile_ds: array<vec4<f32>, TILE * 4u>;
+
+fn store_tile_row(to_ds: bool, at: u32, x: vec4<f32>) {
+  if (to_ds) { tile_ds[at] = x; } else { tile_p[at] = x; }
+}
+
+// Stores rows 4g … 4g+3 (x.a … x.d, each over tile rows col … col+3).
+fn store_group(to_ds: bool, g: u32, col: u32, x: Rows4) {
+  let m = transpose(mat4x4<f32>(x.a, x.b, x.c, x.d));
+  store_tile_row(to_ds, col * 4u + g, m[0]);
+  store_tile_row(to_ds, (col + 1u) * 4u + g, m[1]);
+  store_tile_row(to_ds, (col + 2u) * 4u + g, m[2]);
+  store_tile_row(to_ds, (col + 3u) * 4u + g, m[3]);
+}
+
+// Stores the lane's 16×4 block at tile rows col … col+3.
+fn store_tile(to_ds: bool, col: u32, x: Rows16) {
+  store_group(to_ds, 0u, col, x.a);
+  store_group(to_ds, 1u, col, x.b);
+  store_group(to_ds, 2u, col, x.c);
+  store_group(to_ds, 3u, col, x.d);
+}
+
+// The four D chunks a lane accumulates (4·cg … 4·cg + 3, clamped; `chunks_inside` says which exist).
+fn lane_chunks(cg: u32) -> vec4<u32> { return min(vec4<u32>(4u * cg) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(HEAD_DIM / 4u - 1u)); }
+fn chunks_inside(cg: u32) -> vec4<bool> { return vec4<u32>(4u * cg) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(HEAD_DIM / 4u); }
+
+// Rows 4g … 4g+3 of a 16-row quantity.
+fn pick(x: Rows4, g: u32) -> vec4<f32> { return select(select(select(x.a, x.b, g == 1u), x.c, g == 2u), x.d, g == 3u); }
+
+// Accumulators of 4 rows × 4 chunks of D (a: chunk 0, …; each Rows4 holds the 4 rows): x += outer(p, y),
+// p the 4 rows' weights, y one row's 4 chunks.
+fn add_outer_chunks(x: Rows16, p: vec4<f32>, y: Rows4) -> Rows16 {
+  return Rows16(add_outer(x.a, p, y.a), add_outer(x.b, p, y.b), add_outer(x.c, p, y.c), add_outer(x.d, p, y.d));
+}
+
+fn scale_chunks(x: Rows16, s: vec4<f32>) -> Rows16 {
+  return Rows16(scale_rows(x.a, s), scale_rows(x.b, s), scale_rows(x.c, s), scale_rows(x.d, s));
+}
+
+fn q_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(q_texel(p, t, c.x), q_texel(p, t, c.y), q_texel(p, t, c.z), q_texel(p, t, c.w)); }
+fn k_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(k_texel(p, t, c.x), k_texel(p, t, c.y), k_texel(p, t, c.z), k_texel(p, t, c.w)); }
+fn v_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(v_texel(p, t, c.x), v_texel(p, t, c.y), v_texel(p, t, c.z), v_texel(p, t, c.w)); }
+
+// Tile row j at block rows 4g … 4g+3.
+fn tile_at(from_ds: bool, j: u32, g: u32) -> vec4<f32> {
+  if (from_ds) { return tile_ds[4u * j + g]; }
+  return tile_p[4u * j + g];
+}
