@@ -57,7 +57,9 @@ async function runSeed(seed: number): Promise<SeedResult> {
   try {
     let reports = new Map<string, EvaluationReport>();
     run.on((event) => {
-      if (event.type === "eval" && event.step === run.config.totalSteps) reports.set(event.member, event);
+      if (event.type !== "eval") return;
+      console.error(`  seed ${seed} step ${event.step} ${event.member}: accuracy ${(100 * event.accuracy).toFixed(1)}%, alignment ${event.alignmentScore.toFixed(3)}`);
+      if (event.step === run.config.totalSteps) reports.set(event.member, event);
     });
     await run.train();
     if (reports.size === 0) reports = await run.evaluate();

@@ -38,7 +38,7 @@ export const MAIN_RECIPE: Recipe = {
   model: { arch: "resnet", block: "basic", layers: [1, 1, 1], widths: [16, 32, 64], stemKernel: 3, stemStride: 1, stemPool: true },
   classes: 4,
   imageSize: 32,
-  trainRecords: 1024,
+  trainRecords: 512,
   validationRecords: 256,
   data: { shortcut: true, shortcutCorrelation: 1 },
   // Crops keep most of the image: the corner mark stays in view often enough to tempt the plain
@@ -48,7 +48,7 @@ export const MAIN_RECIPE: Recipe = {
   epochs: 4,
   optimizer: { name: "sgd", momentum: 0.9, nesterov: true },
   schedule: { kind: "cosine", base: 0.05, warmupSteps: 5 },
-  loss: { harmonization: 1, weightDecay: 1e-5 },
+  loss: { harmonization: 1.5, weightDecay: 1e-5 },
 };
 
 /** Training steps of the recipe: whole batches per epoch, times the epochs. */
