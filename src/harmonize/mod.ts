@@ -18,5 +18,4 @@ export type { Batch } from "../data/batch.ts";
 export { harmonizedLoss, type HarmonizedOutputs, type LossOptions, type LossOutputs, plainLoss, type StepOptions, type StepResult, trainStep,
   applyGradients, type GradientResult, lossGradients } from "./train_step.ts";
 export { evaluate, type EvaluationReport } from "./evaluate.ts";
-export { fit, type FitHistory, type FitOptions, type StepLog } from "./fit.ts";
 export { parity, uploadBatch } from "./parity.ts";
