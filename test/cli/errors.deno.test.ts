@@ -31,6 +31,11 @@ test("cli errors: a bad flag is a usage error (exit 2)", async () => {
   assertOneLine(await harmonize("train", "--bogus", "1"), 2, /^harmonize train: unknown option --bogus \(harmonize train --help\)$/);
   assertOneLine(await harmonize("train", "--mode", "fast"), 2, /--mode must be one of both, harmonized, plain, got fast/);
   assertOneLine(await harmonize("shards", "frobnicate"), 2, /unknown subcommand 'frobnicate'/);
+  assertOneLine(
+    await harmonize("train", "--train", "http://127.0.0.1:9/train-{0..3}.tfrecords", "--classes", "3"),
+    2,
+    /the training shards include URLs, whose length is unknown before reading: give --steps N to size the schedule/,
+  );
 });
 
 test("cli errors: every command and subcommand answers --help", async () => {
