@@ -11,7 +11,7 @@ import { classNames, countTrainingRecords, type DataSpec, defaultAugment, embedd
 import { type MemberMode, membersFor, type OptimizerConfig, type RunConfig } from "../run/config.ts";
 import { FileStorage } from "../run/file_storage.ts";
 import { Run } from "../run/run.ts";
-import type { Member } from "../run/member.ts";
+import { type Member, NonFiniteError } from "../run/member.ts";
 import type { RunPosition } from "../run/checkpoint.ts";
 import { type RunStorage, writeText } from "../run/storage.ts";
 import { HARMONIZE_VERSION } from "../run/version.ts";
@@ -351,7 +351,9 @@ export const trainCommand: Command = {
       progress.finish();
       await report(runDir, progress);
       const where = Object.values(await run.latestCheckpoints()).join(", ");
-      throw new Error(`${(e as Error).message}; ${where ? `last good checkpoint: ${where}` : "no checkpoint was written yet"}`, { cause: e });
+      const kept = where ? `last good checkpoint: ${where}` : "no checkpoint was written yet";
+      const hint = e instanceof NonFiniteError ? "; lower --lr or --lambda-h, or add --clip NORM" : "";
+      throw new Error(`${(e as Error).message}; ${kept}${hint}`, { cause: e });
     } finally {
       for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
       await run.close();
