@@ -87,6 +87,21 @@ function showError(message: string | null): void {
 
 // ------------------------------------------------------------------------------------------- drawing
 
+/** Redraws the charts and the results table once per frame, however many messages arrived in it. */
+let drawPending = false;
+let resultsChanged = false;
+function scheduleDraw(results = false): void {
+  resultsChanged ||= results;
+  if (drawPending) return;
+  drawPending = true;
+  requestAnimationFrame(() => {
+    drawPending = false;
+    drawCharts();
+    if (resultsChanged) drawResults();
+    resultsChanged = false;
+  });
+}
+
 function drawCharts(): void {
   const members = [...new Set(history.steps.map((e) => e.member))];
   const loss: Series[] = [];
@@ -131,7 +146,7 @@ function tile(parent: HTMLElement, label: string, source: string): void {
   const box = document.createElement("div");
   box.className = "tile";
   const image = document.createElement("img");
-  image.src = source;
+  if (source) image.src = source;
   image.alt = label;
   const caption = document.createElement("span");
   caption.textContent = label;
@@ -139,25 +154,36 @@ function tile(parent: HTMLElement, label: string, source: string): void {
   parent.appendChild(box);
 }
 
+/** Updates the gallery in place (new sources only where a map changed): little main-thread work per evaluation. */
 function drawGallery(g: GalleryEvent): void {
   const members = Object.keys(g.galleries);
   const first = g.galleries[members[0]] ?? [];
   const root = $("gallery");
-  root.replaceChildren();
+  const shape = `${first.length}:${members.join(",")}`;
+  if (root.dataset.shape !== shape) {
+    root.dataset.shape = shape;
+    root.replaceChildren(...first.map(() => {
+      const figure = document.createElement("figure");
+      figure.appendChild(document.createElement("figcaption"));
+      for (const label of ["image", "people", ...members]) tile(figure, label, "");
+      return figure;
+    }));
+  }
   first.forEach((entry, i) => {
-    const figure = document.createElement("figure");
-    const caption = document.createElement("figcaption");
+    const figure = root.children[i];
     const guesses = members.map((m) => `${m}: ${g.classNames[g.galleries[m][i].predicted] ?? g.galleries[m][i].predicted}`).join(", ");
-    caption.textContent = `${g.classNames[entry.label] ?? entry.label} (${guesses})`;
-    figure.appendChild(caption);
-    tile(figure, "image", entry.image);
-    tile(figure, "people", entry.human);
-    for (const m of members) tile(figure, m, g.galleries[m][i].saliency);
-    root.appendChild(figure);
+    const caption = `${g.classNames[entry.label] ?? entry.label} (${guesses})`;
+    const text = figure.querySelector("figcaption")!;
+    if (text.textContent !== caption) text.textContent = caption;
+    const sources = [entry.image, entry.human, ...members.map((m) => g.galleries[m][i].saliency)];
+    figure.querySelectorAll("img").forEach((image, k) => {
+      if (image.getAttribute("src") !== sources[k]) image.src = sources[k];
+    });
   });
   paintImages = g.paint;
   const labels = g.paint.labels;
   for (const select of [$<HTMLSelectElement>("pyramid-image"), $<HTMLSelectElement>("paint-image")]) {
+    if (select.options.length === labels.length && [...select.options].every((o, i) => o.text === `${i + 1}: ${labels[i]}`)) continue;
     const chosen = select.value;
     select.replaceChildren(...labels.map((label, i) => new Option(`${i + 1}: ${label}`, String(i))));
     select.value = chosen || "0";
@@ -223,7 +249,8 @@ function setRunning(running: boolean, step: number, steps: number): void {
   progress.dataset.step = String(step);
   progress.dataset.running = String(running);
   buttons.play.disabled = running || step >= steps;
-  buttons.play.textContent = step > 0 ? "Resume" : "Start";
+  const label = step > 0 ? "Resume" : "Start";
+  if (buttons.play.textContent !== label) buttons.play.textContent = label;
   buttons.pause.disabled = !running;
   buttons.step.disabled = step >= steps;
 }
@@ -261,14 +288,11 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       return;
     case "step":
       history.steps.push(...message.events);
-      drawCharts();
-      return;
+      return scheduleDraw();
     case "eval":
       history.evals = history.evals.filter((e) => e.step !== message.events[0]?.step);
       history.evals.push(...message.events);
-      drawCharts();
-      drawResults();
-      return;
+      return scheduleDraw(true);
     case "gallery":
       return drawGallery(message.gallery);
     case "pyramid":
@@ -281,8 +305,7 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       status.dataset.recovered = String(message.step);
       history.steps = history.steps.filter((e) => e.step < message.step);
       history.evals = history.evals.filter((e) => e.step <= message.step);
-      drawCharts();
-      return;
+      return scheduleDraw(true);
     case "file":
       return download(message.name, message.bytes);
     case "error":
@@ -298,8 +321,7 @@ function startRun(resume: boolean): void {
   showError(null);
   history.steps = [];
   history.evals = [];
-  drawCharts();
-  drawResults();
+  scheduleDraw(true);
   status.textContent = resume ? "Opening the GPU and restoring the autosave…" : "Opening the GPU and building the dataset…";
   send({ type: "init", settings, data, resume });
 }
@@ -378,7 +400,10 @@ $("url-form").addEventListener("submit", (event) => {
 });
 $("use-embedded").addEventListener("click", () => useShards({ kind: "embedded" }, "the embedded dataset"));
 
-addEventListener("resize", drawCharts);
+addEventListener("resize", () => {
+  for (const chart of [lossChart, weightChart, validationChart]) chart.resized();
+  scheduleDraw();
+});
 addEventListener("hashchange", () => {
   const { settings: next, problems } = parseHash(location.hash, DEFAULT_SETTINGS);
   if (problems.length) showError(problems.join("\n"));

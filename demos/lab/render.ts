@@ -12,6 +12,13 @@ export interface Series {
 export class Chart {
   readonly canvas: HTMLCanvasElement;
   readonly legend: HTMLUListElement;
+  #width = 0;
+  #legendText = "";
+
+  /** Forgets the layout width (after a resize). */
+  resized(): void {
+    this.#width = 0;
+  }
 
   /** `range`: a fixed y range, "tight" for the data's own, or (default) from 0 to the data's maximum. */
   constructor(parent: HTMLElement, readonly title: string, readonly range?: [number, number] | "tight") {
@@ -30,10 +37,14 @@ export class Chart {
 
   draw(series: Series[]): void {
     const ratio = globalThis.devicePixelRatio || 1;
-    const width = Math.max(200, this.canvas.clientWidth || 600);
+    // The layout width is read once and kept: reading it on every draw would force a layout each step.
+    this.#width ||= Math.max(200, this.canvas.clientWidth || 600);
+    const width = this.#width;
     const height = 180;
-    this.canvas.width = width * ratio;
-    this.canvas.height = height * ratio;
+    if (this.canvas.width !== width * ratio || this.canvas.height !== height * ratio) {
+      this.canvas.width = width * ratio;
+      this.canvas.height = height * ratio;
+    }
     const context = this.canvas.getContext("2d")!;
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.clearRect(0, 0, width, height);
@@ -69,13 +80,16 @@ export class Chart {
       if (s.points.length === 1) context.fillRect(px(s.points[0][0]) - 2, py(s.points[0][1]) - 2, 4, 4);
     }
     context.setLineDash([]);
-    this.legend.replaceChildren(...series.map((s) => {
+    // The legend changes only when the series do: no DOM work (and no layout) on a plain redraw.
+    const legend = series.map((s) => s.label);
+    if (legend.join("\n") === this.#legendText) return;
+    this.#legendText = legend.join("\n");
+    this.legend.replaceChildren(...series.map((s, k) => {
       const item = document.createElement("li");
       const swatch = document.createElement("span");
       swatch.className = s.dashed ? "swatch dashed" : "swatch";
       swatch.style.borderColor = s.color;
-      const last = s.points.at(-1)?.[1];
-      item.append(swatch, `${s.label}${last === undefined ? "" : `: ${formatTick(last)}`}`);
+      item.append(swatch, legend[k]);
       return item;
     }));
   }

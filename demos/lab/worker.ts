@@ -7,7 +7,7 @@
  */
 import { engine, init } from "../../src/engine.ts";
 import { decodeSafetensors } from "../../src/io/safetensors.ts";
-import { METRICS_FILE, readJson, readLatest, readText, type RunEvent } from "../../src/run/mod.ts";
+import { MemoryStorage, METRICS_FILE, readJson, readLatest, readText, type RunEvent, type RunStorage } from "../../src/run/mod.ts";
 import { LabRun } from "./lab_run.ts";
 import { OpfsStorage } from "./opfs_storage.ts";
 import type { DataChoice, EvalEvent, LabSettings, PageMessage, StepEvent, WorkerMessage } from "./protocol.ts";
@@ -16,7 +16,8 @@ const scope = self as unknown as DedicatedWorkerGlobalScope;
 const RUN_FOLDER = "harmonize-lab/run";
 
 let lab: LabRun | null = null;
-let storage: OpfsStorage | null = null;
+/** The run folder: in OPFS, or in memory where the browser has no OPFS (then nothing survives a reload). */
+let storage: RunStorage | null = null;
 let data: DataChoice = { kind: "embedded" };
 let running = false;
 let loop: Promise<void> | null = null;
@@ -68,7 +69,7 @@ function onRunEvent(event: RunEvent): void {
 
 /** Keeps only the newest checkpoint of each member: OPFS space is the user's. */
 async function pruneCheckpoints(step: number): Promise<void> {
-  if (!storage || !lab) return;
+  if (!(storage instanceof OpfsStorage) || !lab) return;
   const keep = `step-${String(step).padStart(6, "0")}`;
   for (const member of lab.run.members) {
     for (const name of await storage.list(`checkpoints/${member.name}`)) {
@@ -158,8 +159,14 @@ async function whilePaused(fn: () => Promise<void>): Promise<void> {
 }
 
 async function open(settings: LabSettings, resume: boolean): Promise<void> {
-  if (!resume) await (await OpfsStorage.open("harmonize-lab")).remove("run");
-  storage = await OpfsStorage.open(RUN_FOLDER);
+  try {
+    if (!resume) await (await OpfsStorage.open("harmonize-lab")).remove("run");
+    storage = await OpfsStorage.open(RUN_FOLDER);
+  } catch (e) {
+    if (resume) throw e;
+    storage = new MemoryStorage();
+    post({ type: "status", text: `Autosave is off (${(e as Error).message}); the run lives in memory only.` });
+  }
   lab = await LabRun.open(settings, data, storage, resume);
   lab.run.on(onRunEvent);
 }
