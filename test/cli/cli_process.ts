@@ -8,11 +8,15 @@ export interface Finished {
   stderr: string;
 }
 
-function command(args: string[], stdout: "piped" | "null" = "piped"): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/cli/main.ts", ...args],
+/** How the CLI is started: Deno directly, or through the npm entry point bin/harmonize.mjs. */
+export type Launcher = "deno" | "npm-bin";
+
+function command(args: string[], launcher: Launcher = "deno"): Deno.Command {
+  const [program, prefix] = launcher === "deno" ? [Deno.execPath(), ["run", "-A", "src/cli/main.ts"]] : ["node", ["bin/harmonize.mjs"]];
+  return new Deno.Command(program, {
+    args: [...prefix, ...args],
     cwd: ROOT,
-    stdout,
+    stdout: "piped",
     stderr: "piped",
     env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
   });
@@ -25,8 +29,8 @@ export async function harmonize(...args: string[]): Promise<Finished> {
 }
 
 /** Starts `harmonize`, sends `signal` once a stdout line matches `when`, and waits for the end. */
-export async function interrupt(when: RegExp, signal: Deno.Signal, ...args: string[]): Promise<Finished> {
-  const child = command(args).spawn();
+export async function interrupt(when: RegExp, signal: Deno.Signal, args: string[], launcher: Launcher = "deno"): Promise<Finished> {
+  const child = command(args, launcher).spawn();
   const stderr = new Response(child.stderr).text();
   let stdout = "";
   let sent = false;

@@ -70,7 +70,7 @@ test("cli: Ctrl-C saves a checkpoint and --resume continues to exactly the unint
   const dir = await Deno.makeTempDir();
   const args = [...TINY, "--epochs", "3", "--seed", "4"];
   try {
-    const stopped = await interrupt(/^step 3\/6 /m, "SIGINT", "train", ...args, "--run", `${dir}/parts`);
+    const stopped = await interrupt(/^step 3\/6 /m, "SIGINT", ["train", ...args, "--run", `${dir}/parts`]);
     assertEquals(stopped.code, 130, stopped.stderr);
     const said = /stopped at step (\d+) \(SIGINT\); checkpoint: (\S+), (\S+); continue with: harmonize train --resume/.exec(stopped.stdout);
     assert(said, stopped.stdout);
@@ -115,6 +115,19 @@ test("cli: --skip-corrupt trains past a damaged record and logs it as a skip lin
     assertEquals(skips.length, 1, JSON.stringify(skips));
     assertEquals([skips[0].shard, skips[0].reason], [`${dir}/train-0.tfrecords`, "data CRC mismatch"]);
     assertEquals(JSON.parse(await Deno.readTextFile(`${dir}/run/config.json`)).data.records, 11);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("cli: SIGTERM to npm's entry point (bin/harmonize.mjs) reaches the run, which checkpoints and exits 143", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const stopped = await interrupt(/^step 1\/4 /m, "SIGTERM", ["train", ...TINY, "--epochs", "2", "--mode", "plain", "--run", dir], "npm-bin");
+    assertEquals(stopped.code, 143, stopped.stderr);
+    const said = /stopped at step (\d+) \(SIGTERM\); checkpoint: (\S+); continue with: harmonize train --resume/.exec(stopped.stdout);
+    assert(said, stopped.stdout);
+    assertEquals(await latest(dir, "plain"), said[2]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
