@@ -272,13 +272,24 @@ export class Run {
     await this.checkpoint("epoch");
   }
 
-  /** Keeps the metrics up to `step` and notes whether that step was evaluated (not to repeat it). */
+  /**
+   * Keeps the metrics up to `step` and notes whether that step was evaluated (not to repeat it).
+   * A line cut short by a kill is dropped with the rest past the checkpoint.
+   */
   async #truncateMetrics(step: number): Promise<void> {
     const storage = this.options.storage!;
     const text = (await readText(storage, METRICS_FILE)) ?? "";
-    const kept = text.split("\n").filter((line) => line && (JSON.parse(line) as { step: number }).step <= step);
-    if (kept.some((line) => (JSON.parse(line) as { type: string; step: number }).type === "eval" && JSON.parse(line).step === step)) {
-      this.#evaluatedAt = step;
+    const kept: string[] = [];
+    for (const line of text.split("\n")) {
+      let event: { type?: string; step?: number };
+      try {
+        event = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (typeof event.step !== "number" || event.step > step) continue;
+      kept.push(line);
+      if (event.type === "eval" && event.step === step) this.#evaluatedAt = step;
     }
     await writeText(storage, METRICS_FILE, kept.map((l) => l + "\n").join(""));
   }

@@ -80,6 +80,7 @@ test("run: a run resumed from a checkpoint equals the uninterrupted one bit for 
   for (let i = 0; i < 5; i++) await b.step(); // checkpoints at 2 and at 4 (and at the epoch end after 3)
   await b.close();
   b.dispose();
+  await parts.append(METRICS_FILE, new TextEncoder().encode('{"type":"step","member":"pla')); // killed mid-line
   const c = await Run.resume({ config: config(), data: await data(), storage: parts });
   assertEquals(c.position, { step: 4, epoch: 1, samplesInEpoch: 4 });
   assertEquals(await c.train(), "finished");
