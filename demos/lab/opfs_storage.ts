@@ -93,28 +93,13 @@ export class OpfsStorage implements RunStorage {
     const temporary = `${leaf}.tmp`;
     try {
       const handle = await dir.getFileHandle(temporary, { create: true }) as MovableFileHandle;
-      const access = await handle.createSyncAccessHandle();
-      try {
-        access.truncate(0);
-        access.write(bytes as Uint8Array<ArrayBuffer>, { at: 0 });
-        access.flush();
-      } finally {
-        access.close();
-      }
+      await replaceContents(handle, bytes);
       if (handle.move) {
         await handle.move(dir, leaf);
         return;
       }
-      // No move(): copy the complete temporary file over the target (not atomic, but never partial data
-      // from this write is left behind under the temporary name).
-      const target = await (await dir.getFileHandle(leaf, { create: true }) as MovableFileHandle).createSyncAccessHandle();
-      try {
-        target.truncate(0);
-        target.write(bytes as Uint8Array<ArrayBuffer>, { at: 0 });
-        target.flush();
-      } finally {
-        target.close();
-      }
+      // No move(): write the target in place once the temporary copy is complete (not atomic there).
+      await replaceContents(await dir.getFileHandle(leaf, { create: true }) as MovableFileHandle, bytes);
       await dir.removeEntry(temporary);
     } catch (e) {
       throw new Error(`${this.describe(path)}: cannot write (${(e as Error).message})`);
@@ -139,5 +124,16 @@ export class OpfsStorage implements RunStorage {
     } catch (e) {
       if ((e as DOMException).name !== "NotFoundError") throw new Error(`${this.describe(path)}: cannot remove (${(e as Error).message})`);
     }
+  }
+}
+
+async function replaceContents(handle: MovableFileHandle, bytes: Uint8Array): Promise<void> {
+  const access = await handle.createSyncAccessHandle();
+  try {
+    access.truncate(0);
+    access.write(bytes as Uint8Array<ArrayBuffer>, { at: 0 });
+    access.flush();
+  } finally {
+    access.close();
   }
 }
