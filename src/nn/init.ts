@@ -5,6 +5,7 @@
 import type { Shape, Tensor } from "../tensor.ts";
 import { randomNormal, randomUniform } from "../ops/creation.ts";
 import { clip } from "../ops/elementwise.ts";
+import { tidy } from "../engine.ts";
 
 /** Derives a sequence of independent seeds from one (SplitMix32 steps, on the host). */
 export class SeedStream {
@@ -63,5 +64,6 @@ export function kaimingNormalFanOut(shape: Shape, seed: number): Tensor {
 /** trunc_normal_(std, a=−2, b=2) as timm calls it: normal values clipped at the absolute bounds ±2. */
 export function truncNormal(shape: Shape, std: number, seed: number): Tensor {
   // The bounds are absolute, so at std 0.02 they sit 100σ out: clipping only guards the impossible.
-  return clip(randomNormal(shape, { seed, std }), -2, 2);
+  // tidy frees the unclipped draw and clip's bound constants (outside any scope they would stay live).
+  return tidy(() => clip(randomNormal(shape, { seed, std }), -2, 2));
 }

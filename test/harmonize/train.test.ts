@@ -47,6 +47,8 @@ for (const [name, config, optimizer, lr] of CASES) {
   test(`harmonized training of a ${name} on ClickMe-format shards lowers every loss part`, async () => {
     await h.init();
     const [train, val] = [await loader("train"), await loader("val")];
+    // Everything the run creates (models, optimizer state) is freed by dispose; nothing may stay.
+    const baseline = h.memory().liveBytes;
     const run = await Run.start({
       config: {
         seed: 0, members: [{ name: "harmonized", mode: "harmonized" }], model: config, classes: CLASSES, imageSize: SIZE, batchSize: 8,
@@ -55,8 +57,6 @@ for (const [name, config, optimizer, lr] of CASES) {
       },
       data: { epoch: () => train, stepsPerEpoch: () => 1 }, // one batch, never resumed
     });
-    // The models and optimizer state are freed by dispose; nothing else may stay.
-    const baseline = h.memory().liveBytes;
     const steps: StepEvent[] = [];
     run.on((e) => e.type === "step" && steps.push(e));
     await run.train();
