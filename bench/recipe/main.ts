@@ -15,7 +15,8 @@ import { parseArgs } from "node:util";
 import { init } from "../../src/engine.ts";
 import type { EvaluationReport } from "../../src/harmonize/evaluate.ts";
 import { Run } from "../../src/run/run.ts";
-import { MAIN_RECIPE, recipeData, recipeRunConfig, recipeSteps } from "../../src/run/recipe.ts";
+import { type DataSpec, embeddedSpec, runData } from "../../src/run/dataset.ts";
+import { MAIN_RECIPE, recipeRunConfig, recipeSteps } from "../../src/run/recipe.ts";
 import { formatTable, intOption, listOption } from "../lib.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { seeds: { type: "string", default: "0,1,2" }, epochs: { type: "string" } } });
@@ -45,8 +46,17 @@ interface SeedResult {
   cpuSeconds: number;
 }
 
+/** The embedded dataset as `npm start` draws it for `seed`. */
+function dataSpec(seed: number): DataSpec {
+  const embedded = embeddedSpec(recipe.trainRecords);
+  return {
+    train: "embedded", val: "embedded", images: [], imagesWeight: 0, size: recipe.imageSize, classes: recipe.classes, embedded,
+    augment: recipe.augment, seed, skipCorrupt: false, workers: 1, records: embedded.trainRecords,
+  };
+}
+
 async function runSeed(seed: number): Promise<SeedResult> {
-  const data = await recipeData(recipe, seed);
+  const data = await runData(dataSpec(seed), recipe.batchSize);
   const run = await Run.start({ config: recipeRunConfig(recipe, { seed }), data });
   const trainSeconds = new Map<string, number>();
   run.on((event) => {

@@ -1,16 +1,14 @@
 /**
  * The main job's recipe (`npm start`, the browser lab, `bench/recipe`): one plain object with
- * everything that decides what a plain and a harmonized model learn from the embedded dataset.
+ * everything that decides what a plain and a harmonized model learn from the embedded dataset
+ * (`src/run/dataset.ts` draws that dataset and its batches with the recipe's options).
  * Chosen so that, over seeds, the harmonized model is clearly better aligned with the human maps
  * at no cost in accuracy on shortcut-free images (docs/benchmarks.md, "The main job's recipe").
  */
 import type { AugmentOptions } from "../data/augment.ts";
-import { bytesSource } from "../data/source.ts";
-import type { ShardInput } from "../data/shard_list.ts";
-import { synthShards, type SynthOptions } from "../data/synthetic.ts";
+import type { SynthOptions } from "../data/synthetic.ts";
 import type { ModelConfig } from "../models/mod.ts";
 import { BOTH_MEMBERS, type LossConfig, type MemberSpec, type OptimizerConfig, type RunConfig, type ScheduleConfig } from "./config.ts";
-import { loaderData, type RunData } from "./data.ts";
 
 /** How the embedded dataset is drawn (its split, size, classes and seed come from the recipe and the run). */
 export type EmbeddedDataOptions = Omit<SynthOptions, "split" | "size" | "classes" | "seed">;
@@ -80,29 +78,4 @@ export function recipeRunConfig(recipe: Recipe, options: RecipeRunOptions): RunC
     evalEvery: options.evalEvery ?? 0,
     checkpointEvery: options.checkpointEvery ?? 0,
   };
-}
-
-/** One split of the embedded dataset as the recipe draws it for `seed`, as in-memory shards. */
-export async function recipeShards(recipe: Recipe, split: "train" | "val", seed: number): Promise<ShardInput[]> {
-  const records = split === "train" ? recipe.trainRecords : recipe.validationRecords;
-  const shards = await synthShards({
-    ...recipe.data, split, size: recipe.imageSize, classes: recipe.classes, seed, shards: 2, recordsPerShard: Math.ceil(records / 2),
-  });
-  return shards.map(({ name, bytes }) => bytesSource(bytes, name));
-}
-
-/** The recipe's training and validation batches for `seed`. */
-export async function recipeData(recipe: Recipe, seed: number, workers = 1): Promise<RunData> {
-  const preprocess = { size: recipe.imageSize, blurSize: Math.min(64, recipe.imageSize) };
-  return loaderData({
-    train: {
-      datasets: [{ shards: await recipeShards(recipe, "train", seed) }], dropRemainder: true, shuffleBuffer: recipe.trainRecords,
-      workers, preprocess, augment: recipe.augment,
-    },
-    validation: {
-      datasets: [{ shards: await recipeShards(recipe, "val", seed) }], batchSize: Math.max(recipe.batchSize, 64), workers, preprocess,
-    },
-    seed,
-    records: 2 * Math.ceil(recipe.trainRecords / 2),
-  });
 }
