@@ -2,6 +2,8 @@
 // shards — by default the embedded dataset — into a run folder that `--resume` continues exactly.
 
 import { init } from "../engine.ts";
+import { readSafetensorsFile, type SafetensorsContents } from "../io/safetensors.ts";
+import { loadPyTorchStateDict } from "../models/pytorch_state_dict.ts";
 import type { Batch } from "../data/batch.ts";
 import { inspectModel } from "../harmonize/inspect.ts";
 import { writeReport } from "../report/write.ts";
@@ -32,7 +34,10 @@ Defaults not given below come from the main job's recipe, MAIN_RECIPE in src/run
 
 model and data
   --model NAME|FILE.json   tiny-resnet, tiny-vit, resnet18, resnet34, resnet50, vit-ti, vit-s, vit-b, or
-                           a JSON model config (docs/models.md); default: the recipe's model
+                           a JSON model config (docs/models.md); default: the recipe's model, or
+                           with --init the model of the file's "config" metadata
+  --init FILE              fine-tune: start every member from the weights of a PyTorch/timm state
+                           dict in safetensors or a Harmonize model.safetensors (not with --resume)
   --train SHARDS           comma-separated shard paths, globs or URLs ({a..b} ranges); default: the
                            embedded dataset
   --val SHARDS             validation shards (default with the embedded dataset: its validation split)
@@ -63,7 +68,7 @@ const FLAGS = [
   "model", "train", "val", "images", "images-weight", "size", "classes", "synthetic-records", "skip-corrupt", "workers",
   "epochs", "steps", "batch-size", "lr", "warmup", "optimizer", "momentum", "weight-decay", "clip", "mode", "lambda-h",
   "lambda-w", "run", "seed", "eval-every", "checkpoint-every", "memory-budget", "resume",
-  "profile",
+  "profile", "init",
 ];
 
 const PRESETS: Record<string, (size: number) => ModelConfig> = {
@@ -90,8 +95,36 @@ function choice<T extends string>(parsed: ParsedArgs, name: string, options: rea
   return value as T;
 }
 
-async function modelConfig(parsed: ParsedArgs, size: number, classes: number, seed: number): Promise<ModelConfig> {
+/** --init FILE: the weights to start from, and the model its "config" metadata names (our own files have one). */
+interface InitialWeights {
+  path: string;
+  file: SafetensorsContents;
+  config: ModelConfig | null;
+}
+
+async function readInitialWeights(path: string): Promise<InitialWeights> {
+  let file: SafetensorsContents;
+  try {
+    file = await readSafetensorsFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new Error(`${path}: not found (--init)`);
+    throw e;
+  }
+  const text = file.metadata.config;
+  if (text === undefined) return { path, file, config: null };
+  try {
+    return { path, file, config: JSON.parse(text) };
+  } catch (e) {
+    throw new Error(`${path}: the "config" metadata is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+async function modelConfig(parsed: ParsedArgs, size: number, classes: number, seed: number, initial: InitialWeights | null): Promise<ModelConfig> {
   const name = stringFlag(parsed, "model");
+  if (name === undefined && initial) {
+    if (!initial.config) throw new Error(`${initial.path}: no "config" metadata naming the model; give --model PRESET|CONFIG.json for a PyTorch state dict`);
+    return { ...initial.config, classes: initial.config.classes ?? classes } as ModelConfig;
+  }
   if (name === undefined) return { ...R.model, ...(R.model.arch === "vit" ? { imageSize: size } : {}), classes, seed } as ModelConfig;
   if (name in PRESETS) return { ...PRESETS[name](size), classes, seed } as ModelConfig;
   if (!name.endsWith(".json")) throw new UsageError(`--model must be one of ${Object.keys(PRESETS).join(", ")} or a .json file, got ${name}`);
@@ -107,7 +140,7 @@ function optimizerConfig(parsed: ParsedArgs, name: "sgd" | "adamw"): OptimizerCo
 }
 
 /** Reads the options of a new run into its stored config. */
-async function newRunConfig(parsed: ParsedArgs): Promise<StoredConfig> {
+async function newRunConfig(parsed: ParsedArgs, initial: InitialWeights | null): Promise<StoredConfig> {
   const size = intFlag(parsed, "size", R.imageSize);
   const seed = intFlag(parsed, "seed", 0);
   const trainShards = listFlag(parsed, "train");
@@ -150,7 +183,7 @@ async function newRunConfig(parsed: ParsedArgs): Promise<StoredConfig> {
   const optimizerName = choice(parsed, "optimizer", ["sgd", "adamw"] as const, R.optimizer.name);
   const base = numberFlag(parsed, "lr", optimizerName === R.optimizer.name ? RECIPE_LR : optimizerName === "sgd" ? 0.05 : 1e-3);
   const mode = choice(parsed, "mode", ["both", "harmonized", "plain"] as const, "both") as MemberMode | "both";
-  const model = await modelConfig(parsed, size, classes, seed);
+  const model = await modelConfig(parsed, size, classes, seed, initial);
   if (model.classes !== classes) throw new UsageError(`the model has ${model.classes} classes but the data ${classes} (--classes)`);
   return {
     seed,
@@ -249,8 +282,12 @@ export const trainCommand: Command = {
     const parsed = parseArgs(args, ["skip-corrupt", "profile"]);
     checkFlags(parsed, FLAGS);
     const resumeDir = stringFlag(parsed, "resume");
+    if (resumeDir && parsed.flags.has("init")) {
+      throw new UsageError("--init starts a new run from a file's weights, --resume continues a run from its checkpoint: give one of them");
+    }
     let runDir: string;
     let stored: StoredConfig;
+    let initial: InitialWeights | null = null;
     if (resumeDir) {
       const extra = [...parsed.flags.keys()].filter((f) => f !== "resume" && f !== "workers");
       if (extra.length) throw new UsageError(`--resume continues a run with its own options; drop --${extra.join(", --")}`);
@@ -260,7 +297,9 @@ export const trainCommand: Command = {
       stored = config as StoredConfig;
       if (parsed.flags.has("workers")) stored.data.workers = intFlag(parsed, "workers", 1);
     } else {
-      stored = await newRunConfig(parsed);
+      const initPath = stringFlag(parsed, "init");
+      initial = initPath ? await readInitialWeights(initPath) : null;
+      stored = await newRunConfig(parsed, initial);
       runDir = stringFlag(parsed, "run") ?? defaultRunDir();
       if (await exists(`${runDir}/config.json`)) {
         throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --run`);
@@ -294,9 +333,19 @@ export const trainCommand: Command = {
       createdAt: new Date().toISOString(),
       adapter: backend.adapter,
       data: dataSpec,
+      ...(initial ? { init: initial.path } : {}),
     };
+    // Every member starts from the file's weights; the notes (conversions, absent buffers) are the same for each.
+    const notes = new Set<string>();
+    const initialize = initial && ((member: Member) => {
+      for (const note of loadPyTorchStateDict(member.model, initial!.file.tensors, initial!.path).notes) notes.add(note);
+    });
     const evaluator = inspectingEvaluator(storage, dataSpec);
-    run = resumeDir ? await Run.resume({ config, data, storage, evaluator }) : await Run.start({ config, data, storage, describe, evaluator });
+    run = resumeDir
+      ? await Run.resume({ config, data, storage, evaluator })
+      : await Run.start({ config, data, storage, describe, evaluator, ...(initialize ? { initialize } : {}) });
+    initial = null; // the file's tensors are on the GPU now
+    for (const note of notes) console.error(`note: ${note}`);
     const last = new Map<string, EvalEvent>();
     run.on((event) => {
       if (event.type === "step") progress.step(event);

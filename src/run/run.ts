@@ -32,6 +32,11 @@ export interface RunOptions {
    * write an inspection file. It must not train (eval mode leaves BatchNorm statistics alone).
    */
   evaluator?: (member: Member, batches: AsyncIterable<Batch>, position: RunPosition) => Promise<EvaluationReport>;
+  /**
+   * Called by `start` on each new member before anything is written, e.g. to load pretrained
+   * weights to fine-tune; if it throws, the run is disposed and its folder left untouched.
+   */
+  initialize?: (member: Member) => void | Promise<void>;
 }
 
 export type Listener = (event: RunEvent) => void;
@@ -71,6 +76,12 @@ export class Run {
   /** A new run from step 0; writes config.json (and truncates metrics.jsonl) when there is storage. */
   static async start(options: RunOptions): Promise<Run> {
     const run = new Run(options);
+    try {
+      for (const member of run.members) await options.initialize?.(member);
+    } catch (e) {
+      run.dispose();
+      throw e;
+    }
     if (options.storage) {
       const written = { ...options.describe, ...options.config };
       await writeText(options.storage, CONFIG_FILE, JSON.stringify(written, null, 2) + "\n");
