@@ -1,6 +1,7 @@
 /**
- * Refusing a run that will not fit before it allocates: one probe step of the model at batch 1
- * and 2 measures the fixed and the per-image GPU bytes of a step (the buffer pool's peak) and of
+ * Refusing a run that will not fit before it allocates: one probe step of the model at batch 2
+ * and 3 (not 1: BatchNorm in training mode needs two values per channel, and a last stage may be
+ * 1×1) measures the fixed and the per-image GPU bytes of a step (the buffer pool's peak) and of
  * its largest single buffer. The whole run's need at its batch size is compared with a memory
  * budget, and its largest buffer with the device's binding limit; a refusal names the largest
  * batch size that fits.
@@ -65,13 +66,13 @@ function probeStep(config: RunConfig, batchSize: number): { peak: number; larges
   }
 }
 
-/** From values at batch 1 and 2. */
-function linear(one: number, two: number): Linear {
-  const perImage = Math.max(0, two - one);
-  return { fixed: Math.max(0, one - perImage), perImage };
+/** From values at batch 2 and 3. */
+function linear(two: number, three: number): Linear {
+  const perImage = Math.max(0, three - two);
+  return { fixed: Math.max(0, two - 2 * perImage), perImage };
 }
 
-/** Measures what a run's step needs (allocates only a batch of 1 and 2 images). */
+/** Measures what a run's step needs (allocates only a batch of 2 and 3 images). */
 export function estimateMemory(config: RunConfig): MemoryEstimate {
   const pool = engine.backend.pool;
   const before = pool.stats().liveBytes;
@@ -79,12 +80,12 @@ export function estimateMemory(config: RunConfig): MemoryEstimate {
   const modelBytes = pool.stats().liveBytes - before;
   const parameterBytes = model.namedParameters().reduce((n, [, p]) => n + 4 * p.value.size, 0);
   model.dispose();
-  const [one, two] = [probeStep(config, 1), probeStep(config, 2)];
+  const [two, three] = [probeStep(config, 2), probeStep(config, 3)];
   return {
     modelBytes,
     optimizerBytes: parameterBytes * (config.optimizer.name === "adamw" ? 2 : 1),
-    step: linear(one.peak, two.peak),
-    largestBuffer: linear(one.largest, two.largest),
+    step: linear(two.peak, three.peak),
+    largestBuffer: linear(two.largest, three.largest),
   };
 }
 

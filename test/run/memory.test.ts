@@ -52,3 +52,9 @@ test("run memory: a probe step measures a positive per-image need and frees what
   assert(estimate.step.perImage > 16 * 16 * 3 * 4, `per image ${estimate.step.perImage} B is at least the image itself`);
   assert(estimate.largestBuffer.perImage > 0 && estimate.largestBuffer.fixed + 2 * estimate.largestBuffer.perImage <= estimate.step.fixed + 2 * estimate.step.perImage, JSON.stringify(estimate));
 });
+
+test("run memory: a ResNet whose last stage is 1×1 is probed (BatchNorm needs two values per channel)", async () => {
+  await h.init();
+  const estimate = estimateMemory({ ...config(8), imageSize: 2 });
+  assert(estimate.step.perImage > 0, JSON.stringify(estimate));
+});
