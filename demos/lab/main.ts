@@ -33,7 +33,8 @@ const weightChart = new Chart(charts, "Weight norm ½‖θ‖² (enters the loss
 const validationChart = new Chart(charts, "Validation: accuracy and alignment score", [0, 1.2]);
 
 /** Everything the page has been told, kept to redraw charts and tables. */
-const history = { steps: [] as StepEvent[], evals: [] as EvalEvent[] };
+/** The newest evaluation of each member, for the results table. */
+const latestEval = new Map<string, EvalEvent>();
 let paintImages: PaintImages | null = null;
 let settings: LabSettings = DEFAULT_SETTINGS;
 let data: DataChoice = { kind: "embedded" };
@@ -102,33 +103,62 @@ function scheduleDraw(results = false): void {
   });
 }
 
+/**
+ * The charts' series, grown point by point as events arrive (rebuilding them from the history at
+ * every frame made enough garbage for the collector to hold up the page).
+ */
+const curves = { loss: new Map<string, Series>(), weights: new Map<string, Series>(), validation: new Map<string, Series>() };
+
+function curve(chart: Map<string, Series>, key: string, label: string, color: string, dashed = false): Series {
+  let series = chart.get(key);
+  if (!series) chart.set(key, series = { label, color, dashed, points: [] });
+  return series;
+}
+
+/** Adds a point, replacing one at the same step (an evaluation repeated after a resume). */
+function addPoint(series: Series, x: number, y: number): void {
+  const last = series.points[series.points.length - 1];
+  if (last && last[0] === x) last[1] = y;
+  else series.points.push([x, y]);
+}
+
+function addSteps(events: StepEvent[]): void {
+  for (const e of events) {
+    const color = COLORS[e.member];
+    addPoint(curve(curves.loss, `${e.member}.ce`, `${e.member}: cross-entropy`, color), e.step, e.crossEntropy);
+    if (e.member === "harmonized") addPoint(curve(curves.loss, `${e.member}.h`, `${e.member}: harmonization`, color, true), e.step, e.harmonization);
+    addPoint(curve(curves.weights, e.member, e.member, color), e.step, e.weightL2);
+  }
+}
+
+function addEvals(events: EvalEvent[]): void {
+  for (const e of events) {
+    const color = COLORS[e.member];
+    addPoint(curve(curves.validation, `${e.member}.accuracy`, `${e.member}: accuracy`, color), e.step, e.accuracy);
+    addPoint(curve(curves.validation, `${e.member}.alignment`, `${e.member}: alignment`, color, true), e.step, e.alignmentScore);
+    latestEval.set(e.member, e);
+  }
+}
+
+/** Drops every point after `step` (a run continued from an earlier autosave). */
+function cutCurves(step: number): void {
+  for (const chart of Object.values(curves)) for (const series of chart.values()) series.points = series.points.filter(([x]) => x <= step);
+}
+
+function clearCurves(): void {
+  for (const chart of Object.values(curves)) chart.clear();
+  latestEval.clear();
+}
+
 function drawCharts(): void {
-  const members = [...new Set(history.steps.map((e) => e.member))];
-  const loss: Series[] = [];
-  const weights: Series[] = [];
-  for (const member of members) {
-    const events = history.steps.filter((e) => e.member === member);
-    loss.push({ label: `${member}: cross-entropy`, color: COLORS[member], points: events.map((e) => [e.step, e.crossEntropy]) });
-    if (member === "harmonized") {
-      loss.push({ label: `${member}: harmonization`, color: COLORS[member], dashed: true, points: events.map((e) => [e.step, e.harmonization]) });
-    }
-    weights.push({ label: member, color: COLORS[member], points: events.map((e) => [e.step, e.weightL2]) });
-  }
-  lossChart.draw(loss);
-  weightChart.draw(weights);
-  const validation: Series[] = [];
-  for (const member of [...new Set(history.evals.map((e) => e.member))]) {
-    const events = history.evals.filter((e) => e.member === member);
-    validation.push({ label: `${member}: accuracy`, color: COLORS[member], points: events.map((e) => [e.step, e.accuracy]) });
-    validation.push({ label: `${member}: alignment`, color: COLORS[member], dashed: true, points: events.map((e) => [e.step, e.alignmentScore]) });
-  }
-  validationChart.draw(validation);
+  lossChart.draw([...curves.loss.values()]);
+  weightChart.draw([...curves.weights.values()]);
+  validationChart.draw([...curves.validation.values()]);
 }
 
 function drawResults(): void {
   const body = $("results").querySelector("tbody")!;
-  const latest = new Map<string, EvalEvent>();
-  for (const e of history.evals) latest.set(e.member, e);
+  const latest = latestEval;
   body.replaceChildren(...[...latest.values()].map((e) => {
     const row = document.createElement("tr");
     row.dataset.member = e.member;
@@ -169,17 +199,17 @@ function drawGallery(g: GalleryEvent): void {
       return figure;
     }));
   }
-  first.forEach((entry, i) => {
+  // One figure per animation frame: an evaluation never costs the page one long task.
+  first.forEach((entry, i) => inFrame(i, () => {
     const figure = root.children[i];
+    if (!figure) return;
     const guesses = members.map((m) => `${m}: ${g.classNames[g.galleries[m][i].predicted] ?? g.galleries[m][i].predicted}`).join(", ");
     const caption = `${g.classNames[entry.label] ?? entry.label} (${guesses})`;
     const text = figure.querySelector("figcaption")!;
     if (text.textContent !== caption) text.textContent = caption;
     const sources = [entry.image, entry.human, ...members.map((m) => g.galleries[m][i].saliency)];
-    figure.querySelectorAll("img").forEach((image, k) => {
-      if (image.getAttribute("src") !== sources[k]) image.src = sources[k];
-    });
-  });
+    setSources(figure, sources);
+  }));
   paintImages = g.paint;
   const labels = g.paint.labels;
   for (const select of [$<HTMLSelectElement>("pyramid-image"), $<HTMLSelectElement>("paint-image")]) {
@@ -195,18 +225,36 @@ function drawGallery(g: GalleryEvent): void {
   scorePaint();
 }
 
+/** New sources for the images below `parent`, in order; unchanged ones are left alone. */
+function setSources(parent: Element, sources: string[]): void {
+  parent.querySelectorAll("img").forEach((image, k) => {
+    if (sources[k] !== undefined && image.getAttribute("src") !== sources[k]) image.src = sources[k];
+  });
+}
+
+/** Runs `fn` `frames` animation frames from now (0: the next one). */
+function inFrame(frames: number, fn: () => void): void {
+  requestAnimationFrame(() => (frames > 0 ? inFrame(frames - 1, fn) : fn()));
+}
+
 function drawPyramid(p: PyramidEvent): void {
   const root = $("pyramid");
-  root.replaceChildren();
-  for (const which of ["saliency", "human"] as const) {
-    const row = document.createElement("div");
-    row.className = "row";
-    p.pyramid.levels.forEach((level, k) => {
-      tile(row, `${which === "human" ? "people" : "saliency"} ${level.width}×${level.height}`, level[which]);
-      if (which === "saliency") row.lastElementChild!.setAttribute("title", `level ${k}: mean squared difference ${level.mse.toFixed(4)}`);
-    });
-    root.appendChild(row);
+  const shape = p.pyramid.levels.map((l) => `${l.width}×${l.height}`).join(",");
+  if (root.dataset.shape !== shape) {
+    root.dataset.shape = shape;
+    root.replaceChildren(...(["saliency", "people"] as const).map((which) => {
+      const row = document.createElement("div");
+      row.className = "row";
+      for (const level of p.pyramid.levels) tile(row, `${which} ${level.width}×${level.height}`, "");
+      return row;
+    }));
   }
+  const [saliencyRow, humanRow] = root.children;
+  inFrame(0, () => {
+    setSources(saliencyRow, p.pyramid.levels.map((l) => l.saliency));
+    p.pyramid.levels.forEach((level, k) => saliencyRow.children[k]?.setAttribute("title", `level ${k}: mean squared difference ${level.mse.toFixed(4)}`));
+  });
+  inFrame(1, () => setSources(humanRow, p.pyramid.levels.map((l) => l.human)));
 }
 
 function choosePaintImage(): void {
@@ -287,11 +335,10 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       status.textContent = message.text;
       return;
     case "step":
-      history.steps.push(...message.events);
+      addSteps(message.events);
       return scheduleDraw();
     case "eval":
-      history.evals = history.evals.filter((e) => e.step !== message.events[0]?.step);
-      history.evals.push(...message.events);
+      addEvals(message.events);
       return scheduleDraw(true);
     case "gallery":
       return drawGallery(message.gallery);
@@ -303,8 +350,7 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
     case "recovered":
       status.textContent = `The GPU device was lost (${message.reason}). A new device was opened and training continues from the autosave at step ${message.step}.`;
       status.dataset.recovered = String(message.step);
-      history.steps = history.steps.filter((e) => e.step < message.step);
-      history.evals = history.evals.filter((e) => e.step <= message.step);
+      cutCurves(message.step);
       return scheduleDraw(true);
     case "file":
       return download(message.name, message.bytes);
@@ -319,8 +365,7 @@ worker.onerror = (event) => showError(`the training worker failed: ${event.messa
 function startRun(resume: boolean): void {
   $("resume-offer").hidden = true;
   showError(null);
-  history.steps = [];
-  history.evals = [];
+  clearCurves();
   scheduleDraw(true);
   status.textContent = resume ? "Opening the GPU and restoring the autosave…" : "Opening the GPU and building the dataset…";
   send({ type: "init", settings, data, resume });

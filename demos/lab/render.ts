@@ -48,14 +48,21 @@ export class Chart {
     const context = this.canvas.getContext("2d")!;
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.clearRect(0, 0, width, height);
-    const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
-    const xs = series.flatMap((s) => s.points.map((p) => p[0]));
+    let [yMin, yMax, x1] = [Infinity, -Infinity, 1];
+    for (const s of series) {
+      for (const [x, y] of s.points) {
+        x1 = Math.max(x1, x);
+        if (!Number.isFinite(y)) continue;
+        yMin = Math.min(yMin, y);
+        yMax = Math.max(yMax, y);
+      }
+    }
     const [low, high] = Array.isArray(this.range)
       ? this.range
-      : this.range === "tight" && ys.length
-      ? [Math.min(...ys), Math.max(...ys) + 1e-6]
-      : [Math.min(0, ...ys), Math.max(1e-6, ...ys)];
-    const [x0, x1] = [Math.min(0, ...xs), Math.max(1, ...xs)];
+      : this.range === "tight" && yMin <= yMax
+      ? [yMin, yMax + 1e-6]
+      : [Math.min(0, yMin), Math.max(1e-6, yMax)];
+    const x0 = 0;
     const left = 40;
     const plot = { x: left, y: 8, w: width - left - 8, h: height - 28 };
     const px = (x: number) => plot.x + ((x - x0) / (x1 - x0 || 1)) * plot.w;
