@@ -5,9 +5,9 @@
  * member, then a table of mean ± sample standard deviation over the seeds, with the harmonized −
  * plain difference, and the time each member took (training steps; evaluation apart).
  *
- *   deno task bench:recipe [--seeds 0,1,2] [--epochs N]
+ *   deno task bench:recipe [--seeds 0,1,2] [--epochs N] [--lambda-h X]
  *
- * --epochs overrides the recipe's (short probes). Wall times depend on the machine's load, so the
+ * --epochs and --lambda-h override the recipe's (probes). Wall times depend on the machine's load, so the
  * load average is printed before and after, and the process CPU time beside the wall time.
  */
 import process from "node:process";
@@ -19,17 +19,27 @@ import { type DataSpec, embeddedSpec, runData } from "../../src/run/dataset.ts";
 import { MAIN_RECIPE, recipeRunConfig, recipeSteps } from "../../src/run/recipe.ts";
 import { formatTable, intOption, listOption } from "../lib.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { seeds: { type: "string", default: "0,1,2" }, epochs: { type: "string" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { seeds: { type: "string", default: "0,1,2" }, epochs: { type: "string" }, "lambda-h": { type: "string" } },
+});
 const seeds = listOption(values.seeds).map((s) => intOption("seeds", s));
 if (seeds.length === 0) throw new Error("--seeds: give at least one seed, e.g. --seeds 0,1,2");
-const recipe = values.epochs === undefined ? MAIN_RECIPE : { ...MAIN_RECIPE, epochs: Math.max(1, intOption("epochs", values.epochs)) };
+const lambdaH = values["lambda-h"] === undefined ? MAIN_RECIPE.loss.harmonization : Number(values["lambda-h"]);
+if (!(lambdaH >= 0)) throw new Error(`--lambda-h must be a non-negative number, got ${values["lambda-h"]}`);
+const recipe = {
+  ...MAIN_RECIPE,
+  epochs: values.epochs === undefined ? MAIN_RECIPE.epochs : Math.max(1, intOption("epochs", values.epochs)),
+  loss: { ...MAIN_RECIPE.loss, harmonization: lambdaH },
+};
 
+/** Label, value and decimals of each row of the table. */
 const METRICS = [
-  ["validation accuracy (%)", (r: EvaluationReport) => 100 * r.accuracy],
-  ["alignment score", (r: EvaluationReport) => r.alignmentScore],
-  ["Spearman ρ", (r: EvaluationReport) => r.spearman],
-  ["Dice (top 10 %)", (r: EvaluationReport) => r.dice],
-  ["IoU (top 10 %)", (r: EvaluationReport) => r.iou],
+  ["validation accuracy (%)", (r: EvaluationReport) => 100 * r.accuracy, 1],
+  ["alignment score", (r: EvaluationReport) => r.alignmentScore, 3],
+  ["Spearman ρ", (r: EvaluationReport) => r.spearman, 3],
+  ["Dice (top 10 %)", (r: EvaluationReport) => r.dice, 3],
+  ["IoU (top 10 %)", (r: EvaluationReport) => r.iou, 3],
 ] as const;
 
 const load = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
@@ -97,13 +107,12 @@ for (const seed of seeds) {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
-const digits = (label: string) => (label.includes("%") ? 1 : 3);
 const cell = (xs: number[], d: number) => `${mean(xs).toFixed(d)} ± ${sd(xs).toFixed(d)}`;
 const members = ["plain", "harmonized"];
-const rows = METRICS.map(([label, get]) => {
+const rows = METRICS.map(([label, get, digits]) => {
   const per = members.map((m) => results.map((r) => get(r.reports.get(m)!)));
   const difference = results.map((_, i) => per[1][i] - per[0][i]);
-  return [label, ...per.map((xs) => cell(xs, digits(label))), cell(difference, digits(label))];
+  return [label, ...per.map((xs) => cell(xs, digits)), cell(difference, digits)];
 });
 const seconds = members.map((m) => results.map((r) => r.trainSeconds.get(m)!));
 rows.push(["training time (s)", ...seconds.map((xs) => cell(xs, 0)), ""]);
