@@ -104,7 +104,7 @@ test("faults: kill -9 while a checkpoint is being written leaves the previous on
 test("faults: SIGTERM finishes the step, writes a final checkpoint, exits 143, and --resume continues from it", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const stopped = await interrupt(/^step 2\/6 /m, "SIGTERM", "train", ...TINY, "--epochs", "3", "--run", `${dir}/run`);
+    const stopped = await interrupt(/^step 2\/6 /m, "SIGTERM", ["train", ...TINY, "--epochs", "3", "--run", `${dir}/run`]);
     assertEquals(stopped.code, 143, stopped.stderr);
     const said = /stopped at step (\d+) \(SIGTERM\); checkpoint: /.exec(stopped.stdout);
     assert(said, stopped.stdout);
