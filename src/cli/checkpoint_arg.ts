@@ -69,18 +69,23 @@ export interface LoadedModel {
   notes: string[];
 }
 
+/** The model a safetensors file's "config" metadata names (our model files have it), or null without one. */
+export function storedModelConfig(file: SafetensorsContents, path: string): ModelConfig | null {
+  const text = file.metadata.config;
+  if (text === undefined) return null;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: the "config" metadata is not valid JSON (${(e as Error).message})`);
+  }
+}
+
 /** Builds the model a safetensors file's "config" metadata describes and loads the file into it. */
 export async function loadModelFile(weights: string): Promise<LoadedModel> {
   const file = await readSafetensorsFile(weights);
-  const text = file.metadata.config;
-  if (text === undefined) {
+  const config = storedModelConfig(file, weights);
+  if (!config) {
     throw new Error(`${weights}: no "config" metadata naming the model; for a PyTorch state dict use harmonize import --model`);
-  }
-  let config: ModelConfig;
-  try {
-    config = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${weights}: the "config" metadata is not valid JSON (${(e as Error).message})`);
   }
   let model: Model;
   try {

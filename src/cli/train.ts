@@ -20,6 +20,7 @@ import { HARMONIZE_VERSION } from "../run/version.ts";
 import { MAIN_RECIPE } from "../run/recipe.ts";
 import type { EvalEvent } from "../run/events.ts";
 import { checkFlags, type Command, intFlag, numberFlag, parseArgs, type ParsedArgs, stringFlag, UsageError } from "./command.ts";
+import { storedModelConfig } from "./checkpoint_arg.ts";
 import { readModelConfig } from "./model_config.ts";
 import { Progress } from "./progress.ts";
 import { formatProfile, profile } from "../profile.ts";
@@ -110,13 +111,7 @@ async function readInitialWeights(path: string): Promise<InitialWeights> {
     if (e instanceof Deno.errors.NotFound) throw new Error(`${path}: not found (--init)`);
     throw e;
   }
-  const text = file.metadata.config;
-  if (text === undefined) return { path, file, config: null };
-  try {
-    return { path, file, config: JSON.parse(text) };
-  } catch (e) {
-    throw new Error(`${path}: the "config" metadata is not valid JSON (${(e as Error).message})`);
-  }
+  return { path, file, config: storedModelConfig(file, path) };
 }
 
 async function modelConfig(parsed: ParsedArgs, size: number, classes: number, seed: number, initial: InitialWeights | null): Promise<ModelConfig> {
