@@ -18,6 +18,7 @@ import { rgbImage } from "../../src/harmonize/map_images.ts";
 import { type Member, Run, type RunConfig, type RunData, type RunStorage } from "../../src/run/mod.ts";
 import { countTrainingRecords, type DataSpec, defaultAugment, embeddedSpec, runData } from "../../src/run/dataset.ts";
 import { MAIN_RECIPE, recipeRunConfig } from "../../src/run/recipe.ts";
+import { PAINTED_TARGETS_FILE, PaintedTargets } from "./painted_targets.ts";
 import type { DataChoice, LabSettings, PaintImages } from "./protocol.ts";
 
 export const IMAGE_SIZE = MAIN_RECIPE.imageSize;
@@ -72,7 +73,13 @@ export class LabRun {
   /** The latest inspection of each member (gallery, pyramid, evaluation). */
   readonly inspections = new Map<string, Inspection>();
 
-  private constructor(readonly run: Run, readonly settings: LabSettings, readonly validation: HostBatch[], readonly targets: HostBatch[]) {}
+  private constructor(
+    readonly run: Run,
+    readonly settings: LabSettings,
+    readonly validation: HostBatch[],
+    readonly painted: PaintedTargets,
+    readonly storage: RunStorage,
+  ) {}
 
   static async open(settings: LabSettings, choice: DataChoice, storage: RunStorage, resume: boolean): Promise<LabRun> {
     const spec = dataSpec(settings, choice);
@@ -81,15 +88,17 @@ export class LabRun {
     // Validation is decoded once and replayed: the same images at every evaluation.
     const validation: HostBatch[] = [];
     for await (const batch of base.validation!()) validation.push(batch);
-    const targets: HostBatch[] = [];
+    // A resumed run trains on the painted targets it was saved with (a fresh one has none).
+    const painted = resume ? await PaintedTargets.load(storage, IMAGE_SIZE) : new PaintedTargets(IMAGE_SIZE);
+    let lab!: LabRun;
     const data: RunData = {
-      epoch: (epoch, batchSize, skip) => withTargets(base.epoch(epoch, batchSize, skip), targets),
+      // A batch is pulled just before the step that trains on it: step + 1.
+      epoch: (epoch, batchSize, skip) => withTargets(base.epoch(epoch, batchSize, skip), painted, () => lab.run.position.step + 1),
       stepsPerEpoch: base.stepsPerEpoch,
       validation: async function* () {
         yield* validation;
       },
     };
-    let lab!: LabRun;
     const options = {
       config: runConfig(settings),
       data,
@@ -98,7 +107,15 @@ export class LabRun {
       evaluator: (member: Member, batches: AsyncIterable<Batch>) => lab.#inspect(member, batches),
     };
     const run = resume ? await Run.resume(options) : await Run.start(options);
-    lab = new LabRun(run, settings, validation, targets);
+    lab = new LabRun(run, settings, validation, painted, storage);
+    if (resume) return lab;
+    // A new run starts with none: no painted targets of an earlier run in the folder can come back.
+    try {
+      await storage.write(PAINTED_TARGETS_FILE, painted.encode());
+    } catch (e) {
+      await lab.close();
+      throw e;
+    }
     return lab;
   }
 
@@ -119,17 +136,16 @@ export class LabRun {
   }
 
   /**
-   * Validation image `index` with a painted map [size·size] joins the training batches: from the next
-   * batch on, the last image of every batch is one of the painted ones in turn. Both members train on
-   * it (the batches stay the same), only the harmonized one learns from the map.
+   * Validation image `index` with a painted map [size·size] joins the training batches after the
+   * current step, saved in the run folder first: from the next batch on, the last image of every
+   * batch is one of the painted ones in turn. Both members train on it (the batches stay the same),
+   * only the harmonized one learns from the map. Returns how many targets there are.
    */
-  addTarget(index: number, map: Float32Array): number {
+  async addTarget(index: number, map: Float32Array): Promise<number> {
     const sample = sliceBatch(this.validation[0], index);
     if (sample.size !== 1 || map.length !== IMAGE_SIZE * IMAGE_SIZE) throw new Error(`painted map: no validation image ${index} of ${IMAGE_SIZE}×${IMAGE_SIZE}`);
-    sample.heatmaps.set(map);
-    sample.tokens[0] = 1;
-    this.targets.push(sample);
-    return this.targets.length;
+    await this.painted.add({ image: sample.images, map: Float32Array.from(map), label: sample.labels[0], addedAfter: this.run.position.step }, this.storage);
+    return this.painted.targets.length;
   }
 
   /** The pyramid of validation image `index` for the harmonized member (one image, eval mode). */
@@ -176,21 +192,18 @@ export class LabRun {
   }
 }
 
-/** The batches with their last image replaced by the painted targets, one after another. */
-async function* withTargets(batches: AsyncIterable<HostBatch>, targets: HostBatch[]): AsyncGenerator<HostBatch> {
-  let next = 0;
+/** The batches with their last image replaced by the painted target of the step each one trains. */
+async function* withTargets(batches: AsyncIterable<HostBatch>, painted: PaintedTargets, nextStep: () => number): AsyncGenerator<HostBatch> {
   const plane = IMAGE_SIZE * IMAGE_SIZE;
   for await (const host of batches) {
-    if (targets.length === 0) {
-      yield host;
-      continue;
+    const target = painted.forStep(nextStep());
+    if (target) {
+      const last = host.size - 1;
+      host.images.set(target.image, 3 * plane * last);
+      host.heatmaps.set(target.map, plane * last);
+      host.labels[last] = target.label;
+      host.tokens[last] = 1;
     }
-    const target = targets[next++ % targets.length];
-    const last = host.size - 1;
-    host.images.set(target.images, 3 * plane * last);
-    host.heatmaps.set(target.heatmaps, plane * last);
-    host.labels[last] = target.labels[0];
-    host.tokens[last] = 1;
     yield host;
   }
 }

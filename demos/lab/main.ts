@@ -303,6 +303,28 @@ function setRunning(running: boolean, step: number, steps: number): void {
   buttons.step.disabled = step >= steps;
 }
 
+/**
+ * The autosave line beside the progress: whether the run survives a reload, and its last autosave.
+ * It has its own line, since the status line is overwritten by every message.
+ */
+const autosave = $("autosave");
+/** Steps between autosaves of the open run, or null when it is not autosaved. */
+let autosaveEvery: number | null = null;
+function showAutosave(state: Extract<WorkerMessage, { type: "autosave" }>): void {
+  autosave.classList.toggle("off", !state.enabled);
+  autosaveEvery = state.enabled ? state.every : null;
+  if (state.enabled) showAutosaved(null);
+  else autosave.textContent = `Autosave is off (${state.reason}): the run lives in memory only and a reload loses it.`;
+}
+
+/** The step of the newest autosave (null: none yet). */
+function showAutosaved(step: number | null): void {
+  if (autosaveEvery === null) return;
+  if (step === null) delete autosave.dataset.step;
+  else autosave.dataset.step = String(step);
+  autosave.textContent = `Autosave: every ${autosaveEvery} steps and on pause, in this browser; ${step === null ? "nothing saved yet" : `last at step ${step}`}.`;
+}
+
 function download(name: string, bytes: Uint8Array): void {
   const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: "application/octet-stream" }));
   const link = document.createElement("a");
@@ -326,7 +348,8 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       return;
     case "ready":
       showSettings(message.settings);
-      status.textContent = `Training on ${message.adapter}.` + (message.resumedFrom !== null ? ` Resumed from the autosave at step ${message.resumedFrom}.` : "");
+      showAutosaved(message.resumedFrom);
+      status.textContent = `Training on ${message.adapter}.` + (message.resumedFrom !== null ? ` Resumed from the autosave at step ${message.resumedFrom}${message.painted ? `, with ${message.painted} painted target${message.painted > 1 ? "s" : ""}` : ""}.` : "");
       for (const b of [buttons.downloadPlain, buttons.downloadHarmonized, buttons.loseDevice]) b.disabled = false;
       return;
     case "state":
@@ -344,12 +367,14 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       return drawGallery(message.gallery);
     case "pyramid":
       return drawPyramid(message.pyramid);
+    case "autosave":
+      return showAutosave(message);
     case "autosaved":
-      $("progress").dataset.autosaved = String(message.step);
-      return;
+      return showAutosaved(message.step);
     case "recovered":
       status.textContent = `The GPU device was lost (${message.reason}). A new device was opened and training continues from the autosave at step ${message.step}.`;
       status.dataset.recovered = String(message.step);
+      showAutosaved(message.step);
       cutCurves(message.step);
       return scheduleDraw(true);
     case "file":

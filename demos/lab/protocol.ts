@@ -72,14 +72,20 @@ export interface PyramidEvent {
 }
 
 export type WorkerMessage =
-  /** The run is built; `settings` are the run's own (a resumed run keeps those it was saved with). */
-  | { type: "ready"; adapter: string; settings: LabSettings; step: number; resumedFrom: number | null }
+  /**
+   * The run is built; `settings` are the run's own (a resumed run keeps those it was saved with), and
+   * `painted` counts the painted targets it trains on (a resumed run restores its own).
+   */
+  | { type: "ready"; adapter: string; settings: LabSettings; step: number; resumedFrom: number | null; painted: number }
   | { type: "state"; running: boolean; step: number; steps: number }
   | { type: "status"; text: string }
   | { type: "step"; events: StepEvent[] }
   | { type: "eval"; events: EvalEvent[] }
   | { type: "gallery"; gallery: GalleryEvent }
   | { type: "pyramid"; pyramid: PyramidEvent }
+  /** Where the open run autosaves: to OPFS every `every` steps, or nowhere (`reason` says why). */
+  | { type: "autosave"; enabled: true; every: number }
+  | { type: "autosave"; enabled: false; reason: string }
   | { type: "autosaved"; step: number }
   | { type: "saved-run"; step: number | null; settings: LabSettings | null }
   | { type: "recovered"; step: number; reason: string }

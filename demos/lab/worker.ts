@@ -165,10 +165,11 @@ async function open(settings: LabSettings, resume: boolean): Promise<void> {
   } catch (e) {
     if (resume) throw e;
     storage = new MemoryStorage();
-    post({ type: "status", text: `Autosave is off (${(e as Error).message}); the run lives in memory only.` });
+    post({ type: "autosave", enabled: false, reason: (e as Error).message });
   }
   lab = await LabRun.open(settings, data, storage, resume);
   lab.run.on(onRunEvent);
+  if (storage instanceof OpfsStorage) post({ type: "autosave", enabled: true, every: lab.run.config.checkpointEvery });
 }
 
 /** After a device loss: a new device, the run rebuilt from the last autosave, and training continues. */
@@ -211,7 +212,7 @@ async function handle(message: PageMessage): Promise<void> {
       if (message.resume && !saved) throw new Error("no autosaved run to resume");
       await open(saved?.settings ?? message.settings, message.resume);
       const run = lab!.run;
-      post({ type: "ready", adapter, settings: lab!.settings, step: run.position.step, resumedFrom: saved ? run.position.step : null });
+      post({ type: "ready", adapter, settings: lab!.settings, step: run.position.step, resumedFrom: saved ? run.position.step : null, painted: lab!.painted.targets.length });
       if (saved) await replayMetrics();
       await run.evaluate();
       await flushEvents();
@@ -232,11 +233,13 @@ async function handle(message: PageMessage): Promise<void> {
     case "pyramid":
       pyramidIndex = message.index;
       return whilePaused(postPyramid);
-    case "add-target": {
-      const count = lab?.addTarget(message.index, message.map);
-      post({ type: "status", text: `Your map for image ${message.index + 1} is now a training target of the harmonized model (${count} painted in all).` });
-      return;
-    }
+    case "add-target":
+      // Between steps, so that the target's first step is the one it is saved with.
+      return whilePaused(async () => {
+        if (!lab) return;
+        const count = await lab.addTarget(message.index, message.map);
+        post({ type: "status", text: `Your map for image ${message.index + 1} is now a training target of the harmonized model from step ${lab.run.position.step + 1} on (${count} painted in all).` });
+      });
     case "download":
       return whilePaused(async () => {
         if (!lab || !storage) return;
@@ -281,7 +284,7 @@ scope.onmessage = (event: MessageEvent<PageMessage>) => {
 savedRun().then(
   (saved) => post({ type: "saved-run", step: saved?.step ?? null, settings: saved?.settings ?? null }),
   (e) => {
+    post({ type: "autosave", enabled: false, reason: (e as Error).message });
     post({ type: "saved-run", step: null, settings: null });
-    post({ type: "status", text: `autosave is off: ${(e as Error).message}` });
   },
 );

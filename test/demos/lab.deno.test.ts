@@ -1,7 +1,8 @@
 /**
  * The browser lab end to end: test/demos/lab_flow.mjs builds the site and drives it in headless
- * Chromium (start, pause, resume, λ change, painting, reload → resume, device loss → recovery,
- * download → upload, a shard file from disk). Then the checkpoint downloaded from the tab is
+ * Chromium (start, pause, resume, λ change, painting and painted targets, reload → resume, device
+ * loss → a bit-exact recovery, download → upload, shards from disk, dropped and from a URL, the tiny
+ * ViT, the main thread's CPU per task). Then the checkpoint downloaded from the tab is
  * evaluated by `harmonize eval` here, in Deno, and must give the tab's own metrics.
  * The screenshot and the checkpoint stay in test/out/lab/ as artifacts.
  */
@@ -15,7 +16,6 @@ interface FlowResult {
   checkpoint: string;
   evaluatedInTab: { member: string; accuracy: number; alignmentScore: number; spearman: number; dice: number; iou: number }[];
   settings: { seed: number; records: number };
-  longestTaskMs: number;
 }
 
 test("demos: the built lab runs the whole flow in Chromium, and its checkpoint evaluates the same in Deno", async () => {
