@@ -24,25 +24,51 @@ function rebuild<T>(tree: T, values: Tensor[]): T {
   return walk(tree) as T;
 }
 
-/** Cotangents of every tensor on `tape` that depends on its inputs, seeded with dy = 1. */
+/**
+ * Cotangents of the watched inputs (and of tensors no node produced), seeded with dy = 1. Each
+ * node leaves the tape as its rule runs; its output's cotangent, and any partial sum replaced by a
+ * larger one, is disposed as soon as nothing refers to it any more (an outer tape recording this
+ * pass keeps what its own rules need).
+ */
 function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
-  const cotangents = new Map<Tensor, Tensor>([[y, ones(y.shape)]]);
-  whileRunningGradientRules(() => {
-    for (let i = tape.nodes.length - 1; i >= 0; i--) {
-      const node = tape.nodes[i];
+  const cotangents = new Map<Tensor, Tensor>();
+  // How many references (entries of `cotangents`, rule results in use) each cotangent has: a
+  // rule may pass g through unchanged to one or several inputs.
+  const references = new Map<Tensor, number>();
+  const hold = (c: Tensor) => references.set(c, (references.get(c) ?? 0) + 1);
+  const letGo = (c: Tensor) => {
+    const left = references.get(c)! - 1;
+    if (left > 0) references.set(c, left);
+    else {
+      references.delete(c);
+      c.dispose();
+    }
+  };
+  const seed = ones(y.shape);
+  cotangents.set(y, seed);
+  hold(seed);
+  whileRunningGradientRules(() =>
+    tape.consumeBackwards((node) => {
       const g = cotangents.get(node.output);
       const rule = RULES[node.primitive] as ((g: Tensor, n: typeof node, wants: boolean[]) => (Tensor | null)[]) | null;
-      if (!g || !rule) continue;
+      if (!g || !rule) return;
+      cotangents.delete(node.output);
       const wants = node.inputs.map((input) => tape.dependsOnInputs(input));
       const grads = tidy(() => rule(g, node, wants));
+      for (const gi of grads) if (gi) hold(gi);
       node.inputs.forEach((input, j) => {
         const gi = grads[j];
-        if (!gi || !tape.dependsOnInputs(input)) return;
+        if (!gi || !wants[j]) return;
         const previous = cotangents.get(input);
-        cotangents.set(input, previous ? add(previous, gi) : gi);
+        const next = previous ? add(previous, gi) : gi;
+        cotangents.set(input, next);
+        hold(next);
+        if (previous) letGo(previous);
       });
-    }
-  });
+      for (const gi of grads) if (gi) letGo(gi);
+      letGo(g);
+    })
+  );
   return cotangents;
 }
 
@@ -69,7 +95,8 @@ function trace<A, R extends unknown[], X>(
     try {
       let result: Tensor | readonly [Tensor, X];
       try {
-        result = fn(x, ...rest);
+        // Intermediates that no rule reads are freed before the backward pass: the tape holds the rest.
+        result = tidy(() => fn(x, ...rest));
       } finally {
         engine.recorders.splice(engine.recorders.indexOf(tape), 1);
       }

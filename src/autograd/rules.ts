@@ -83,8 +83,8 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   tanh: (g, { output }) => [mul(g, sub(1, mul(output, output)))],
   // d(erf x) = 2/√π · e^(−x²)·dx
   erf: (g, { inputs: [x] }) => [mul(g, mul(2 / Math.sqrt(Math.PI), exp(neg(mul(x, x)))))],
-  // d relu(x) = [x > 0]·dx
-  relu: (g, { inputs: [x] }) => [mul(g, greater(x, 0))],
+  // d relu(x) = [x > 0]·dx = [relu(x) > 0]·dx: the output is what the next layer keeps anyway
+  relu: (g, { output }) => [mul(g, greater(output, 0))],
   // d(a + b) = da + db, summed over broadcast axes
   add: (g, { inputs: [a, b] }, wants) => [when(wants[0], () => sumTo(g, a.shape)), when(wants[1], () => sumTo(g, b.shape))],
   // d(a − b) = da − db
@@ -194,3 +194,61 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   batchNormTrainBackward: (h, { inputs, attrs: { eps } }, wants) => batchNormTrainBackwardVjp(h, inputs, eps, wants),
   batchNormAffineGrad: (h, { inputs, attrs: { eps } }, wants) => batchNormAffineGradVjp(h, inputs, eps, wants),
 };
+
+/**
+ * The tensors of a node that its rule reads as values (the rest it reads only for their shapes),
+ * given which inputs are wanted: a tape retains these and no others. A primitive not listed keeps
+ * all its inputs and its output.
+ */
+type Saved<P extends Primitive> = (node: Node<P>, wants: readonly boolean[]) => (Tensor | false)[];
+
+const nothing = () => [];
+const output = ({ output }: Node) => [output];
+const firstInput = ({ inputs: [x] }: Node) => [x];
+/** For a rule bilinear in two inputs: each one's cotangent reads the other. */
+const eachOther = ({ inputs: [a, b] }: Node, wants: readonly boolean[]) => [wants[1] && a, wants[0] && b];
+
+const SAVED: { [P in Primitive]?: Saved<P> } = {
+  neg: nothing,
+  exp: output,
+  log: firstInput,
+  sqrt: output,
+  abs: firstInput,
+  tanh: output,
+  erf: firstInput,
+  relu: output,
+  add: nothing,
+  sub: nothing,
+  mul: eachOther,
+  div: ({ inputs: [, b], output }, wants) => [b, wants[1] && output],
+  where: firstInput,
+  sum: nothing,
+  reshape: nothing,
+  permute: nothing,
+  expand: nothing,
+  slice: nothing,
+  pad: nothing,
+  concat: nothing,
+  gather: ({ inputs: [, indices] }) => [indices],
+  scatterAdd: ({ inputs: [, indices] }) => [indices],
+  correlate1d: nothing,
+  correlate1dAdjoint: nothing,
+  matmul: eachOther,
+  attention: ({ inputs, output }) => [...inputs, output],
+  // the packed output (input 3) is recomputed by the rule
+  attentionBackward: ({ inputs: [q, k, v, , cotangent] }) => [q, k, v, cotangent],
+  conv2d: eachOther,
+  conv2dInputGrad: eachOther,
+  // (x, gy): x's cotangent reads gy, gy's reads x
+  conv2dWeightGrad: eachOther,
+  batchNormTrain: ({ inputs: [x, weight] }, wants) => [x, wants[0] && weight],
+  batchNormEval: ({ inputs: [x, mean, variance, weight] }) => [x, mean, variance, weight],
+  batchNormTrainBackward: ({ inputs: [x, weight, g] }, wants) => [x, (wants[0] || wants[2]) && weight, (wants[0] || wants[1]) && g],
+  batchNormAffineGrad: ({ inputs: [x, g] }, wants) => [x, wants[0] && g],
+};
+
+export function savedTensors(node: Node, wants: readonly boolean[]): Tensor[] {
+  const saved = SAVED[node.primitive] as Saved<Primitive> | undefined;
+  if (!saved) return [...node.inputs, node.output];
+  return saved(node, wants).filter((t): t is Tensor => t !== false);
+}

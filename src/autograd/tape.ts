@@ -2,13 +2,25 @@
  * A gradient tape records every primitive applied to a tensor that depends on its watched inputs.
  * Tapes nest: an outer tape also records the backward pass of an inner one, which is how
  * gradients of gradients arise.
+ *
+ * Memory: a recorded node holds (retains) only the tensors its gradient rule reads (SAVED in
+ * rules.ts); the others may be freed as soon as their owner lets go. Primitives without a gradient
+ * (comparisons, argmax, …) are not recorded, and their outputs do not count as depending on the
+ * inputs. The backward pass takes the nodes off the tape last first and lets go of each one's
+ * tensors as soon as its rule has run.
  */
 import type { Recorder } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Node } from "../primitive.ts";
+import { RULES, savedTensors } from "./rules.ts";
+
+interface Recorded {
+  node: Node;
+  saved: Tensor[];
+}
 
 export class Tape implements Recorder {
-  readonly nodes: Node[] = [];
+  private readonly recorded: Recorded[] = [];
   private readonly dependents = new Set<Tensor>();
 
   watch(t: Tensor): void {
@@ -19,22 +31,33 @@ export class Tape implements Recorder {
     return this.dependents.has(t);
   }
 
-  /** Records `node` if any of its inputs depends on the watched tensors; the node holds its tensors. */
+  /** Records `node` if it has a gradient and any of its inputs depends on the watched tensors. */
   maybeRecord(node: Node): void {
-    if (!node.inputs.some((t) => this.dependents.has(t))) return;
+    if (RULES[node.primitive] === null || !node.inputs.some((t) => this.dependents.has(t))) return;
     this.dependents.add(node.output);
-    for (const t of node.inputs) t.retain();
-    node.output.retain();
-    this.nodes.push(node);
+    const saved = savedTensors(node, node.inputs.map((t) => this.dependents.has(t)));
+    for (const t of saved) t.retain();
+    this.recorded.push({ node, saved });
   }
 
-  /** Lets go of every tensor the nodes hold. */
-  close(): void {
-    for (const node of this.nodes) {
-      for (const t of node.inputs) t.release();
-      node.output.release();
+  /**
+   * Runs `visit` on every node, last recorded first, letting go of each node's tensors right
+   * after its visit (the tape is empty afterwards, even if `visit` throws).
+   */
+  consumeBackwards(visit: (node: Node) => void): void {
+    for (let entry = this.recorded.pop(); entry; entry = this.recorded.pop()) {
+      try {
+        visit(entry.node);
+      } finally {
+        for (const t of entry.saved) t.release();
+      }
     }
-    this.nodes.length = 0;
+  }
+
+  /** Lets go of every tensor the nodes still hold. */
+  close(): void {
+    for (const { saved } of this.recorded) for (const t of saved) t.release();
+    this.recorded.length = 0;
     this.dependents.clear();
   }
 }

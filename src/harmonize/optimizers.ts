@@ -1,6 +1,7 @@
 /**
  * Optimizers over a model's named parameters, with PyTorch's update rules. State (momentum,
- * moments) lives outside tidy scopes; `step` runs in its own scope and assigns new values.
+ * moments) lives outside tidy scopes; `step` updates each parameter in its own scope and assigns
+ * new values.
  */
 import { keep, tidy } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
@@ -79,8 +80,9 @@ export class Sgd implements Optimizer {
 
   step(grads: Record<string, Tensor>, lr: number): void {
     const { momentum = 0, nesterov = false, weightDecay = 0, dampening = 0 } = this.options;
-    tidy(() => {
-      for (const [name, p, groupDecay] of this.parameters) {
+    // One scope per parameter: its temporaries are freed before the next parameter's are made.
+    for (const [name, p, groupDecay] of this.parameters) {
+      tidy(() => {
         let g = gradientOf(grads, name);
         const decay = groupDecay ?? weightDecay;
         if (decay) g = add(g, mul(p.value, decay));
@@ -92,8 +94,8 @@ export class Sgd implements Optimizer {
           g = nesterov ? add(g, mul(buffer, momentum)) : buffer;
         }
         p.assign(sub(p.value, mul(g, lr)));
-      }
-    });
+      });
+    }
   }
 
   dispose(): void {
@@ -135,8 +137,8 @@ export class AdamW implements Optimizer {
     this.steps++;
     const correction1 = 1 - beta1 ** this.steps;
     const correction2 = 1 - beta2 ** this.steps;
-    tidy(() => {
-      for (const [name, p, groupDecay] of this.parameters) {
+    for (const [name, p, groupDecay] of this.parameters) {
+      tidy(() => {
         const g = gradientOf(grads, name);
         const previous = this.moments.get(name);
         const m = keep(previous ? add(mul(previous.m, beta1), mul(g, 1 - beta1)) : mul(g, 1 - beta1));
@@ -146,8 +148,8 @@ export class AdamW implements Optimizer {
         this.moments.set(name, { m, v });
         const update = div(div(m, correction1), add(sqrt(div(v, correction2)), epsilon));
         p.assign(sub(mul(p.value, 1 - lr * (groupDecay ?? weightDecay)), mul(update, lr)));
-      }
-    });
+      });
+    }
   }
 
   dispose(): void {
