@@ -11,9 +11,11 @@
 //   grad_partial:   1 x, 2 g, 3 stats, 4 partials [C·K·2]     Σg, Σg·(x − mean)
 //   grad_combine:   1 partials, 2 stats, 3 sums [2·C] (write) Σg·x̂, Σg  (x̂ = (x − mean)·rsqrt(var + eps))
 //   normalize:      1 x, 2 mean, 3 variance (from var_offset), 4 weight, 5 bias, 6 y
-//                   y = (x − mean)·rsqrt(var + eps)·weight + bias
+//                   y = (x − mean)·rsqrt(var + eps)·weight + bias; override RELU=true: max(y, 0)
 //   backward_input: 1 x, 2 g, 3 stats, 4 sums, 5 weight, 6 dx
 //                   dx = weight·r·(g − Σg/n − x̂·Σg·x̂/n), r = rsqrt(var + eps)
+
+override RELU: bool = false;
 
 struct Params {
   batch: u32,
@@ -150,7 +152,8 @@ fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   let i = thread_index(wid, nwg, lid);
   if (i >= params.batch * params.channels * params.plane) { return; }
   let c = (i / params.plane) % params.channels;
-  y[i] = (x[i] - mean_in[c]) * inverse_std(variance_in[params.var_offset + c]) * weight_in[c] + bias_in[c];
+  let normalized = (x[i] - mean_in[c]) * inverse_std(variance_in[params.var_offset + c]) * weight_in[c] + bias_in[c];
+  y[i] = select(normalized, max(normalized, 0.0), RELU);
 }
 
 @group(0) @binding(4) var<storage, read> sums: array<f32>;

@@ -1,12 +1,15 @@
-// Binary elementwise ops with numpy broadcasting; comparisons write 1.0 or 0.0.
+// Binary elementwise ops with numpy broadcasting; comparisons write 1.0 or 0.0, reluGrad writes
+// a where b > 0, else 0.
 // Bindings: 0 params, 1 a: array<f32>, 2 b: array<f32>, 3 out: array<f32> (write).
 // Workgroup: 256 threads, 2-D grid (flattened). Overrides: OP (order of BINARY_OPS in
-// src/primitive.ts); BROADCAST=false when a, b and out share one shape (no index math).
+// src/primitive.ts); BROADCAST=false when a, b and out share one shape (no index math);
+// RELU=true writes max(result, 0) (addRelu: a residual sum and its ReLU in one pass).
 // Broadcasting reads a and b at the offsets of lib/strided.wgsl (lanes 0 and 1).
 #include "lib/flat_index.wgsl"
 #include "lib/strided.wgsl"
 override OP: u32 = 0u;
 override BROADCAST: bool = true;
+override RELU: bool = false;
 
 @group(0) @binding(0) var<storage, read> params: Strided;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -27,6 +30,11 @@ fn pow_f32(x: f32, y: f32) -> f32 {
   return exp2(y * log2(x));
 }
 
+fn result(x: f32, y: f32) -> f32 {
+  let value = apply_op(x, y);
+  return select(value, max(value, 0.0), RELU);
+}
+
 fn apply_op(x: f32, y: f32) -> f32 {
   switch OP {
     case 0u: { return x + y; }
@@ -42,6 +50,7 @@ fn apply_op(x: f32, y: f32) -> f32 {
     case 10u: { return select(0.0, 1.0, x >= y); }
     case 11u: { return select(0.0, 1.0, x == y); }
     case 12u: { return select(0.0, 1.0, x != y); }
+    case 13u: { return select(0.0, x, y > 0.0); }
     default: { return x; }
   }
 }
@@ -52,9 +61,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = flat_index(wid, nwg, lid);
   if (i >= params.size) { return; }
   if (!BROADCAST) {
-    out[i] = apply_op(a[i], b[i]);
+    out[i] = result(a[i], b[i]);
     return;
   }
   let at = strided_offsets(i);
-  out[i] = apply_op(a[at.x], b[at.y]);
+  out[i] = result(a[at.x], b[at.y]);
 }

@@ -16,6 +16,7 @@ export {
   type KernelPolicy,
   type KernelVariants,
   type MatmulVariant,
+  type ReluFusionVariant,
 } from "./backend/kernel_policy.ts";
 export type { MemoryStats } from "./backend/buffer_pool.ts";
 export {
@@ -42,6 +43,7 @@ export * from "./ops/softmax.ts";
 export * from "./ops/conv.ts";
 export * from "./ops/pool.ts";
 export * from "./ops/batch_norm.ts";
+export { addRelu } from "./ops/fused_relu.ts";
 export { gelu, geluTanh } from "./ops/activation.ts";
 export { layerNorm, type LayerNormOptions } from "./ops/layer_norm.ts";
 export { dropout, type DropoutOptions } from "./ops/dropout.ts";

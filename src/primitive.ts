@@ -7,9 +7,10 @@
 import type { Tensor } from "./tensor.ts";
 
 export const UNARY_OPS = ["neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "tanh", "erf", "relu"] as const;
+/** reluGrad(g, y) is g where y > 0, else 0: ReLU's backward in one kernel. */
 export const BINARY_OPS = [
   "add", "sub", "mul", "div", "pow", "maximum", "minimum",
-  "less", "lessEqual", "greater", "greaterEqual", "equal", "notEqual",
+  "less", "lessEqual", "greater", "greaterEqual", "equal", "notEqual", "reluGrad",
 ] as const;
 
 export type UnaryOp = typeof UNARY_OPS[number];
@@ -70,6 +71,12 @@ export type PrimitiveAttrs =
     batchNormTrainBackward: { eps: number };
     /** batchNormTrain's γ and β cotangents from (x, g) → [2, C]: Σ g·x̂, Σ g. */
     batchNormAffineGrad: { eps: number };
+    /** relu(batchNormTrain(x, γ, β)) in one kernel (src/ops/fused_relu.ts). */
+    batchNormTrainRelu: { eps: number };
+    /** relu(batchNormEval(x, mean, var, γ, β)) in one kernel. */
+    batchNormEvalRelu: { eps: number };
+    /** relu(a + b), broadcasting, in one kernel: a residual block's output. */
+    addRelu: None;
   };
 
 /** Geometry of a 2-D convolution; padding is [[top, bottom], [left, right]], already resolved. */

@@ -1,6 +1,7 @@
 /**
  * The lab's default settings: the main job's recipe (src/run/recipe.ts) as it is, which a laptop GPU
- * trains in about a minute (docs/browser.md, "The lesson"). Evaluation and autosave twice an epoch.
+ * should train in well under a minute (an estimate: docs/browser.md, "How long the default run takes").
+ * Evaluation and autosave twice an epoch.
  */
 import { MAIN_RECIPE, recipeSteps } from "../../src/run/recipe.ts";
 import type { LabSettings } from "./protocol.ts";

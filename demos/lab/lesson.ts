@@ -2,12 +2,15 @@
  * Measures what the lab's default settings show, headless in Deno through the lab's own run code
  * (LabRun → src/run/), on whatever adapter Deno finds (lavapipe on a CPU-only machine):
  *
- *   node_modules/.bin/deno run -A demos/lab/lesson.ts [--seeds 0,1,2] [--steps N]
+ *   node_modules/.bin/deno run -A demos/lab/lesson.ts [--seeds 0,1,2] [--steps N] [--profile]
  *
  * Prints, per seed, both members' final validation accuracy and alignment score, the alignment gap,
- * and the mean time of one lab step (both members) — what docs/browser.md reports.
+ * and the mean time of one lab step (both members) — what docs/browser.md reports. --profile: one
+ * lab step (after two to warm up) and one evaluation run under the profiler instead, which prints
+ * their GPU dispatches and wall times: what the laptop estimate in docs/browser.md starts from.
  */
 import { init } from "../../src/engine.ts";
+import { formatProfile, profile } from "../../src/profile.ts";
 import { MemoryStorage, type EvalEvent } from "../../src/run/mod.ts";
 import { DEFAULT_SETTINGS } from "./defaults.ts";
 import { LabRun } from "./lab_run.ts";
@@ -19,6 +22,19 @@ const flag = (name: string) => {
 const values = { seeds: flag("seeds") ?? "0,1,2", steps: flag("steps") };
 const backend = await init();
 console.log(`adapter: ${backend.adapter.description}`);
+
+if (Deno.args.includes("--profile")) {
+  const lab = await LabRun.open(DEFAULT_SETTINGS, { kind: "embedded" }, new MemoryStorage(), false);
+  await lab.run.step();
+  await lab.run.step();
+  for (const [what, fn] of [["one lab step (both members)", () => lab.run.step()], ["one evaluation (both members)", () => lab.run.evaluate()]] as const) {
+    const { report } = await profile(fn);
+    console.log(`${what}: ${report.dispatches} dispatches, ${report.wallMs.toFixed(0)} ms wall`);
+    console.log(formatProfile(report, { top: 5 }));
+  }
+  await lab.close();
+  Deno.exit(0);
+}
 interface Row {
   seed: number;
   plainAccuracy: number;

@@ -7,7 +7,7 @@
 import type { Tensor } from "../tensor.ts";
 import type { Node, Primitive } from "../primitive.ts";
 import {
-  abs, add, div, equal, exp, greater, less, log, mul, neg, pow, sign, sub, where,
+  abs, add, div, equal, exp, greater, less, log, mul, neg, pow, reluGrad, sign, sub, where,
 } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
 import { matmul } from "../ops/matmul.ts";
@@ -18,8 +18,7 @@ import { correlate1d, correlate1dAdjoint } from "../ops/blur.ts";
 import { attentionBackward, attentionBackwardVjp, splitAttentionGrads } from "../ops/attention.ts";
 import { conv2dInputGrad, conv2dResolved, conv2dWeightGrad } from "../ops/conv.ts";
 import {
-  batchNormAffineGrad, batchNormAffineGradVjp, batchNormEvalVjp, batchNormStatsVjp, batchNormTrainBackward,
-  batchNormTrainBackwardVjp, channelRow,
+  batchNormAffineGradVjp, batchNormEvalVjp, batchNormStatsVjp, batchNormTrainBackwardVjp, batchNormTrainVjp,
 } from "../ops/batch_norm_primitives.ts";
 
 /**
@@ -112,6 +111,8 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   greaterEqual: null,
   equal: null,
   notEqual: null,
+  // linear in g; the mask's derivative is zero almost everywhere
+  reluGrad: (h, { inputs: [g, y] }, wants) => [when(wants[0], () => sumTo(reluGrad(h, y), g.shape)), null],
   // d where(c, a, b) = where(c, da, db)
   where: (g, { inputs: [c, a, b] }, wants) => [
     null,
@@ -182,17 +183,18 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   maxPool2dArgmax: null,
   // batch norm: the fused backward kernels, whose own gradients are composed (batch_norm_primitives.ts)
   batchNormStats: (h, { inputs: [x], output }) => [batchNormStatsVjp(h, x, output)],
-  batchNormTrain: (g, { inputs: [x, weight], attrs: { eps } }, wants) => {
-    const sums = wants[1] || wants[2] ? batchNormAffineGrad(x, g, eps) : null;
-    return [
-      when(wants[0], () => batchNormTrainBackward(x, weight, g, eps)),
-      when(wants[1], () => channelRow(sums!, 0)),
-      when(wants[2], () => channelRow(sums!, 1)),
-    ];
-  },
+  batchNormTrain: (g, { inputs: [x, weight], attrs: { eps } }, wants) => batchNormTrainVjp(g, x, weight, eps, wants),
   batchNormEval: (g, { inputs, attrs: { eps } }, wants) => batchNormEvalVjp(g, inputs, eps, wants),
   batchNormTrainBackward: (h, { inputs, attrs: { eps } }, wants) => batchNormTrainBackwardVjp(h, inputs, eps, wants),
   batchNormAffineGrad: (h, { inputs, attrs: { eps } }, wants) => batchNormAffineGradVjp(h, inputs, eps, wants),
+  // a fused ReLU (fused_relu.ts): the cotangent masked where the output is positive, then the unfused rule
+  batchNormTrainRelu: (g, { inputs: [x, weight], output, attrs: { eps } }, wants) =>
+    batchNormTrainVjp(reluGrad(g, output), x, weight, eps, wants),
+  batchNormEvalRelu: (g, { inputs, output, attrs: { eps } }, wants) => batchNormEvalVjp(reluGrad(g, output), inputs, eps, wants),
+  addRelu: (g, { inputs: [a, b], output }, wants) => {
+    const masked = reluGrad(g, output);
+    return [when(wants[0], () => sumTo(masked, a.shape)), when(wants[1], () => sumTo(masked, b.shape))];
+  },
 };
 
 /**

@@ -29,12 +29,19 @@ export type AttentionVariant = "fused" | "composed";
  */
 export type BatchNormVariant = "fused" | "composed";
 
+/**
+ * A ReLU right after a batch norm or a residual add (ResNet blocks): "fused" takes it in that op's
+ * kernel (batchNormTrainRelu, batchNormEvalRelu, addRelu), "separate" runs relu on its own.
+ */
+export type ReluFusionVariant = "fused" | "separate";
+
 /** The chosen variant of every op that has more than one. */
 export interface KernelVariants {
   matmul: MatmulVariant;
   conv: ConvVariant;
   attention: AttentionVariant;
   batchNorm: BatchNormVariant;
+  reluFusion: ReluFusionVariant;
 }
 
 export type KernelOp = keyof KernelVariants;
@@ -44,15 +51,22 @@ export const KERNEL_VARIANTS: { readonly [O in KernelOp]: readonly KernelVariant
   conv: ["textures", "buffers"],
   attention: ["fused", "composed"],
   batchNorm: ["fused", "composed"],
+  reluFusion: ["fused", "separate"],
 };
 
 /**
  * What runs when the chosen variant cannot take a case: matmul and conv operands beyond the texture
  * limits (and conv with groups ≠ 1) use the buffer kernels; attention the fused kernel cannot take
  * (head dim not a multiple of 4 or above 64, Tq ≠ Tk, beyond the limits) is composed; so is batch
- * norm past the fused kernels' 134 M values per channel.
+ * norm past the fused kernels' 134 M values per channel, and with it the ReLU it would have fused.
  */
-export const KERNEL_FALLBACKS = { matmul: "registers", conv: "buffers", attention: "composed", batchNorm: "composed" } as const satisfies KernelVariants;
+export const KERNEL_FALLBACKS = {
+  matmul: "registers",
+  conv: "buffers",
+  attention: "composed",
+  batchNorm: "composed",
+  reluFusion: "separate",
+} as const satisfies KernelVariants;
 
 /** How an adapter runs compute: a GPU, or one of the CPU implementations. */
 export type AdapterKind = "gpu" | "lavapipe" | "swiftshader" | "software";
@@ -82,7 +96,13 @@ export function checkVariant<O extends KernelOp>(op: O, variant: unknown): Kerne
 /** The default variants for an adapter of `kind`, with the caller's choices (`init({ kernels })`) on top. */
 export function resolveKernelPolicy(kind: AdapterKind, chosen: Partial<KernelVariants> = {}): KernelPolicy {
   const cpu = kind !== "gpu";
-  const variants: KernelVariants = { matmul: cpu ? "textures" : "shared", conv: cpu ? "textures" : "buffers", attention: "fused", batchNorm: "fused" };
+  const variants: KernelVariants = {
+    matmul: cpu ? "textures" : "shared",
+    conv: cpu ? "textures" : "buffers",
+    attention: "fused",
+    batchNorm: "fused",
+    reluFusion: "fused",
+  };
   for (const op of Object.keys(chosen) as KernelOp[]) {
     if (!(op in KERNEL_VARIANTS)) throw new Error(`kernels: unknown op "${op}" (${Object.keys(KERNEL_VARIANTS).join(", ")})`);
     if (chosen[op] !== undefined) (variants as unknown as Record<string, string>)[op] = checkVariant(op, chosen[op]);

@@ -6,7 +6,7 @@
  *   resnet({ block: "basic", layers: [1, 1], widths: [8, 16], stemKernel: 3, stemStride: 1, classes: 10 })
  */
 import type { Tensor } from "../tensor.ts";
-import { add, relu } from "../ops/elementwise.ts";
+import { addRelu } from "../ops/fused_relu.ts";
 import { flatten } from "../ops/movement.ts";
 import { Module } from "../nn/module.ts";
 import { Conv2d } from "../nn/conv2d.ts";
@@ -91,8 +91,8 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const y = this.bn2.forward(this.conv2.forward(relu(this.bn1.forward(this.conv1.forward(x)))));
-    return relu(add(y, this.downsample ? this.downsample.forward(x) : x));
+    const y = this.bn2.forward(this.conv2.forward(this.bn1.forwardRelu(this.conv1.forward(x))));
+    return addRelu(y, this.downsample ? this.downsample.forward(x) : x);
   }
 }
 
@@ -121,10 +121,10 @@ export class Bottleneck extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const a = relu(this.bn1.forward(this.conv1.forward(x)));
-    const b = relu(this.bn2.forward(this.conv2.forward(a)));
+    const a = this.bn1.forwardRelu(this.conv1.forward(x));
+    const b = this.bn2.forwardRelu(this.conv2.forward(a));
     const y = this.bn3.forward(this.conv3.forward(b));
-    return relu(add(y, this.downsample ? this.downsample.forward(x) : x));
+    return addRelu(y, this.downsample ? this.downsample.forward(x) : x);
   }
 }
 
@@ -204,7 +204,7 @@ export class ResNet extends Module {
 
   /** Pooled features [N, featureWidth]. */
   forwardFeatures(x: Tensor): Tensor {
-    let y = this.maxpool.forward(relu(this.bn1.forward(this.conv1.forward(x))));
+    let y = this.maxpool.forward(this.bn1.forwardRelu(this.conv1.forward(x)));
     for (const stage of this.stages) y = stage.forward(y);
     return flatten(this.avgpool.forward(y), 1);
   }

@@ -46,6 +46,15 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalize(x, false);
+  }
+
+  /** relu(forward(x)), the ReLU fused into the normalisation's kernel where the kernel policy says so. */
+  forwardRelu(x: Tensor): Tensor {
+    return this.normalize(x, true);
+  }
+
+  private normalize(x: Tensor, relu: boolean): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.channels) {
       throw new Error(`BatchNorm2d(${this.channels}): input must be [N, ${this.channels}, H, W], got [${x.shape}]`);
     }
@@ -56,6 +65,7 @@ export class BatchNorm2d extends Module {
       training: this.training,
       runningMean: this.runningMean.value,
       runningVar: this.runningVar.value,
+      relu,
     });
     if (this.training) {
       // The running statistics are bookkeeping, not part of the function being differentiated.

@@ -8,13 +8,14 @@
 import type { Tensor } from "../tensor.ts";
 import { engine } from "../engine.ts";
 import type { BatchNormVariant } from "../backend/kernel_policy.ts";
-import { add, mul, rsqrt, sub } from "./elementwise.ts";
+import { add, mul, relu, rsqrt, sub } from "./elementwise.ts";
 import { ones, zeros } from "./creation.ts";
 import { reshape } from "./movement.ts";
 import { moments } from "./reduce.ts";
 import { shapeString } from "./shape.ts";
 import { fusedBatchNormFits } from "./kernels/batch_norm.ts";
 import { batchNormEval, batchNormStats, batchNormTrain, channelRow } from "./batch_norm_primitives.ts";
+import { batchNormEvalRelu, batchNormTrainRelu, reluFused } from "./fused_relu.ts";
 
 export type BatchNormImplementation = BatchNormVariant;
 
@@ -36,6 +37,8 @@ export interface BatchNormOptions {
    * otherwise); composed past the fused kernels' 134 M values per channel.
    */
   implementation?: BatchNormImplementation;
+  /** Apply ReLU to the output: in the fused kernel when the policy's `reluFusion` is "fused" (src/ops/fused_relu.ts). */
+  relu?: boolean;
 }
 
 export interface BatchNormResult {
@@ -48,7 +51,10 @@ export interface BatchNormResult {
 
 /** y = (x − μ) / √(σ² + eps) · γ + β with per-channel μ, σ² (population variance in training). */
 export function batchNorm(x: Tensor, options: BatchNormOptions): BatchNormResult {
-  const { weight, bias, eps = 1e-5, training, runningMean, runningVar, implementation = fusedBatchNormFits(x) ? engine.backend.kernels.variants.batchNorm : engine.backend.kernels.fallbacks.batchNorm } = options;
+  const {
+    weight, bias, eps = 1e-5, training, runningMean, runningVar, relu: withRelu = false,
+    implementation = fusedBatchNormFits(x) ? engine.backend.kernels.variants.batchNorm : engine.backend.kernels.fallbacks.batchNorm,
+  } = options;
   if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C, ...], got ${shapeString(x.shape)}`);
   const channels = x.shape[1];
   const perChannel = [1, channels, ...x.shape.slice(2).map(() => 1)];
@@ -70,10 +76,15 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): BatchNormResult
     const vector = (t: Tensor, name: string) => reshape(asChannel(t, name), [channels]);
     const w = weight ? vector(weight, "weight") : ones([channels]);
     const b = bias ? vector(bias, "bias") : zeros([channels]);
-    if (!training) return { output: batchNormEval(x, vector(runningMean!, "runningMean"), vector(runningVar!, "runningVar"), w, b, eps) };
+    const fuse = withRelu && reluFused();
+    const after = (y: Tensor) => (withRelu && !fuse ? relu(y) : y);
+    if (!training) {
+      const [mean, variance] = [vector(runningMean!, "runningMean"), vector(runningVar!, "runningVar")];
+      return { output: fuse ? batchNormEvalRelu(x, mean, variance, w, b, eps) : after(batchNormEval(x, mean, variance, w, b, eps)) };
+    }
     const stats = batchNormStats(x);
     return {
-      output: batchNormTrain(x, w, b, eps),
+      output: fuse ? batchNormTrainRelu(x, w, b, eps) : after(batchNormTrain(x, w, b, eps)),
       batchMean: channelRow(stats, 0),
       batchVarianceUnbiased: mul(channelRow(stats, 1), count / (count - 1)),
     };
@@ -93,5 +104,5 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): BatchNormResult
   }
   let output = weight ? mul(normalised, asChannel(weight, "weight")) : normalised;
   if (bias) output = add(output, asChannel(bias, "bias"));
-  return { output, ...result };
+  return { output: withRelu ? relu(output) : output, ...result };
 }

@@ -9,6 +9,7 @@
  *   batchNormEval(x, mean, var, γ, β)    → (x − mean)·rsqrt(var + eps)·γ + β
  *   batchNormTrainBackward(x, γ, g)      → ∂⟨g, batchNormTrain⟩/∂x = γ·r·(g − Σg/n − x̂·Σ(g·x̂)/n)
  *   batchNormAffineGrad(x, g)            → [2, C]: Σ g·x̂, Σ g  (∂/∂γ and ∂/∂β)
+ * (src/ops/fused_relu.ts adds the same normalisations with a ReLU in their kernel.)
  */
 import type { Tensor } from "../tensor.ts";
 import { apply } from "./apply.ts";
@@ -43,6 +44,16 @@ function channelSum(t: Tensor): Tensor {
 
 const valuesPerChannel = (x: Tensor) => x.size / x.shape[1];
 const when = (wanted: boolean, make: () => Tensor): Tensor | null => (wanted ? make() : null);
+
+/** batchNormTrain's gradient: the fused backward kernel for x, the per-channel sums for γ and β. */
+export function batchNormTrainVjp(g: Tensor, x: Tensor, weight: Tensor, eps: number, wants: readonly boolean[]): (Tensor | null)[] {
+  const sums = wants[1] || wants[2] ? batchNormAffineGrad(x, g, eps) : null;
+  return [
+    when(wants[0], () => batchNormTrainBackward(x, weight, g, eps)),
+    when(wants[1], () => channelRow(sums!, 0)),
+    when(wants[2], () => channelRow(sums!, 1)),
+  ];
+}
 
 /** batchNormStats' gradient: ∂x = h_μ/n + 2·h_σ²·(x − μ)/n. */
 export function batchNormStatsVjp(h: Tensor, x: Tensor, stats: Tensor): Tensor {

@@ -36,6 +36,9 @@ export const greaterEqual = (a: TensorLike, b: TensorLike): Tensor => apply("gre
 export const equal = (a: TensorLike, b: TensorLike): Tensor => apply("equal", [t(a), t(b)], {});
 export const notEqual = (a: TensorLike, b: TensorLike): Tensor => apply("notEqual", [t(a), t(b)], {});
 
+/** g where y > 0, else 0: ReLU's backward (y its input or output) in one kernel. */
+export const reluGrad = (g: TensorLike, y: TensorLike): Tensor => apply("reluGrad", [t(g), t(y)], {});
+
 /** a where cond ≠ 0, else b. */
 export const where = (cond: Tensor, a: TensorLike, b: TensorLike): Tensor => apply("where", [cond, t(a), t(b)], {});
 

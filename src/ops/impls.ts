@@ -46,6 +46,7 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   greaterEqual: binary("greaterEqual"),
   equal: binary("equal"),
   notEqual: binary("notEqual"),
+  reluGrad: binary("reluGrad"),
   where: ([c, a, b]) => whereKernel(c, a, b),
   sum: ([x], { axes, keepDims }) => reduceKernel("sum", x, axes, keepDims),
   max: ([x], { axes, keepDims }) => reduceKernel("max", x, axes, keepDims),
@@ -77,4 +78,7 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   batchNormEval: ([x, mean, variance, weight, bias], { eps }) => batchNormInferenceKernel(x, mean, variance, weight, bias, eps),
   batchNormTrainBackward: ([x, weight, g], { eps }) => batchNormBackwardKernel(x, weight, g, eps),
   batchNormAffineGrad: ([x, g], { eps }) => batchNormAffineGradKernel(x, g, eps),
+  batchNormTrainRelu: ([x, weight, bias], { eps }) => batchNormKernel(x, weight, bias, eps, true),
+  batchNormEvalRelu: ([x, mean, variance, weight, bias], { eps }) => batchNormInferenceKernel(x, mean, variance, weight, bias, eps, true),
+  addRelu: ([a, b]) => binaryKernel("add", a, b, true),
 };

@@ -55,3 +55,16 @@ test("permute and slice copies agree with the host after collapsing", async () =
   const sliced = await slice(x, [1, 1, 0], [1, 2, 4]).floats();
   assertClose(sliced, xs.slice((1 * b + 1) * c, (1 * b + 3) * c), { rtol: 0, atol: 0 }, "slice of whole rows");
 });
+
+test("strided coordinates stay exact just below 2^24 elements, where the kernels divide in floats", async () => {
+  // 4099 · 4093 = 2^24 − 9: every value an exact float32 integer, every coordinate at its widest.
+  const [rows, cols] = [4099, 4093];
+  const x = tensor(Float32Array.from({ length: rows * cols }, (_, i) => i), [rows, cols]);
+  const transposed = permute(x, [1, 0]);
+  const values = await transposed.floats();
+  x.dispose();
+  transposed.dispose();
+  let wrong = 0;
+  for (let j = 0; j < cols; j++) for (let i = 0; i < rows; i++) if (values[j * rows + i] !== i * cols + j) wrong++;
+  assertEquals(wrong, 0);
+});

@@ -7,6 +7,7 @@
  */
 import * as h from "../../src/mod.ts";
 import * as bn from "../../src/ops/batch_norm_primitives.ts";
+import * as fused from "../../src/ops/fused_relu.ts";
 import { type Correlate1d, Ref, ref } from "../support/reference.ts";
 import { refConv2d, type RefGeometry, refPool2d, type RefPool } from "../support/reference_conv.ts";
 import { assertClose, test } from "../harness.ts";
@@ -43,6 +44,10 @@ export interface Ops<T> {
   batchNormEval(x: T, mean: T, variance: T, weight: T, bias: T, eps: number): T;
   batchNormTrainBackward(x: T, weight: T, g: T, eps: number): T;
   batchNormAffineGrad(x: T, g: T, eps: number): T;
+  reluGrad(g: T, y: T): T;
+  batchNormTrainRelu(x: T, weight: T, bias: T, eps: number): T;
+  batchNormEvalRelu(x: T, mean: T, variance: T, weight: T, bias: T, eps: number): T;
+  addRelu(a: T, b: T): T;
   conv2d(x: T, w: T, geometry: RefGeometry): T;
   maxPool2d(x: T, window: RefPool): T;
   /** softmax(q·kᵀ/√D)·v of [batch, T, D] operands; the GPU runs the fused kernel. */
@@ -65,6 +70,8 @@ export const gpuOps: Ops<h.Tensor> = {
   correlate1d: h.correlate1d, correlate1dAdjoint: h.correlate1dAdjoint,
   batchNormStats: bn.batchNormStats, batchNormTrain: bn.batchNormTrain, batchNormEval: bn.batchNormEval,
   batchNormTrainBackward: bn.batchNormTrainBackward, batchNormAffineGrad: bn.batchNormAffineGrad,
+  reluGrad: h.reluGrad, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
+  addRelu: fused.addRelu,
   conv2d: (x, w, { stride, padding, dilation, groups }) => h.conv2d(x, w, { stride, padding, dilation, groups }),
   maxPool2d: (x, { kernel, stride, padding, dilation }) => h.maxPool2d(x, { kernelSize: kernel, stride, padding, dilation }),
   attention: (q, k, v) => h.attention(q, k, v, { implementation: "fused" }),
@@ -75,6 +82,10 @@ export const gpuOps: Ops<h.Tensor> = {
 
 export const refOps: Ops<Ref> = {
   ...ref,
+  reluGrad: (g, y) => ref.mul(g, ref.greater(y, new Ref([], Float64Array.of(0)))),
+  batchNormTrainRelu: (x, weight, bias, eps) => ref.relu(ref.batchNormTrain(x, weight, bias, eps)),
+  batchNormEvalRelu: (x, mean, variance, weight, bias, eps) => ref.relu(ref.batchNormEval(x, mean, variance, weight, bias, eps)),
+  addRelu: (a, b) => ref.relu(ref.add(a, b)),
   concat: (xs, axis) => ref.concat(xs, axis),
   conv2d: (x, w, geometry) => {
     const { data, shape } = refConv2d(x.data, w.data, { x: x.shape as RefShape4, w: w.shape as RefShape4 }, geometry);

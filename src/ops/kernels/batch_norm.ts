@@ -67,27 +67,33 @@ export function batchNormStatsKernel(x: Tensor): Tensor {
   return statsOf("batchNormStats", x, geometry("batchNormStats", x), 0);
 }
 
-/** Training: y = (x − μ)·rsqrt(σ² + eps)·weight + bias with the batch's own statistics. */
-export function batchNormKernel(x: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor {
-  const geo = geometry("batchNorm", x);
-  checkChannelVector("batchNorm", "weight", weight, geo.channels);
-  checkChannelVector("batchNorm", "bias", bias, geo.channels);
-  const stats = statsOf("batchNorm", x, geo, eps);
-  const y = engine.allocate("batchNorm", x.shape);
-  launchFlat("batch_norm", "normalize", params(geo, eps, geo.channels), [x, stats, stats, weight, bias, y], x.size);
+/** RELU for the normalisation kernel: its output's ReLU in the same pass. */
+const reluConstants = (relu: boolean) => ({ RELU: relu ? 1 : 0 });
+
+/** Training: y = (x − μ)·rsqrt(σ² + eps)·weight + bias with the batch's own statistics (`relu`: max(y, 0)). */
+export function batchNormKernel(x: Tensor, weight: Tensor, bias: Tensor, eps: number, relu = false): Tensor {
+  const op = relu ? "batchNormRelu" : "batchNorm";
+  const geo = geometry(op, x);
+  checkChannelVector(op, "weight", weight, geo.channels);
+  checkChannelVector(op, "bias", bias, geo.channels);
+  const stats = statsOf(op, x, geo, eps);
+  const y = engine.allocate(op, x.shape);
+  launchFlat("batch_norm", "normalize", params(geo, eps, geo.channels), [x, stats, stats, weight, bias, y], x.size, reluConstants(relu));
   stats.dispose();
   return y;
 }
 
 /** Evaluation: the same normalisation with given statistics (the running ones). */
-export function batchNormInferenceKernel(x: Tensor, mean: Tensor, variance: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor {
-  const op = "batchNormInference";
+export function batchNormInferenceKernel(
+  x: Tensor, mean: Tensor, variance: Tensor, weight: Tensor, bias: Tensor, eps: number, relu = false,
+): Tensor {
+  const op = relu ? "batchNormInferenceRelu" : "batchNormInference";
   const geo = geometry(op, x);
   for (const [name, t] of [["mean", mean], ["variance", variance], ["weight", weight], ["bias", bias]] as const) {
     checkChannelVector(op, name, t, geo.channels);
   }
   const y = engine.allocate(op, x.shape);
-  launchFlat("batch_norm", "normalize", params(geo, eps), [x, mean, variance, weight, bias, y], x.size);
+  launchFlat("batch_norm", "normalize", params(geo, eps), [x, mean, variance, weight, bias, y], x.size, reluConstants(relu));
   return y;
 }
 

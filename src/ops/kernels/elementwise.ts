@@ -5,7 +5,7 @@ import { sameShape, type Tensor } from "../../tensor.ts";
 import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "../../primitive.ts";
 import { broadcastShapes, broadcastStrides } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
-import { stridedParams } from "./strided.ts";
+import { stridedLaunch } from "./strided.ts";
 import { collapseDims } from "./collapse.ts";
 
 function requireFloat(op: string, ...tensors: Tensor[]): void {
@@ -21,16 +21,20 @@ export function unaryKernel(op: UnaryOp, x: Tensor): Tensor {
   return out;
 }
 
-export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
-  requireFloat(op, a, b);
-  const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = engine.allocate(op, shape);
+/** `relu`: the result's ReLU is taken in the same pass (addRelu). */
+export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, relu = false): Tensor {
+  const name = relu ? `${op}Relu` : op;
+  requireFloat(name, a, b);
+  const shape = broadcastShapes(name, a.shape, b.shape);
+  const out = engine.allocate(name, shape);
   const plain = sameShape(a.shape, shape) && sameShape(b.shape, shape);
   const dims = collapseDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
-  const params = stridedParams(out.size, dims.shape, dims.strides);
+  const { params, constants } = stridedLaunch(out.size, dims.shape, dims.strides);
   launchFlat("binary", "main", params, [a, b, out], out.size, {
+    ...constants,
     OP: BINARY_OPS.indexOf(op),
     BROADCAST: plain ? 0 : 1,
+    RELU: relu ? 1 : 0,
   });
   return out;
 }
@@ -40,14 +44,16 @@ export function whereKernel(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes("where", cond.shape, a.shape, b.shape);
   const out = engine.allocate("where", shape);
   const dims = collapseDims(shape, [cond, a, b].map((t) => broadcastStrides(t.shape, shape)));
-  launchFlat("where", "main", stridedParams(out.size, dims.shape, dims.strides), [cond, a, b, out], out.size);
+  const { params, constants } = stridedLaunch(out.size, dims.shape, dims.strides);
+  launchFlat("where", "main", params, [cond, a, b, out], out.size, constants);
   return out;
 }
 
 export function castKernel(x: Tensor, dtype: "float32" | "int32"): Tensor {
   const out = engine.allocate("cast", x.shape, dtype);
   if (x.dtype === dtype) {
-    launchFlat("movement", "strided_copy", stridedParams(x.size, [x.size], [[1]]), [x, out], x.size);
+    const { params, constants } = stridedLaunch(x.size, [x.size], [[1]]);
+    launchFlat("movement", "strided_copy", params, [x, out], x.size, constants);
     return out;
   }
   const entry = dtype === "int32" ? "f32_to_i32" : "i32_to_f32";

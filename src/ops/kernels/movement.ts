@@ -5,12 +5,13 @@ import { type Shape, stridesOf, type Tensor } from "../../tensor.ts";
 import { broadcastShapes, broadcastStrides, shapeString } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
 import { collapseDims } from "./collapse.ts";
-import { stridedParams } from "./strided.ts";
+import { stridedLaunch } from "./strided.ts";
 
 function stridedCopy(op: string, x: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
   const out = engine.allocate(op, shape, x.dtype);
   const dims = collapseDims(shape, [strides]);
-  launchFlat("movement", "strided_copy", stridedParams(out.size, dims.shape, dims.strides, offset), [x, out], out.size);
+  const { params, constants } = stridedLaunch(out.size, dims.shape, dims.strides, offset);
+  launchFlat("movement", "strided_copy", params, [x, out], out.size, constants);
   return out;
 }
 
@@ -68,7 +69,8 @@ export function concatKernel(xs: readonly Tensor[], axis: number): Tensor {
   const outStrides = stridesOf(shape);
   let start = 0;
   for (const x of xs) {
-    launchFlat("movement", "strided_write", stridedParams(x.size, x.shape, [outStrides], start * outStrides[axis]), [x, out], x.size);
+    const { params, constants } = stridedLaunch(x.size, x.shape, [outStrides], start * outStrides[axis]);
+    launchFlat("movement", "strided_write", params, [x, out], x.size, constants);
     start += x.shape[axis];
   }
   return out;
