@@ -27,7 +27,11 @@ if (Deno.args.includes("--profile")) {
   const lab = await LabRun.open(DEFAULT_SETTINGS, { kind: "embedded" }, new MemoryStorage(), false);
   await lab.run.step();
   await lab.run.step();
-  for (const [what, fn] of [["one lab step (both members)", () => lab.run.step()], ["one evaluation (both members)", () => lab.run.evaluate()]] as const) {
+  const measured: [string, () => Promise<unknown>][] = [
+    ["one lab step (both members)", () => lab.run.step()],
+    ["one evaluation (both members)", () => lab.run.evaluate()],
+  ];
+  for (const [what, fn] of measured) {
     const { report } = await profile(fn);
     console.log(`${what}: ${report.dispatches} dispatches, ${report.wallMs.toFixed(0)} ms wall`);
     console.log(formatProfile(report, { top: 5 }));
