@@ -62,6 +62,23 @@ export function numberFlag(parsed: ParsedArgs, name: string, fallback: number): 
   return n;
 }
 
+/** Deno's file errors read "No such file or directory (os error 2): open 'x.tfrecords'". */
+const OS_ERROR = /^(.+?) \(os error \d+\): \w+ '([^']*)'(?: -> '[^']*')?$/;
+
+/** Why a file operation failed, without Deno's "(os error N): op 'path'" tail: "no such file or directory". */
+export function fileErrorReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const os = OS_ERROR.exec(message);
+  return os ? os[1].charAt(0).toLowerCase() + os[1].slice(1) : message;
+}
+
+/** An error's message, a Deno file error as "PATH: reason" so that the file comes first. */
+export function errorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const os = OS_ERROR.exec(message);
+  return os ? `${os[2]}: ${fileErrorReason(error)}` : message;
+}
+
 /** Refuses flags the command does not know, so a typo is not silently ignored. */
 export function checkFlags(parsed: ParsedArgs, known: string[]): void {
   for (const name of parsed.flags.keys()) {

@@ -3,10 +3,11 @@
 
 import { init } from "../engine.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors.ts";
-import { createModel, type ModelConfig, RESNET_PRESETS, VIT_PRESETS } from "../models/mod.ts";
+import { createModel, type ModelConfig } from "../models/mod.ts";
 import { loadPyTorchStateDict } from "../models/pytorch_state_dict.ts";
+import { MAIN_RECIPE } from "../run/recipe.ts";
 import { checkFlags, type Command, intFlag, parseArgs, stringFlag, UsageError } from "./command.ts";
-import { readModelConfig } from "./model_config.ts";
+import { modelArgument, presetList } from "./model_config.ts";
 
 const USAGE = `usage: harmonize import STATE_DICT.safetensors --model PRESET|CONFIG.json --out MODEL.safetensors [--classes K]
 
@@ -15,7 +16,7 @@ or BF16 floats, int64 counters; a "module." prefix is dropped) into the model --
 writes it with the model config as metadata, ready for harmonize eval. A file
 with parameters only (no BatchNorm running statistics) loads with a note.
 
-  --model M      ${[...Object.keys(RESNET_PRESETS), ...Object.keys(VIT_PRESETS)].join(", ")},
+  --model M      a preset (ViTs at 224 px, tiny-vit at ${MAIN_RECIPE.imageSize}): ${presetList()};
                  or a JSON model config (docs/models.md)
   --classes K    classifier outputs (default: read from the file's fc / head weight)
   --out FILE     the Harmonize model file to write`;
@@ -26,15 +27,7 @@ function classesOf(tensors: Map<string, { shape: number[] }>): number | undefine
 }
 
 async function modelConfig(name: string, classes: number | undefined): Promise<ModelConfig> {
-  const config: ModelConfig = name in RESNET_PRESETS
-    ? { arch: "resnet", preset: name as keyof typeof RESNET_PRESETS }
-    : name in VIT_PRESETS
-    ? { arch: "vit", preset: name as keyof typeof VIT_PRESETS }
-    : name.endsWith(".json")
-    ? await readModelConfig(name)
-    : (() => {
-      throw new UsageError(`--model must be a preset (${[...Object.keys(RESNET_PRESETS), ...Object.keys(VIT_PRESETS)].join(", ")}) or a .json config, got ${name}`);
-    })();
+  const config = await modelArgument(name);
   return classes !== undefined ? { ...config, classes } as ModelConfig : config;
 }
 

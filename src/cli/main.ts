@@ -1,7 +1,7 @@
 // `harmonize <command> [args]`: a table of subcommands. Adding one is an import and a table entry.
 // Errors end as one line on stderr (exit 1; usage errors exit 2); `--debug` adds the stack trace.
 
-import { type Command, UsageError, wantsHelp } from "./command.ts";
+import { type Command, errorMessage, UsageError, wantsHelp } from "./command.ts";
 import { shardsCommand } from "./shards.ts";
 import { parityCommand } from "./parity.ts";
 import { trainCommand } from "./train.ts";
@@ -33,10 +33,9 @@ function help(): string {
   ].join("\n");
 }
 
-/** One line: the message with its line breaks folded, then the causes a wrapper left out. */
+/** One line: the message with its line breaks folded. */
 function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\s*\n\s*/g, "; ");
+  return errorMessage(error).replace(/\s*\n\s*/g, "; ");
 }
 
 export async function main(args: string[]): Promise<number> {

@@ -18,7 +18,10 @@ export const reportCommand: Command = {
     const parsed = parseArgs(args);
     checkFlags(parsed, []);
     if (parsed.positional.length !== 1) throw new UsageError(`give exactly one run folder, got ${parsed.positional.length}`);
-    console.log(`wrote ${await writeReport(parsed.positional[0])}`);
+    const runDir = parsed.positional[0];
+    const info = await Deno.stat(runDir).catch(() => null);
+    if (info && !info.isDirectory) throw new Error(`${runDir}: a file, not a run folder (the folder harmonize train --run wrote)`);
+    console.log(`wrote ${await writeReport(runDir)}`);
     return 0;
   },
 };

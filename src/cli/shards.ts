@@ -42,20 +42,15 @@ async function verify(args: string[]): Promise<number> {
   const sources = await resolveShards(parsed.positional);
   let records = 0, bad = 0;
   for (const source of sources) {
-    try {
-      const report = await verifyShard(source, {
-        layout: layoutFlag(parsed),
-        decode: parsed.flags.has("decode"),
-        onBadRecord: parsed.flags.has("skip-bad") ? "skip" : "error",
-        maxRecordBytes: intFlag(parsed, "max-record-bytes", DEFAULT_MAX_RECORD_BYTES),
-      });
-      records += report.records;
-      bad += report.bad.length;
-      console.log(`${report.bad.length || report.truncatedTail ? "BAD" : "ok "} ${describeReport(report)}`);
-    } catch (e) {
-      console.error(`error: ${e instanceof Error ? e.message : e}`);
-      return 1;
-    }
+    const report = await verifyShard(source, {
+      layout: layoutFlag(parsed),
+      decode: parsed.flags.has("decode"),
+      onBadRecord: parsed.flags.has("skip-bad") ? "skip" : "error",
+      maxRecordBytes: intFlag(parsed, "max-record-bytes", DEFAULT_MAX_RECORD_BYTES),
+    });
+    records += report.records;
+    bad += report.bad.length;
+    console.log(`${report.bad.length || report.truncatedTail ? "BAD" : "ok "} ${describeReport(report)}`);
   }
   console.log(`${sources.length} shard(s), ${records} good records, ${bad} bad`);
   return bad > 0 ? 1 : 0;
@@ -137,12 +132,7 @@ async function write(args: string[]): Promise<number> {
       });
     }
   }
-  try {
-    await writeShardFile(out, records(), { gzip: parsed.flags.has("gzip") });
-  } catch (e) {
-    console.error(`error: ${e instanceof Error ? e.message : e}`);
-    return 1;
-  }
+  await writeShardFile(out, records(), { gzip: parsed.flags.has("gzip") });
   console.log(`wrote ${lines.length} records to ${out}`);
   return 0;
 }
@@ -161,12 +151,7 @@ async function convert(args: string[]): Promise<number> {
     const data = async function* () {
       for await (const record of readTFRecords(await source.open(), options, report)) yield record.data;
     };
-    try {
-      await writeShardFile(target, data(), { gzip });
-    } catch (e) {
-      console.error(`error: ${e instanceof Error ? e.message : e}`);
-      return 1;
-    }
+    await writeShardFile(target, data(), { gzip });
     console.log(`${target}: ${describeReport(report)}`);
   }
   return 0;

@@ -21,7 +21,7 @@ import { MAIN_RECIPE } from "../run/recipe.ts";
 import type { EvalEvent } from "../run/events.ts";
 import { checkFlags, type Command, intFlag, numberFlag, parseArgs, type ParsedArgs, stringFlag, UsageError } from "./command.ts";
 import { storedModelConfig } from "./checkpoint_arg.ts";
-import { readModelConfig } from "./model_config.ts";
+import { MODEL_PRESETS, modelArgument, presetList } from "./model_config.ts";
 import { Progress } from "./progress.ts";
 import { formatProfile, profile } from "../profile.ts";
 
@@ -34,8 +34,8 @@ const USAGE = `usage: harmonize train [options]            a new run; without op
 Defaults not given below come from the main job's recipe, MAIN_RECIPE in src/run/recipe.ts.
 
 model and data
-  --model NAME|FILE.json   tiny-resnet, tiny-vit, resnet18, resnet34, resnet50, vit-ti, vit-s, vit-b, or
-                           a JSON model config (docs/models.md); default: the recipe's model, or
+  --model NAME|FILE.json   a preset (ViTs at --size): ${presetList()};
+                           or a JSON model config (docs/models.md); default: the recipe's model, or
                            with --init the model of the file's "config" metadata
   --init FILE              fine-tune: start every member from the weights of a PyTorch/timm state
                            dict in safetensors or a Harmonize model.safetensors (not with --resume)
@@ -71,17 +71,6 @@ const FLAGS = [
   "lambda-w", "run", "seed", "eval-every", "checkpoint-every", "memory-budget", "resume",
   "profile", "init",
 ];
-
-const PRESETS: Record<string, (size: number) => ModelConfig> = {
-  "tiny-resnet": () => ({ arch: "resnet", block: "basic", layers: [1, 1, 1], widths: [16, 32, 64], stemKernel: 3, stemStride: 1, stemPool: true }),
-  "tiny-vit": (size) => ({ arch: "vit", imageSize: size, patchSize: Math.max(2, size / 8), width: 64, depth: 4, heads: 4 }),
-  resnet18: () => ({ arch: "resnet", preset: "resnet18" }),
-  resnet34: () => ({ arch: "resnet", preset: "resnet34" }),
-  resnet50: () => ({ arch: "resnet", preset: "resnet50" }),
-  "vit-ti": (size) => ({ arch: "vit", preset: "vit_tiny_patch16_224", imageSize: size }),
-  "vit-s": (size) => ({ arch: "vit", preset: "vit_small_patch16_224", imageSize: size }),
-  "vit-b": (size) => ({ arch: "vit", preset: "vit_base_patch16_224", imageSize: size }),
-};
 
 type StoredConfig = RunConfig & { data: DataSpec };
 
@@ -121,9 +110,8 @@ async function modelConfig(parsed: ParsedArgs, size: number, classes: number, se
     return { ...initial.config, classes: initial.config.classes ?? classes } as ModelConfig;
   }
   if (name === undefined) return { ...R.model, ...(R.model.arch === "vit" ? { imageSize: size } : {}), classes, seed } as ModelConfig;
-  if (name in PRESETS) return { ...PRESETS[name](size), classes, seed } as ModelConfig;
-  if (!name.endsWith(".json")) throw new UsageError(`--model must be one of ${Object.keys(PRESETS).join(", ")} or a .json file, got ${name}`);
-  const config = await readModelConfig(name);
+  if (Object.hasOwn(MODEL_PRESETS, name)) return { ...MODEL_PRESETS[name](size), classes, seed } as ModelConfig;
+  const config = await modelArgument(name);
   return { ...config, classes: config.classes ?? classes } as ModelConfig;
 }
 

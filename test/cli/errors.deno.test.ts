@@ -85,3 +85,18 @@ test("cli errors: a batch that does not fit the memory budget is refused before 
     assert(!(await Deno.stat(dir).then(() => true, () => false)) || (await Array.fromAsync(Deno.readDir(dir))).length === 0, "nothing written");
   });
 });
+
+test("cli errors: files that are missing or of the wrong kind are named first, with the flag, exit 1; a bad flag of a subcommand exits 2", async () => {
+  await withDir(async (dir) => {
+    assertOneLine(await harmonize("train", "--model", `${dir}/none.json`), 1, new RegExp(`^harmonize train: ${dir}/none\\.json: no such file or directory \\(--model\\)$`));
+    assertOneLine(
+      await harmonize("import", `${dir}/none.safetensors`, "--model", "resnet18", "--out", `${dir}/x.safetensors`),
+      1,
+      new RegExp(`^harmonize import: ${dir}/none\\.safetensors: no such file or directory$`),
+    );
+    assertOneLine(await harmonize("shards", "verify", `${dir}/none.tfrecords`), 1, new RegExp(`^harmonize shards: ${dir}/none\\.tfrecords: no such file or directory$`));
+    await Deno.writeTextFile(`${dir}/file`, "");
+    assertOneLine(await harmonize("shards", "verify", `${dir}/file`, "--layout", "pdf"), 2, /^harmonize shards: --layout must be clickme or images, got pdf/);
+    assertOneLine(await harmonize("report", `${dir}/file`), 1, new RegExp(`^harmonize report: ${dir}/file: a file, not a run folder`));
+  });
+});
