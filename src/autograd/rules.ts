@@ -82,8 +82,9 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   tanh: (g, { output }) => [mul(g, sub(1, mul(output, output)))],
   // d(erf x) = 2/√π · e^(−x²)·dx
   erf: (g, { inputs: [x] }) => [mul(g, mul(2 / Math.sqrt(Math.PI), exp(neg(mul(x, x)))))],
-  // d relu(x) = [x > 0]·dx = [relu(x) > 0]·dx: the output is what the next layer keeps anyway
-  relu: (g, { output }) => [mul(g, greater(output, 0))],
+  // d relu(x) = [x > 0]·dx = [relu(x) > 0]·dx: the mask is recomputed from the output, which the
+  // next layer keeps anyway, so no tape keeps a mask
+  relu: (g, { output }) => [reluGrad(g, output)],
   // d(a + b) = da + db, summed over broadcast axes
   add: (g, { inputs: [a, b] }, wants) => [when(wants[0], () => sumTo(g, a.shape)), when(wants[1], () => sumTo(g, b.shape))],
   // d(a − b) = da − db
@@ -219,6 +220,7 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   tanh: output,
   erf: firstInput,
   relu: output,
+  reluGrad: ({ inputs: [, y] }) => [y],
   add: nothing,
   sub: nothing,
   mul: eachOther,
@@ -247,6 +249,9 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   batchNormEval: ({ inputs: [x, mean, variance, weight] }) => [x, mean, variance, weight],
   batchNormTrainBackward: ({ inputs: [x, weight, g] }, wants) => [x, (wants[0] || wants[2]) && weight, (wants[0] || wants[1]) && g],
   batchNormAffineGrad: ({ inputs: [x, g] }, wants) => [x, wants[0] && g],
+  batchNormTrainRelu: ({ inputs: [x, weight], output }, wants) => [x, wants[0] && weight, output],
+  batchNormEvalRelu: ({ inputs: [x, mean, variance, weight], output }) => [x, mean, variance, weight, output],
+  addRelu: output,
 };
 
 export function savedTensors(node: Node, wants: readonly boolean[]): Tensor[] {
