@@ -30,8 +30,9 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, relu = false): 
   const plain = sameShape(a.shape, shape) && sameShape(b.shape, shape);
   const dims = collapseDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   const { params, constants } = stridedLaunch(out.size, dims.shape, dims.strides);
+  // Same-shape operands skip the index math: the strided overrides would only add pipelines.
   launchFlat("binary", "main", params, [a, b, out], out.size, {
-    ...constants,
+    ...(plain ? {} : constants),
     OP: BINARY_OPS.indexOf(op),
     BROADCAST: plain ? 0 : 1,
     RELU: relu ? 1 : 0,
