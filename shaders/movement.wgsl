@@ -6,6 +6,8 @@
 //                  and broadcast are all this with different strides (0 on broadcast axes).
 //   pad:           out <- x where coord_d - before_d lies inside x's shape, else `value` bits.
 //   strided_write: out[offset + Σ coord_d · strides_d] <- x (contiguous, shape); concat's placement.
+//   broadcast_one: out <- x[offset] everywhere: an expand of one value (every stride 0), read at
+//                  one address instead of per-element coordinates.
 #include "lib/flat_index.wgsl"
 #include "lib/strided.wgsl"
 @group(0) @binding(0) var<storage, read> params: Strided;
@@ -30,6 +32,14 @@ fn strided_copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   let i = flat_index(wid, nwg, lid);
   if (i >= params.size) { return; }
   out[i] = x[strided_offsets(i).x];
+}
+
+@compute @workgroup_size(256)
+fn broadcast_one(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = flat_index(wid, nwg, lid);
+  if (i >= params.size) { return; }
+  out[i] = x[params.offset];
 }
 
 @compute @workgroup_size(256)

@@ -4,7 +4,7 @@
  */
 import { assertClose, assertEquals, test } from "../harness.ts";
 import { collapseDims } from "../../src/ops/kernels/collapse.ts";
-import { add, init, mul, permute, slice, tensor, where } from "../../src/mod.ts";
+import { add, broadcastTo, init, mul, permute, slice, tensor, where } from "../../src/mod.ts";
 
 await init();
 
@@ -54,6 +54,14 @@ test("permute and slice copies agree with the host after collapsing", async () =
   assertClose(permuted, expectedPermuted, { rtol: 0, atol: 0 }, "permute");
   const sliced = await slice(x, [1, 1, 0], [1, 2, 4]).floats();
   assertClose(sliced, xs.slice((1 * b + 1) * c, (1 * b + 3) * c), { rtol: 0, atol: 0 }, "slice of whole rows");
+});
+
+test("one value broadcast or sliced out is copied from its single address", async () => {
+  const xs = hostValues(24, 5);
+  const x = tensor(xs, [2, 3, 4]);
+  assertClose(await broadcastTo(slice(x, [1, 2, 3], [1, 1, 1]), [3, 1, 5, 2]).floats(), new Float32Array(30).fill(xs[23]), { rtol: 0, atol: 0 }, "expand of one value");
+  assertClose(await slice(x, [0, 1, 2], [1, 1, 1]).floats(), [xs[6]], { rtol: 0, atol: 0 }, "slice of one value");
+  assertClose(await broadcastTo(tensor([7], []), [4, 3]).floats(), new Float32Array(12).fill(7), { rtol: 0, atol: 0 }, "expand of a scalar");
 });
 
 test("strided coordinates stay exact just below 2^24 elements, where the kernels divide in floats", async () => {

@@ -11,7 +11,9 @@ function stridedCopy(op: string, x: Tensor, shape: Shape, strides: readonly numb
   const out = engine.allocate(op, shape, x.dtype);
   const dims = collapseDims(shape, [strides]);
   const { params, constants } = stridedLaunch(out.size, dims.shape, dims.strides, offset);
-  launchFlat("movement", "strided_copy", params, [x, out], out.size, constants);
+  // One value broadcast (a gradient rule's scalar cotangent spread over a weight): no coordinates.
+  const one = dims.strides[0].every((stride) => stride === 0);
+  launchFlat("movement", one ? "broadcast_one" : "strided_copy", params, [x, out], out.size, one ? undefined : constants);
   return out;
 }
 
