@@ -6,8 +6,8 @@
  * step. Memory is counted by the buffer pool at recording time, so the numbers do not depend on
  * the machine's load (the times printed do).
  *
- *   deno run --allow-read --allow-env --allow-sys bench/harmonize/memory.ts
- *        [--models resnet18,vit_tiny] [--size 224] [--batch 8] [--steps 2] [--mode harmonized|plain]
+ *   deno task bench:memory [--models resnet18,vit_tiny] [--size 224] [--batch 8] [--steps 2]
+ *                          [--mode harmonized|plain]
  */
 import { parseArgs } from "node:util";
 import { dispose, init, memory } from "../../src/mod.ts";
