@@ -9,7 +9,7 @@ export type ModelChoice = "resnet" | "vit";
 /** Everything that defines a run; lives in the URL hash so that a link reproduces it. */
 export interface LabSettings {
   seed: number;
-  /** Training images of the embedded dataset (its validation split has a quarter as many). */
+  /** Training images of the embedded dataset (its validation split is in the recipe's proportion). */
   records: number;
   model: ModelChoice;
   lambdaH: number;
