@@ -81,7 +81,7 @@ test("cli errors: a diverging run stops naming the member and loss part, before 
 test("cli errors: a batch that does not fit the memory budget is refused before training, with a batch size that fits", async () => {
   await withDir(async (dir) => {
     const result = await harmonize("train", ...TINY, "--batch-size", "4096", "--steps", "1", "--memory-budget", "0.05", "--run", dir);
-    assertOneLine(result, 1, /a batch of 4096 needs about [\d.]+ GiB .* but the memory budget is 51\.2 MiB: use --batch-size \d+ or less$/);
+    assertOneLine(result, 1, /a batch of 4096 needs about [\d.]+ [MG]iB .* but the memory budget is 51\.2 MiB: use --batch-size \d+ or less$/);
     assert(!(await Deno.stat(dir).then(() => true, () => false)) || (await Array.fromAsync(Deno.readDir(dir))).length === 0, "nothing written");
   });
 });
