@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `harmonize` with the Deno that `npm ci` installed (the npm package "deno"), no global install:
 // `npm start`, `npm run harmonize -- <command>`, or `npx harmonize <command>`. Ctrl-C reaches the
-// Deno process, which saves a checkpoint before it exits; this wrapper waits and passes on its exit code.
+// Deno process, which saves a checkpoint before it exits (a second one ends it at once); this wrapper
+// waits and passes on its exit code.
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import os from "node:os";
 import { createRequire } from "node:module";
 import path from "node:path";
 import process from "node:process";
@@ -28,4 +30,5 @@ const child = spawn(command, [...prefix, "run", ...permissions, path.join(root, 
 // wrapper alone is passed on. Either way the child decides when to exit.
 process.on("SIGINT", () => {});
 process.on("SIGTERM", () => child.kill("SIGTERM"));
-child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" ? 130 : 143)));
+// A child ended by a signal (a second Ctrl-C or SIGTERM) exits as a shell reports it: 128 + its number.
+child.on("exit", (code, signal) => process.exit(code ?? 128 + os.constants.signals[signal]));

@@ -6,7 +6,7 @@ import { createModel, type Model, type ModelConfig } from "../models/mod.ts";
 import { loadPyTorchStateDict } from "../models/pytorch_state_dict.ts";
 import { readLatest } from "../run/checkpoint.ts";
 import { FileStorage } from "../run/file_storage.ts";
-import { UsageError } from "./command.ts";
+import { fileErrorReason, UsageError } from "./command.ts";
 
 export interface CheckpointFile {
   /** The model.safetensors file. */
@@ -21,7 +21,7 @@ async function stat(path: string): Promise<Deno.FileInfo | null> {
     return await Deno.stat(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    throw new Error(`${path}: ${(e as Error).message}`);
+    throw new Error(`${path}: ${fileErrorReason(e)}`);
   }
 }
 

@@ -62,8 +62,9 @@ run
   --profile                after one warm-up step, profile the next (time and bytes per primitive,
                            kernel and phase; docs/profiling.md), print it, and go on training
   --debug                  stack traces on errors
-Ctrl-C (SIGINT) or SIGTERM: finishes the step, saves a checkpoint and exits; --resume continues.
-A second Ctrl-C exits at once, keeping the last complete checkpoint.`;
+Ctrl-C (SIGINT) or SIGTERM: stops after the step (or between evaluation batches), saves a checkpoint
+and exits (130/143); --resume continues. A second one of either exits at once, keeping the last
+complete checkpoint.`;
 
 const FLAGS = [
   "model", "train", "val", "images", "images-weight", "size", "classes", "synthetic-records", "skip-corrupt", "workers",
@@ -307,9 +308,11 @@ export const trainCommand: Command = {
       (text) => Deno.stdout.writeSync(encoder.encode(text)),
       tty ? Deno.consoleSize().columns : undefined,
     );
+    // Skipped records are logged on the side; a failure to log one ends the run below, as one line.
     const skipped: Promise<void>[] = [];
+    let skipLogFailure: { error: unknown } | null = null;
     const data = await runData(dataSpec, config.batchSize, (skip) => {
-      if (run) skipped.push(run.emit({ ...skip, step: run.position.step }));
+      if (run) skipped.push(run.emit({ ...skip, step: run.position.step }).catch((error) => void (skipLogFailure ??= { error })));
     });
     const describe = {
       harmonizeVersion: HARMONIZE_VERSION,
@@ -332,6 +335,7 @@ export const trainCommand: Command = {
     const last = new Map<string, EvalEvent>();
     run.on((event) => {
       if (event.type === "step") progress.step(event);
+      else if (event.type === "evaluating") progress.line(`step ${event.step}: evaluating on the validation data…`);
       else if (event.type === "eval") {
         last.set(event.member, event);
         progress.eval(event);
@@ -343,22 +347,28 @@ export const trainCommand: Command = {
     progress.line(
       resumeDir
         ? run.finished
-          ? `${runDir} finished at step ${run.position.step}; nothing to resume`
+          ? `${runDir} has taken all its ${run.position.step} steps; nothing left to train`
           : `resuming ${runDir} from step ${run.position.step} of ${config.totalSteps} (epoch ${run.position.epoch})`
         : `run ${runDir}: ${config.members.map((m) => m.name).join(" + ")}, ${config.totalSteps} steps of ${config.batchSize} ` +
           `(${dataSpec.records ?? "?"} training records), on ${backend.adapter.description}`,
     );
 
+    // The first SIGINT or SIGTERM stops the run at its next safe point (after the step, or between
+    // evaluation batches) with a checkpoint. Its listeners are then removed, which gives both
+    // signals back their default action: a second one ends the process at once (130/143), done by
+    // the kernel even while a GPU submission holds this thread. Atomic writes and the `latest`
+    // pointer keep the last complete checkpoint intact.
     const stop = new AbortController();
     let signalName = "";
+    let listening = true;
+    const stopListening = () => {
+      if (listening) for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
+      listening = false;
+    };
     const onSignal = (name: string) => () => {
-      if (stop.signal.aborted) {
-        // A second signal: leave now; atomic writes keep the last complete checkpoint intact.
-        progress.line(`${name} again: exiting without a new checkpoint`);
-        Deno.exit(name === "SIGTERM" ? 143 : 130);
-      }
+      stopListening();
       signalName = name;
-      progress.line(`${name}: finishing the step and saving a checkpoint… (again to quit at once)`);
+      progress.line(`${name}: stopping after this step or evaluation batch and saving a checkpoint… (again to quit at once)`);
       stop.abort();
     };
     const signals: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]];
@@ -367,6 +377,7 @@ export const trainCommand: Command = {
       if (parsed.flags.has("profile")) await profileOneStep(run, progress);
       const outcome = await run.train(stop.signal);
       await Promise.all(skipped);
+      if (skipLogFailure) throw (skipLogFailure as { error: unknown }).error;
       progress.finish();
       if (outcome === "stopped") {
         const where = Object.values(await run.latestCheckpoints()).join(", ");
@@ -387,7 +398,7 @@ export const trainCommand: Command = {
       const hint = e instanceof NonFiniteError ? "; lower --lr or --lambda-h, or add --clip NORM" : "";
       throw new Error(`${(e as Error).message}; ${kept}${hint}`, { cause: e });
     } finally {
-      for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
+      stopListening();
       await run.close();
       run.dispose();
     }

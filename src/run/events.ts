@@ -15,6 +15,13 @@ export interface StepEvent {
   time: string;
 }
 
+/** An evaluation begins (not logged): it can take a while, and a stop may cut it short. */
+export interface EvaluatingEvent {
+  type: "evaluating";
+  step: number;
+  epoch: number;
+}
+
 export interface EvalEvent {
   type: "eval";
   member: string;
@@ -55,7 +62,7 @@ export interface LogEvent {
   message: string;
 }
 
-export type RunEvent = StepEvent | EvalEvent | CheckpointEvent | SkipEvent | LogEvent;
+export type RunEvent = StepEvent | EvaluatingEvent | EvalEvent | CheckpointEvent | SkipEvent | LogEvent;
 
 /** The events written to metrics.jsonl, one JSON object per line. */
 export const LOGGED_EVENTS: ReadonlySet<RunEvent["type"]> = new Set(["step", "eval", "skip"]);

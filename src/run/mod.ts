@@ -5,7 +5,7 @@ export {
   type MemberSpec, type OptimizerConfig, type RunConfig, type ScheduleConfig,
 } from "./config.ts";
 export { countRecords, epochSeed, loaderData, type LoaderDataOptions, type RunData, skipSamples } from "./data.ts";
-export type { CheckpointEvent, CheckpointReason, EvalEvent, LogEvent, RunEvent, SkipEvent, StepEvent } from "./events.ts";
+export type { CheckpointEvent, CheckpointReason, EvalEvent, EvaluatingEvent, LogEvent, RunEvent, SkipEvent, StepEvent } from "./events.ts";
 export { type LossValues, Member, type MemberStepOptions, namedDropouts, NonFiniteError } from "./member.ts";
 export {
   type CheckpointState, commitCheckpoint, type LatestPointer, loadCheckpoint, memberDir, readLatest, type RunPosition,

@@ -14,6 +14,7 @@ import { checkRunConfig, createOptimizer, createSchedule, type RunConfig } from 
 import type { RunData } from "./data.ts";
 import { type CheckpointReason, LOGGED_EVENTS, type RunEvent } from "./events.ts";
 import { Member } from "./member.ts";
+import { shareBatches } from "./shared_batches.ts";
 import { commitCheckpoint, loadCheckpoint, readLatest, type RunPosition, type RunSettings, saveCheckpoint } from "./checkpoint.ts";
 import { appendText, readJson, readText, type RunStorage, writeText } from "./storage.ts";
 
@@ -40,6 +41,11 @@ export interface RunOptions {
 }
 
 export type Listener = (event: RunEvent) => void;
+
+/** Thrown into the members' evaluations when a stop was asked for between two batches. */
+class EvaluationStopped extends Error {
+  override name = "EvaluationStopped";
+}
 
 /** How a call to `train` ended. */
 export type TrainOutcome = "finished" | "stopped";
@@ -150,12 +156,16 @@ export class Run {
   /**
    * One step of every member on the same batch. At an epoch's end it evaluates and checkpoints
    * first, then starts the next epoch. Resolves to false once the run has taken all its steps.
+   * When `signal` aborts during an evaluation, or by the end of the epoch's, it resolves (to true)
+   * without going further.
    */
-  async step(): Promise<boolean> {
+  async step(signal?: AbortSignal): Promise<boolean> {
     if (this.finished) return false;
+    // An evaluation due at this step that a stop cut short comes first (a resumed run redoes it).
+    if (this.#evaluationDue() && !(await this.evaluate(signal))) return true;
     let host = await this.#nextBatch();
     while (host === null) {
-      await this.#endEpoch();
+      if (!(await this.#endEpoch(signal)) || signal?.aborted) return true;
       host = await this.#nextBatch();
       if (host === null && this.position.samplesInEpoch === 0) throw new Error(`epoch ${this.position.epoch} has no batches`);
     }
@@ -181,31 +191,48 @@ export class Run {
     }
     position.step = step;
     position.samplesInEpoch += host.size;
-    if (config.evalEvery > 0 && step % config.evalEvery === 0) await this.evaluate();
+    if (this.#evaluationDue() && !(await this.evaluate(signal))) return true;
     if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) await this.checkpoint("interval");
     return true;
   }
 
-  /** Evaluates every member on the validation data (eval mode: training state untouched). */
-  async evaluate(): Promise<Map<string, EvaluationReport>> {
+  /**
+   * Evaluates every member on the validation data (eval mode: training state untouched). Each
+   * batch is decoded and uploaded once and evaluated by every member. When `signal` aborts, the
+   * evaluation stops before its next batch and resolves to null, having logged nothing.
+   */
+  async evaluate(signal?: AbortSignal): Promise<Map<string, EvaluationReport> | null> {
     const reports = new Map<string, EvaluationReport>();
-    const validation = this.options.data.validation;
-    if (!validation) return reports;
     const { step, epoch } = this.position;
-    for (const member of this.members) {
-      const gpu = (async function* () {
-        for await (const host of validation()) {
-          const batch = toTensors(host);
-          try {
-            yield batch;
-          } finally {
-            dispose(batch);
-          }
-        }
-      })();
-      const report = this.options.evaluator
-        ? await this.options.evaluator(member, gpu, { ...this.position })
-        : await evaluate(member.model, gpu, this.config.classes);
+    const validation = this.options.data.validation;
+    if (signal?.aborted) return null;
+    if (!validation) {
+      this.#evaluatedAt = step;
+      return reports;
+    }
+    await this.emit({ type: "evaluating", step, epoch });
+    const uploaded = (async function* () {
+      for await (const host of validation()) {
+        if (signal?.aborted) throw new EvaluationStopped();
+        yield toTensors(host);
+      }
+    })();
+    const streams = shareBatches(uploaded, this.members.length, (batch) => dispose(batch));
+    const outcomes = await Promise.allSettled(this.members.map(async (member, i) => {
+      try {
+        return this.options.evaluator
+          ? await this.options.evaluator(member, streams[i], { ...this.position })
+          : await evaluate(member.model, streams[i], this.config.classes);
+      } finally {
+        streams[i].leave(); // an evaluator that failed before its loop must not hold up the others
+      }
+    }));
+    const failures = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason] : []));
+    const failure = failures.find((e) => !(e instanceof EvaluationStopped));
+    if (failure !== undefined) throw failure;
+    if (failures.length) return null;
+    for (const [i, member] of this.members.entries()) {
+      const report = (outcomes[i] as PromiseFulfilledResult<EvaluationReport>).value;
       reports.set(member.name, report);
       await this.emit({ type: "eval", member: member.name, step, epoch, ...report });
     }
@@ -228,16 +255,18 @@ export class Run {
   }
 
   /**
-   * Steps until the run is finished or `signal` aborts (after the current step), then evaluates
-   * (unless just done) and checkpoints.
+   * Steps until the run is finished or `signal` aborts (after the current step, or between two
+   * evaluation batches), then evaluates (unless just done) and checkpoints. A stopped run's
+   * checkpoint holds the training state after its last whole step; an evaluation the stop cut
+   * short is redone when the run resumes.
    */
   async train(signal?: AbortSignal): Promise<TrainOutcome> {
-    while (!signal?.aborted && (await this.step()));
-    if (signal?.aborted && !this.finished) {
+    while (!signal?.aborted && (await this.step(signal)));
+    const evaluated = this.finished && (this.#evaluatedAt === this.position.step || (await this.evaluate(signal)) !== null);
+    if (!evaluated) {
       await this.checkpoint("stop");
       return "stopped";
     }
-    if (this.#evaluatedAt !== this.position.step) await this.evaluate();
     await this.checkpoint("end");
     return "finished";
   }
@@ -275,12 +304,21 @@ export class Run {
     return next.done ? null : next.value;
   }
 
-  async #endEpoch(): Promise<void> {
+  /** Evaluates (unless done), starts the next epoch and checkpoints; false when `signal` cut the evaluation short. */
+  async #endEpoch(signal?: AbortSignal): Promise<boolean> {
     await this.close();
-    if (this.#evaluatedAt !== this.position.step) await this.evaluate();
+    if (this.#evaluatedAt !== this.position.step && !(await this.evaluate(signal))) return false;
     this.position.epoch++;
     this.position.samplesInEpoch = 0;
     await this.checkpoint("epoch");
+    return true;
+  }
+
+  /** Whether `--eval-every` asks for an evaluation at the current step that has not been done. */
+  #evaluationDue(): boolean {
+    const { evalEvery } = this.config;
+    const { step } = this.position;
+    return evalEvery > 0 && step > 0 && step % evalEvery === 0 && this.#evaluatedAt !== step;
   }
 
   /**

@@ -29,20 +29,39 @@ export async function harmonize(...args: string[]): Promise<Finished> {
 }
 
 /** Starts `harmonize`, sends `signal` once a stdout line matches `when`, and waits for the end. */
-export async function interrupt(when: RegExp, signal: Deno.Signal, args: string[], launcher: Launcher = "deno"): Promise<Finished> {
+export function interrupt(when: RegExp, signal: Deno.Signal, args: string[], launcher: Launcher = "deno"): Promise<Signalled> {
+  return signalInTurn([[when, signal]], args, launcher);
+}
+
+export interface Signalled extends Finished {
+  /** The signal that ended the process (its default action), or null when it exited by itself. */
+  killedBy: Deno.Signal | null;
+  /** How many of the signals were sent before the process ended. */
+  sent: number;
+}
+
+/**
+ * Starts `harmonize` and sends each signal once stdout (all of it so far) matches its pattern, in
+ * turn; a signal whose turn comes after the process ended is not sent.
+ */
+export async function signalInTurn(turns: [RegExp, Deno.Signal][], args: string[], launcher: Launcher = "deno"): Promise<Signalled> {
   const child = command(args, launcher).spawn();
   const stderr = new Response(child.stderr).text();
   let stdout = "";
-  let sent = false;
+  let sent = 0;
   for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
     stdout += chunk;
-    if (!sent && when.test(stdout)) {
-      child.kill(signal);
-      sent = true;
+    while (sent < turns.length && turns[sent][0].test(stdout)) {
+      try {
+        child.kill(turns[sent][1]);
+      } catch {
+        break; // it has just ended
+      }
+      sent++;
     }
   }
-  const { code } = await child.status;
-  return { code, stdout, stderr: await stderr };
+  const { code, signal } = await child.status;
+  return { code, stdout, stderr: await stderr, killedBy: signal, sent };
 }
 
 /** metrics.jsonl without the wall-clock fields (time, images per second). */

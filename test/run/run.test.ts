@@ -4,11 +4,15 @@
  * BatchNorm buffers and optimizer moments included); a NaN stops the run before the update.
  */
 import * as h from "../../src/mod.ts";
+import type { Batch } from "../../src/data/batch.ts";
+import { toTensors } from "../../src/data/gpu_batches.ts";
 import { INCEPTION_AUGMENT } from "../../src/data/augment.ts";
 import { bytesSource } from "../../src/data/source.ts";
 import { synthShards } from "../../src/data/synthetic.ts";
+import { evaluate } from "../../src/harmonize/evaluate.ts";
 import {
-  loaderData, MemoryStorage, METRICS_FILE, NonFiniteError, readText, Run, type RunConfig, type RunData, type StepEvent,
+  loaderData, type Member, MemoryStorage, METRICS_FILE, NonFiniteError, readText, Run, type RunConfig, type RunData, type RunEvent,
+  type StepEvent,
 } from "../../src/run/mod.ts";
 import { assert, assertEquals, assertRejects, test } from "../harness.ts";
 
@@ -22,7 +26,7 @@ async function data(): Promise<RunData> {
   const preprocess = { size: SIZE, blurSize: SIZE };
   return loaderData({
     train: { datasets: [{ shards: await shards("train", 6) }], dropRemainder: true, shuffleBuffer: 16, workers: 0, preprocess, augment: INCEPTION_AUGMENT },
-    validation: { datasets: [{ shards: await shards("val", 2) }], batchSize: 4, workers: 0, preprocess },
+    validation: { datasets: [{ shards: await shards("val", 2) }], batchSize: 2, workers: 0, preprocess },
     seed: 9,
     records: 12,
   });
@@ -108,6 +112,85 @@ test("run: a non-finite loss stops the run before the weights are updated, namin
   const harmonizedWeights = (ws: string[]) => ws.filter((w) => w.startsWith("harmonized.") && !w.includes("running_") && !w.includes("num_batches"));
   assertEquals(harmonizedWeights(after), harmonizedWeights(before), "harmonized parameters and moments unchanged");
   assertEquals((await run.latestCheckpoints()).harmonized, "memory:checkpoints/harmonized/step-000001");
+  await run.close();
+  run.dispose();
+});
+
+test("run: a stop between evaluation batches logs no evaluation, checkpoints the step, and the resumed run redoes it exactly", async () => {
+  await h.init();
+  const evalEvery = config({ evalEvery: 2, checkpointEvery: 0 });
+  const whole = new MemoryStorage();
+  const a = await Run.start({ config: evalEvery, data: await data(), storage: whole });
+  assertEquals(await a.train(), "finished");
+
+  // Validation is two batches of 2; the stop comes while the members look at the first one at step 4.
+  let stop = new AbortController();
+  const seen: string[] = [];
+  const evaluator = (member: Member, batches: AsyncIterable<Batch>, position: { step: number }) =>
+    evaluate(member.model, batches, CLASSES, () => {
+      seen.push(`${member.name}@${position.step}`);
+      if (position.step === 4) stop.abort();
+    });
+  const parts = new MemoryStorage();
+  const b = await Run.start({ config: evalEvery, data: await data(), storage: parts, evaluator });
+  const events: RunEvent[] = [];
+  b.on((e) => events.push(e));
+  assertEquals(await b.train(stop.signal), "stopped");
+  assertEquals(b.position.step, 4);
+  // Evaluations at step 2 (--eval-every), 3 (the epoch's end) and 4, where each member saw one batch of two.
+  assertEquals(seen.slice(-4), ["plain@3", "harmonized@3", "plain@4", "harmonized@4"]);
+  assertEquals(events.filter((e) => e.type === "eval").map((e) => e.step), [2, 2, 3, 3], "the cut evaluation is not reported");
+  const last = events[events.length - 1];
+  assert(last.type === "checkpoint" && last.reason === "stop" && last.step === 4, JSON.stringify(last));
+  assert(!(await losses(parts)).some((line) => line.includes('"eval"') && line.includes('"step":4')), "no eval line at step 4");
+  stop = new AbortController();
+  const baseline = h.memory().liveBytes;
+  assertEquals(await b.evaluate(stop.signal), null);
+  assertEquals(h.memory().liveBytes, baseline, "a cut evaluation frees its batches");
+  await b.close();
+  b.dispose();
+
+  const c = await Run.resume({ config: evalEvery, data: await data(), storage: parts });
+  assertEquals(c.position.step, 4);
+  assertEquals(await c.train(), "finished");
+  assertEquals(await losses(parts), await losses(whole));
+  const [wa, wc] = [await weights(a), await weights(c)];
+  wa.forEach((w, i) => assert(w === wc[i], `differs: ${w.slice(0, 60)}`));
+  for (const run of [a, c]) {
+    await run.close();
+    run.dispose();
+  }
+});
+
+test("run: each validation batch is decoded once per evaluation, for every member, with the reports of evaluating members one by one", async () => {
+  await h.init();
+  const base = await data();
+  let decoded = 0;
+  const counting: RunData = {
+    ...base,
+    validation: async function* () {
+      for await (const host of base.validation!()) {
+        decoded++;
+        yield host;
+      }
+    },
+  };
+  const run = await Run.start({ config: config(), data: counting });
+  const reports = await run.evaluate();
+  assertEquals(decoded, 2, "two batches, decoded once for both members");
+  for (const member of run.members) {
+    const alone = await evaluate(member.model, (async function* () {
+      for await (const host of base.validation!()) {
+        const batch = toTensors(host);
+        try {
+          yield batch;
+        } finally {
+          h.dispose(batch);
+        }
+      }
+    })(), CLASSES);
+    assertEquals(reports!.get(member.name), alone, member.name);
+  }
   await run.close();
   run.dispose();
 });
