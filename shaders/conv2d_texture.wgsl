@@ -4,10 +4,10 @@
 // conv2d.wgsl (groups = 1); operands are first packed channels-last, 4 channels per rgba32float texel.
 //
 // pack_input — NCHW src → texture texel (c4·tex_w + u, n·tex_h + v) = src[n, 4c4..4c4+3, i, j]
-//   where v = off_h + i·step_h, u = off_w + j·step_w; every other texel (the zero padding, the
-//   holes of a stride-dilated gradient, channels past C) is 0, so readers need no edge checks.
+//   where v = off_h + i, u = off_w + j; every other texel (the zero padding, channels past C) is 0,
+//   so readers need no edge checks.
 //   Bindings: 0 params, 1 src (read), 2 dst (texture_storage_2d_array<rgba32float, write>).
-//   Workgroup (8, 8); grid (ceil(C4·tex_w / 8), ceil(N·tex_h / 8)).
+//   Workgroup (8, 8); grid (ceil(tex_w / 8), N·ceil(tex_h / 8), C4).
 // pack_weights — OIHW w → texel (tap·inner4 + i4, r) = w over 4 consecutive `inner` channels:
 //   forward (FLIP = 0): r = o, inner = c, tap = kh·KW + kw: w[o, c, kh, kw];
 //   input gradient (FLIP = 1): r = c, inner = o, the transposed kernel with its taps (a subset,
@@ -17,24 +17,28 @@
 //   over the packed operands: the forward pass on the padded input; the input gradient, per stride
 //   phase (ih mod sh, iw mod sw), as a stride-1 convolution of the shifted output gradient with
 //   the phase's taps of the transposed, flipped kernel, written to that phase's pixels.
-//   Each thread owns 4·ROW_QUADS rows × 8 pixels; workgroup (WG_X, WG_Y) covers 4·ROW_QUADS·WG_Y
-//   rows × 8·WG_X pixels.
+//   Each thread owns 4·ROW_QUADS rows × 16 pixels; workgroup (WG_X, WG_Y) covers 4·ROW_QUADS·WG_Y
+//   rows × 16·WG_X pixels. The fetches, not the products, bound this kernel on lavapipe, so a
+//   thread's block is as large as it pays: 16 rows × 16 pixels take about a third less CPU time
+//   than 8 × 8, although their 256 accumulators spill to the stack.
 //   Bindings: 0 params, 1 weights, 2 input (texture_2d_array<f32>), 3 out (storage, write).
-//   Grid (ceil(N·OH·OW / (8·WG_X)), ceil(rows / (8·WG_Y))).
+//   Grid (ceil(N·OH·OW / (16·WG_X)), ceil(rows / (4·ROW_QUADS·WG_Y))).
 // weight_grad_texture — partial[split, o, c, kh, kw] = Σ_{(n, oh) in split, ow} G[n, oh, ow, o] ·
 //   X[n, oh·sh + kh·dh, ow·sw + kw·dw, c] with G the packed output gradient, X the padded input.
-//   Each thread owns 8 output channels × 4 column groups (tap, c4) of 4 input channels.
-//   Workgroup (8, 8) covers 64 channels × 32 column groups. Bindings: 0 params, 1 gy, 2 input
+//   Each thread owns 16 output channels × 4 column groups (tap, c4) of 4 input channels: 8
+//   fetches per 256 products (8 × 4 took about a tenth more CPU time on lavapipe; 32 × 4, a sixth
+//   less, but its 512 accumulators took LLVM 30 s to compile).
+//   Workgroup (8, 4) covers 64 channels × 32 column groups. Bindings: 0 params, 1 gy, 2 input
 //   (textures), 3 partial (write). Grid (ceil(taps·C4 / 32), ceil(O / 64), k_splits); k_chunk
 //   counts output rows (n, oh).
 // Overrides: FLIP (pack_weights); WG_X, WG_Y, ROW_QUADS (conv_texture's 64-thread workgroup and
-// rows per thread: the launcher gives few-row products such as the RGB input gradient 4 rows per
-// thread and a (64, 1) workgroup, so little work is wasted on rows that do not exist).
+// row quads per thread, 1, 2 or 4: the launcher gives few-row products such as the RGB input
+// gradient 4 rows per thread and a (64, 1) workgroup, so little work is wasted on rows that do not exist).
 #include "lib/window.wgsl"
 override FLIP: bool = false;
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
-override ROW_QUADS: u32 = 2u;
+override ROW_QUADS: u32 = 4u;
 
 struct PackInput {
   batch: u32,
@@ -42,32 +46,34 @@ struct PackInput {
   src_h: u32, src_w: u32,
   tex_h: u32, tex_w: u32,
   off_h: i32, off_w: i32,
-  step_h: u32, step_w: u32,
 }
 @group(0) @binding(0) var<storage, read> pack: PackInput;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var dst: texture_storage_2d_array<rgba32float, write>;
 
+// One texel per thread. The grid's y counts (n, 8-row block) and its z the channel quad, so the
+// texture's extents bound every grid dimension and no thread divides per texel.
 @compute @workgroup_size(8, 8)
-fn pack_input(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c4_count = (pack.channels + 3u) / 4u;
-  if (gid.x >= c4_count * pack.tex_w || gid.y >= pack.batch * pack.tex_h) { return; }
-  let c = (gid.x / pack.tex_w) * 4u;
-  let n = gid.y / pack.tex_h;
-  // Which source element (i, j), if any, lands on this texel.
-  let dv = i32(gid.y % pack.tex_h) - pack.off_h;
-  let du = i32(gid.x % pack.tex_w) - pack.off_w;
-  let i = u32(max(dv, 0)) / pack.step_h;
-  let j = u32(max(du, 0)) / pack.step_w;
-  let inside = dv >= 0 && du >= 0 && i * pack.step_h == u32(dv) && j * pack.step_w == u32(du) &&
-               i < pack.src_h && j < pack.src_w;
+fn pack_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row_blocks = (pack.tex_h + 7u) / 8u;
+  let n = wid.y / row_blocks;
+  let u = wid.x * 8u + lid.x;
+  let v = (wid.y % row_blocks) * 8u + lid.y;
+  if (u >= pack.tex_w || v >= pack.tex_h) { return; }
+  let c4 = wid.z;
+  let c = c4 * 4u;
+  // The source element (i, j) that lands on this texel, if any.
+  let i = i32(v) - pack.off_h;
+  let j = i32(u) - pack.off_w;
+  let inside = i >= 0 && j >= 0 && u32(i) < pack.src_h && u32(j) < pack.src_w;
   let plane = pack.src_h * pack.src_w;
-  let at = (n * pack.channels + c) * plane + min(i, pack.src_h - 1u) * pack.src_w + min(j, pack.src_w - 1u);
+  let at = (n * pack.channels + c) * plane + u32(clamp(i, 0, i32(pack.src_h) - 1)) * pack.src_w +
+           u32(clamp(j, 0, i32(pack.src_w) - 1));
   let last = (n + 1u) * pack.channels * plane - 1u;  // keeps reads of channels past C inside the image
   let ok = vec4<bool>(inside) & (vec4<u32>(c) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(pack.channels));
   let texel = vec4<f32>(src[min(at, last)], src[min(at + plane, last)], src[min(at + 2u * plane, last)],
                         src[min(at + 3u * plane, last)]);
-  textureStore(dst, gid.xy, 0, select(vec4<f32>(0.0), texel, ok));
+  textureStore(dst, vec2<u32>(c4 * pack.tex_w + u, n * pack.tex_h + v), 0, select(vec4<f32>(0.0), texel, ok));
 }
 
 // Texture tap (th, tw) of taps_h × taps_w reads kernel tap (first_h + step_h·th', first_w + step_w·tw')
@@ -165,59 +171,91 @@ fn store_rows(row0: u32, pix: vec4<u32>, n: vec4<u32>, ok: vec4<bool>, c: mat4x4
   store_quad(row0 + 3u, pix, n, ok, c[3]);
 }
 
-@compute @workgroup_size(WG_X, WG_Y)
-fn conv_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+/** Four output pixels: where they are, and whether they exist. */
+struct PixelQuad {
+  ok: vec4<bool>,
+  n: vec4<u32>,
+  /** Index in the output plane. */
+  pix: vec4<u32>,
+  /** Top-left texel of each pixel's receptive field in the packed input. */
+  u: vec4<u32>,
+  v: vec4<u32>,
+}
+
+fn pixel_quad(col0: u32) -> PixelQuad {
   let plane = conv.out_h * conv.out_w;
   let cols = conv.batch * plane;
-  let col0 = (wid.x * WG_X + lid.x) * 8u;
+  let wanted = vec4<u32>(col0) + vec4<u32>(0u, 1u, 2u, 3u);
+  let c = min(wanted, vec4<u32>(cols - 1u));
+  let n = c / plane;
+  let pix = c % plane;
+  return PixelQuad(wanted < vec4<u32>(cols), n, pix, (pix % conv.out_w) * conv.window.stride_w,
+                   n * conv.tex_h + (pix / conv.out_w) * conv.window.stride_h);
+}
+
+fn fetch_pixels(p: PixelQuad, du: u32, dv: u32) -> mat4x4<f32> {
+  let u = p.u + vec4<u32>(du);
+  let v = p.v + vec4<u32>(dv);
+  return mat4x4<f32>(fetch(input_tex, u.x, v.x), fetch(input_tex, u.y, v.y), fetch(input_tex, u.z, v.z),
+                     fetch(input_tex, u.w, v.w));
+}
+
+fn fetch_rows(w_col: u32, row0: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(fetch(first_tex, w_col, row0), fetch(first_tex, w_col, row0 + 1u),
+                     fetch(first_tex, w_col, row0 + 2u), fetch(first_tex, w_col, row0 + 3u));
+}
+
+/** Four rows at a thread's 16 pixels (or the 16 pixels' inputs): one mat4 per pixel quad. */
+struct Block { a: mat4x4<f32>, b: mat4x4<f32>, c: mat4x4<f32>, d: mat4x4<f32> }
+
+fn block_add(acc: Block, wq: mat4x4<f32>, x: Block) -> Block {
+  return Block(rows_by_pixels(acc.a, wq, x.a), rows_by_pixels(acc.b, wq, x.b), rows_by_pixels(acc.c, wq, x.c),
+               rows_by_pixels(acc.d, wq, x.d));
+}
+
+fn store_pixels(row0: u32, p: PixelQuad, c: mat4x4<f32>) {
+  let dest = (conv.dest.off_h + conv.dest.step_h * (p.pix / conv.out_w)) * conv.dest.width +
+             conv.dest.off_w + conv.dest.step_w * (p.pix % conv.out_w);
+  store_rows(row0, dest, p.n, p.ok, c);
+}
+
+fn store_block(row0: u32, pa: PixelQuad, pb: PixelQuad, pc: PixelQuad, pd: PixelQuad, c: Block) {
+  store_pixels(row0, pa, c.a); store_pixels(row0, pb, c.b); store_pixels(row0, pc, c.c); store_pixels(row0, pd, c.d);
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn conv_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let col0 = (wid.x * WG_X + lid.x) * 16u;
   let row0 = (wid.y * WG_Y + lid.y) * 4u * ROW_QUADS;
-  let cols_a = vec4<u32>(col0) + vec4<u32>(0u, 1u, 2u, 3u);
-  let cols_b = cols_a + vec4<u32>(4u);
-  let ok_a = cols_a < vec4<u32>(cols);
-  let ok_b = cols_b < vec4<u32>(cols);
-  let ca = min(cols_a, vec4<u32>(cols - 1u));
-  let cb = min(cols_b, vec4<u32>(cols - 1u));
-  let n_a = ca / plane;
-  let n_b = cb / plane;
-  let pix_a = ca % plane;
-  let pix_b = cb % plane;
-  // Top-left texel of each pixel's receptive field in the packed input.
-  let u_a = (pix_a % conv.out_w) * conv.window.stride_w;
-  let u_b = (pix_b % conv.out_w) * conv.window.stride_w;
-  let v_a = n_a * conv.tex_h + (pix_a / conv.out_w) * conv.window.stride_h;
-  let v_b = n_b * conv.tex_h + (pix_b / conv.out_w) * conv.window.stride_h;
-  var c00 = mat4x4<f32>(); var c01 = mat4x4<f32>();
-  var c10 = mat4x4<f32>(); var c11 = mat4x4<f32>();
+  let pa = pixel_quad(col0);
+  let pb = pixel_quad(col0 + 4u);
+  let pc = pixel_quad(col0 + 8u);
+  let pd = pixel_quad(col0 + 12u);
+  var c0 = Block(); var c1 = Block(); var c2 = Block(); var c3 = Block();
   var w_col = 0u;
   for (var kh = 0u; kh < conv.window.kernel_h; kh++) {
     let dv = kh * conv.window.dilation_h;
     for (var kw = 0u; kw < conv.window.kernel_w; kw++) {
       var du = kw * conv.window.dilation_w;
       for (var i4 = 0u; i4 < conv.inner4; i4++) {
-        let xa = mat4x4<f32>(fetch(input_tex, u_a.x + du, v_a.x + dv), fetch(input_tex, u_a.y + du, v_a.y + dv),
-                             fetch(input_tex, u_a.z + du, v_a.z + dv), fetch(input_tex, u_a.w + du, v_a.w + dv));
-        let xb = mat4x4<f32>(fetch(input_tex, u_b.x + du, v_b.x + dv), fetch(input_tex, u_b.y + du, v_b.y + dv),
-                             fetch(input_tex, u_b.z + du, v_b.z + dv), fetch(input_tex, u_b.w + du, v_b.w + dv));
-        let w0 = mat4x4<f32>(fetch(first_tex, w_col, row0), fetch(first_tex, w_col, row0 + 1u),
-                             fetch(first_tex, w_col, row0 + 2u), fetch(first_tex, w_col, row0 + 3u));
-        if (ROW_QUADS == 2u) {
-          let w1 = mat4x4<f32>(fetch(first_tex, w_col, row0 + 4u), fetch(first_tex, w_col, row0 + 5u),
-                               fetch(first_tex, w_col, row0 + 6u), fetch(first_tex, w_col, row0 + 7u));
-          c10 = rows_by_pixels(c10, w1, xa); c11 = rows_by_pixels(c11, w1, xb);
+        let x = Block(fetch_pixels(pa, du, dv), fetch_pixels(pb, du, dv), fetch_pixels(pc, du, dv),
+                      fetch_pixels(pd, du, dv));
+        c0 = block_add(c0, fetch_rows(w_col, row0), x);
+        if (ROW_QUADS >= 2u) { c1 = block_add(c1, fetch_rows(w_col, row0 + 4u), x); }
+        if (ROW_QUADS == 4u) {
+          c2 = block_add(c2, fetch_rows(w_col, row0 + 8u), x);
+          c3 = block_add(c3, fetch_rows(w_col, row0 + 12u), x);
         }
-        c00 = rows_by_pixels(c00, w0, xa); c01 = rows_by_pixels(c01, w0, xb);
         w_col++;
         du += conv.tex_w;
       }
     }
   }
-  let dest_a = (conv.dest.off_h + conv.dest.step_h * (pix_a / conv.out_w)) * conv.dest.width +
-               conv.dest.off_w + conv.dest.step_w * (pix_a % conv.out_w);
-  let dest_b = (conv.dest.off_h + conv.dest.step_h * (pix_b / conv.out_w)) * conv.dest.width +
-               conv.dest.off_w + conv.dest.step_w * (pix_b % conv.out_w);
-  store_rows(row0, dest_a, n_a, ok_a, c00); store_rows(row0, dest_b, n_b, ok_b, c01);
-  if (ROW_QUADS == 2u) {
-    store_rows(row0 + 4u, dest_a, n_a, ok_a, c10); store_rows(row0 + 4u, dest_b, n_b, ok_b, c11);
+  store_block(row0, pa, pb, pc, pd, c0);
+  if (ROW_QUADS >= 2u) { store_block(row0 + 4u, pa, pb, pc, pd, c1); }
+  if (ROW_QUADS == 4u) {
+    store_block(row0 + 8u, pa, pb, pc, pd, c2);
+    store_block(row0 + 12u, pa, pb, pc, pd, c3);
   }
 }
 
@@ -246,11 +284,25 @@ fn store_dw(split: u32, o0: u32, group: u32, channels: u32, c: mat4x4<f32>) {
   }
 }
 
-@compute @workgroup_size(8, 8)
+/** Four column groups (the columns of x) against one quad of output channels (g). */
+struct Quad { c0: mat4x4<f32>, c1: mat4x4<f32>, c2: mat4x4<f32>, c3: mat4x4<f32> }
+
+fn quad_add(c: Quad, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, g: vec4<f32>) -> Quad {
+  return Quad(outer_add(c.c0, x0, g), outer_add(c.c1, x1, g), outer_add(c.c2, x2, g), outer_add(c.c3, x3, g));
+}
+
+fn store_quad_dw(split: u32, o0: u32, first_group: u32, c: Quad) {
+  store_dw(split, o0, first_group, conv.channels, c.c0);
+  store_dw(split, o0, first_group + 1u, conv.channels, c.c1);
+  store_dw(split, o0, first_group + 2u, conv.channels, c.c2);
+  store_dw(split, o0, first_group + 3u, conv.channels, c.c3);
+}
+
+@compute @workgroup_size(8, 4)
 fn weight_grad_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let taps = conv.window.kernel_h * conv.window.kernel_w;
   let groups = taps * conv.inner4;
-  let o0 = wid.y * 64u + lid.y * 8u;
+  let o0 = wid.y * 64u + lid.y * 16u;
   let o4 = o0 / 4u;
   let first_group = wid.x * 32u + lid.x * 4u;
   // Texel offsets of the four column groups (tap, c4) in the padded input, clamped into range.
@@ -261,8 +313,7 @@ fn weight_grad_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
   // This split's depth: output rows (n, oh) k_begin .. k_end, each swept along ow without branches.
   let k_begin = wid.z * conv.k_chunk;
   let k_end = min(k_begin + conv.k_chunk, conv.batch * conv.out_h);
-  var c00 = mat4x4<f32>(); var c01 = mat4x4<f32>(); var c02 = mat4x4<f32>(); var c03 = mat4x4<f32>();
-  var c10 = mat4x4<f32>(); var c11 = mat4x4<f32>(); var c12 = mat4x4<f32>(); var c13 = mat4x4<f32>();
+  var a = Quad(); var b = Quad(); var c = Quad(); var d = Quad();
   for (var k = k_begin; k < k_end; k++) {
     let n = k / conv.out_h;
     let oh = k % conv.out_h;
@@ -271,25 +322,20 @@ fn weight_grad_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
     var xu = du;
     var gu = o4 * conv.out_w;
     for (var ow = 0u; ow < conv.out_w; ow++) {
-      let g0 = fetch(first_tex, gu, k);
-      let g1 = fetch(first_tex, gu + conv.out_w, k);
       let x0 = fetch(input_tex, xu.x, xv.x);
       let x1 = fetch(input_tex, xu.y, xv.y);
       let x2 = fetch(input_tex, xu.z, xv.z);
       let x3 = fetch(input_tex, xu.w, xv.w);
-      c00 = outer_add(c00, x0, g0); c01 = outer_add(c01, x1, g0); c02 = outer_add(c02, x2, g0); c03 = outer_add(c03, x3, g0);
-      c10 = outer_add(c10, x0, g1); c11 = outer_add(c11, x1, g1); c12 = outer_add(c12, x2, g1); c13 = outer_add(c13, x3, g1);
+      a = quad_add(a, x0, x1, x2, x3, fetch(first_tex, gu, k));
+      b = quad_add(b, x0, x1, x2, x3, fetch(first_tex, gu + conv.out_w, k));
+      c = quad_add(c, x0, x1, x2, x3, fetch(first_tex, gu + 2u * conv.out_w, k));
+      d = quad_add(d, x0, x1, x2, x3, fetch(first_tex, gu + 3u * conv.out_w, k));
       gu++;
       xu += vec4<u32>(conv.window.stride_w);
     }
   }
-  let channels = conv.channels;
-  store_dw(wid.z, o0, first_group, channels, c00);
-  store_dw(wid.z, o0, first_group + 1u, channels, c01);
-  store_dw(wid.z, o0, first_group + 2u, channels, c02);
-  store_dw(wid.z, o0, first_group + 3u, channels, c03);
-  store_dw(wid.z, o0 + 4u, first_group, channels, c10);
-  store_dw(wid.z, o0 + 4u, first_group + 1u, channels, c11);
-  store_dw(wid.z, o0 + 4u, first_group + 2u, channels, c12);
-  store_dw(wid.z, o0 + 4u, first_group + 3u, channels, c13);
+  store_quad_dw(wid.z, o0, first_group, a);
+  store_quad_dw(wid.z, o0 + 4u, first_group, b);
+  store_quad_dw(wid.z, o0 + 8u, first_group, c);
+  store_quad_dw(wid.z, o0 + 12u, first_group, d);
 }

@@ -6,11 +6,11 @@ import { engine } from "../../engine.ts";
 import { Params } from "../../backend/params.ts";
 import type { Tensor } from "../../tensor.ts";
 import type { ConvAttrs } from "../../primitive.ts";
-import { type Geometry, MIN_SPLIT_DEPTH, nextPowerOfTwo, splitDepth, sumSplits } from "./conv_geometry.ts";
+import { type Geometry, MIN_SPLIT_DEPTH, splitDepth, sumSplits } from "./conv_geometry.ts";
 import { fillKernel } from "./fill.ts";
 
-/** conv_texture: each thread computes 4 or 8 rows × 8 pixels. */
-const TEXTURE_THREAD_PIXELS = 8;
+/** conv_texture: each thread computes 4, 8 or 16 rows × 16 pixels. */
+const TEXTURE_THREAD_PIXELS = 16;
 /** weight_grad_texture: a workgroup covers 64 output channels × 32 column groups (tap, 4 channels). */
 const TEXTURE_WEIGHT_GRAD_ROWS = 64;
 const TEXTURE_WEIGHT_GRAD_GROUPS = 32;
@@ -37,7 +37,7 @@ export function texturesFit(geo: Geometry, attrs: ConvAttrs): boolean {
   ].every((extent) => extent <= side);
 }
 
-/** Packs NCHW `src` channels-last into a scratch texture; source element (i, j) lands at texel row off_h + i·step_h. */
+/** Packs NCHW `src` channels-last into a scratch texture; source element (i, j) lands at texel (offset + (i, j)) of its block. */
 function packInput(
   role: string,
   src: Tensor,
@@ -45,7 +45,6 @@ function packInput(
   texH: number,
   texW: number,
   offset: [number, number],
-  step: [number, number],
 ): GPUTextureView {
   const size: [number, number, number] = [quads(channels) * texW, batch * texH, 1];
   const { view } = engine.backend.scratchTexture(role, size, "rgba32float");
@@ -53,9 +52,9 @@ function packInput(
     shader: "conv2d_texture",
     entry: "pack_input",
     params: new Params().u32(batch).u32(channels).u32(srcH).u32(srcW).u32(texH).u32(texW)
-      .u32(offset[0] >>> 0).u32(offset[1] >>> 0).u32(step[0]).u32(step[1]).build(),
+      .u32(offset[0] >>> 0).u32(offset[1] >>> 0).build(),
     buffers: [src.buffer, view],
-    workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8)],
+    workgroups: [Math.ceil(texW / 8), batch * Math.ceil(texH / 8), quads(channels)],
   });
   return view;
 }
@@ -116,10 +115,12 @@ function textureParams(t: TextureConv): Uint32Array {
 }
 
 function convTexture(t: TextureConv, weights: GPUTextureView, input: GPUTextureView, out: Tensor): void {
-  // 64 threads of (4 or 8) rows × 8 pixels each, split so that few rows waste little.
-  const ROW_QUADS = t.rows <= 4 ? 1 : 2;
+  // 64 threads of (4, 8 or 16) rows × 16 pixels each, so that few rows (the RGB input gradient)
+  // waste little. Each variant costs lavapipe's LLVM seconds to compile (the 16-row one about 8 s
+  // of CPU), so every product of more than 8 rows shares one workgroup shape, 64 rows × 256 pixels.
+  const ROW_QUADS = t.rows <= 4 ? 1 : t.rows <= 8 ? 2 : 4;
   const threadRows = 4 * ROW_QUADS;
-  const WG_Y = Math.min(8, nextPowerOfTwo(Math.ceil(t.rows / threadRows)));
+  const WG_Y = ROW_QUADS === 4 ? 4 : 1;
   const WG_X = 64 / WG_Y;
   engine.backend.dispatch({
     shader: "conv2d_texture",
@@ -167,7 +168,7 @@ function phaseAxis(size: number, kernel: number, stride: number, dilation: numbe
 
 export function forwardTextures(x: Tensor, w: Tensor, geo: Geometry, attrs: ConvAttrs, out: Tensor): void {
   const { texH, texW } = paddedInputSize(geo, attrs);
-  const input = packInput("conv.input", x, x.shape, texH, texW, [attrs.padding[0][0], attrs.padding[1][0]], [1, 1]);
+  const input = packInput("conv.input", x, x.shape, texH, texW, [attrs.padding[0][0], attrs.padding[1][0]]);
   const weights = packWeights(w, false);
   convTexture({
     batch: geo.batch, rows: geo.outChannels, inner: geo.channels, outH: geo.outHeight, outW: geo.outWidth,
@@ -197,7 +198,7 @@ export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: C
     if (!a || !b) continue;
     const texH = a.count + (a.taps - 1) * a.dilation;
     const texW = b.count + (b.taps - 1) * b.dilation;
-    const input = packInput("conv.gradient", gy, gy.shape, texH, texW, [-a.eMin, -b.eMin], [1, 1]);
+    const input = packInput("conv.gradient", gy, gy.shape, texH, texW, [-a.eMin, -b.eMin]);
     const weights = packWeights(w, true, { taps: [a.taps, b.taps], first: [a.first, b.first], step: [a.step, b.step] });
     convTexture({
       batch: geo.batch, rows: geo.channels, inner: geo.outChannels, outH: a.count, outW: b.count,
@@ -211,8 +212,8 @@ export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: C
 
 export function weightGradTextures(x: Tensor, gy: Tensor, geo: Geometry, attrs: ConvAttrs, wShape: number[]): Tensor {
   const { texH, texW } = paddedInputSize(geo, attrs);
-  const input = packInput("conv.input", x, x.shape, texH, texW, [attrs.padding[0][0], attrs.padding[1][0]], [1, 1]);
-  const gradient = packInput("conv.gradient", gy, gy.shape, geo.outHeight, geo.outWidth, [0, 0], [1, 1]);
+  const input = packInput("conv.input", x, x.shape, texH, texW, [attrs.padding[0][0], attrs.padding[1][0]]);
+  const gradient = packInput("conv.gradient", gy, gy.shape, geo.outHeight, geo.outWidth, [0, 0]);
   const columnGroups = geo.kernelH * geo.kernelW * quads(geo.channels);
   const tiles = Math.ceil(columnGroups / TEXTURE_WEIGHT_GRAD_GROUPS) * Math.ceil(geo.outChannels / TEXTURE_WEIGHT_GRAD_ROWS);
   // Split the depth by whole output rows (n, oh), each at least MIN_SPLIT_DEPTH long in total.
