@@ -354,25 +354,34 @@ export const trainCommand: Command = {
     );
 
     // The first SIGINT or SIGTERM stops the run at its next safe point (after the step, or between
-    // evaluation batches) with a checkpoint. Its listeners are then removed, which gives both
-    // signals back their default action: a second one ends the process at once (130/143), done by
-    // the kernel even while a GPU submission holds this thread. Atomic writes and the `latest`
-    // pointer keep the last complete checkpoint intact.
+    // evaluation batches) with a checkpoint. The other signal's listener goes at once, and this one's
+    // a second later, which gives them back their default action: a further signal ends the process
+    // at once (130/143), done by the kernel even while a GPU submission holds this thread. The second
+    // of grace absorbs the copies of one signal sent to a whole process group (`timeout`, a batch
+    // scheduler), which reaches Deno both directly and through the npm wrapper. Atomic writes and the
+    // `latest` pointer keep the last complete checkpoint intact.
     const stop = new AbortController();
     let signalName = "";
-    let listening = true;
-    const stopListening = () => {
-      if (listening) for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
-      listening = false;
+    const listening = new Map<Deno.Signal, () => void>();
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    const stopListening = (keep?: Deno.Signal) => {
+      for (const [signal, handler] of listening) {
+        if (signal === keep) continue;
+        Deno.removeSignalListener(signal, handler);
+        listening.delete(signal);
+      }
     };
-    const onSignal = (name: string) => () => {
-      stopListening();
+    const onSignal = (name: Deno.Signal) => () => {
+      if (signalName) return;
       signalName = name;
+      stopListening(name);
+      graceTimer = setTimeout(() => stopListening(), 1000);
       progress.line(`${name}: stopping after this step or evaluation batch and saving a checkpoint… (again to quit at once)`);
       stop.abort();
     };
-    const signals: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]];
-    for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    for (const signal of signals) listening.set(signal, onSignal(signal));
+    for (const [signal, handler] of listening) Deno.addSignalListener(signal, handler);
     try {
       if (parsed.flags.has("profile")) await profileOneStep(run, progress);
       const outcome = await run.train(stop.signal);
@@ -398,6 +407,7 @@ export const trainCommand: Command = {
       const hint = e instanceof NonFiniteError ? "; lower --lr or --lambda-h, or add --clip NORM" : "";
       throw new Error(`${(e as Error).message}; ${kept}${hint}`, { cause: e });
     } finally {
+      clearTimeout(graceTimer);
       stopListening();
       await run.close();
       run.dispose();
