@@ -1,7 +1,7 @@
 // File system and CLI: atomic shard files, globs in natural order, and `harmonize shards`.
 
 import { assert, assertEquals, assertRejects, test } from "../harness.ts";
-import { shardsCommand } from "../../src/cli/shards.ts";
+import { main } from "../../src/cli/main.ts";
 import { encodeJpeg } from "../../src/data/jpeg_encode.ts";
 import { writeShardFile } from "../../src/data/shard_file.ts";
 import { globFiles } from "../../src/data/source_file.ts";
@@ -15,7 +15,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string }> {
   console.log = (...a: unknown[]) => lines.push(a.join(" "));
   console.error = (...a: unknown[]) => lines.push(a.join(" "));
   try {
-    return { code: await shardsCommand.run(args.slice(1)), out: lines.join("\n") };
+    return { code: await main(args), out: lines.join("\n") };
   } finally {
     console.log = log;
     console.error = error;
@@ -61,7 +61,9 @@ test("cli/shards: synth → verify → convert to GZIP and back gives the same b
   const inspected = await cli("shards", "inspect", `${dir}/val-0.tfrecords`, "--limit", "1");
   assert(/#0 @0 \d+ B {2}image=JPEG 32×32×3/.test(inspected.out), inspected.out);
   assert(/val-0\.tfrecords: 6 records/.test(inspected.out) && /labels: \d distinct/.test(inspected.out), inspected.out);
-  await assertRejects(() => cli("shards", "verify", "--bogus", "x"), /unknown option --bogus/);
+  const bogus = await cli("shards", "verify", "--bogus", "x");
+  assertEquals(bogus.code, 2);
+  assert(/^harmonize shards: unknown option --bogus/m.test(bogus.out), bogus.out);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -77,7 +79,7 @@ test("cli/shards: write builds a shard from a manifest of JPEGs; non-JPEG input 
   await Deno.writeTextFile(`${dir}/bad.csv`, "manifest.csv,,1\n");
   const bad = await cli("shards", "write", `${dir}/bad.csv`, "--out", `${dir}/bad.tfrecords`);
   assertEquals(bad.code, 1);
-  assert(/error: .*bad\.csv line 1: image manifest\.csv: not a JPEG/.test(bad.out), bad.out);
+  assert(/^harmonize shards: .*bad\.csv line 1: image manifest\.csv: not a JPEG/m.test(bad.out), bad.out);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -98,6 +100,6 @@ test("cli/shards: verify exits 1 naming the first bad record (shard, index, byte
   }).output();
   const stderr = new TextDecoder().decode(run.stderr);
   assertEquals(run.code, 1, stderr);
-  assert(stderr.includes(`error: ${path}: record 2 at byte ${first + second}: data CRC mismatch`), stderr);
+  assert(stderr.includes(`harmonize shards: ${path}: record 2 at byte ${first + second}: data CRC mismatch`), stderr);
   await Deno.remove(dir, { recursive: true });
 });
