@@ -8,8 +8,12 @@ export interface Finished {
   stderr: string;
 }
 
-/** How the CLI is started: Deno directly, or through the npm entry point bin/harmonize.mjs. */
-export type Launcher = "deno" | "npm-bin";
+/**
+ * How the CLI is started: Deno directly, or through the npm entry point bin/harmonize.mjs; with
+ * "npm-bin-group" the wrapper leads its own process group (as a job under `timeout` or a batch
+ * scheduler), and signals go to the whole group.
+ */
+export type Launcher = "deno" | "npm-bin" | "npm-bin-group";
 
 function command(args: string[], launcher: Launcher = "deno"): Deno.Command {
   const [program, prefix] = launcher === "deno" ? [Deno.execPath(), ["run", "-A", "src/cli/main.ts"]] : ["node", ["bin/harmonize.mjs"]];
@@ -19,7 +23,15 @@ function command(args: string[], launcher: Launcher = "deno"): Deno.Command {
     stdout: "piped",
     stderr: "piped",
     env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
+    detached: launcher === "npm-bin-group",
   });
+}
+
+/** Sends `signal` to the child, or to its whole process group when it leads one. */
+async function send(child: Deno.ChildProcess, signal: Deno.Signal, launcher: Launcher): Promise<void> {
+  if (launcher !== "npm-bin-group") return child.kill(signal);
+  const kill = await new Deno.Command("sh", { args: ["-c", `kill -${signal.slice(3)} -${child.pid}`] }).output();
+  if (kill.code !== 0) throw new Error(`kill of process group ${child.pid}: ${new TextDecoder().decode(kill.stderr)}`);
 }
 
 export async function harmonize(...args: string[]): Promise<Finished> {
@@ -53,7 +65,7 @@ export async function signalInTurn(turns: [RegExp, Deno.Signal][], args: string[
     stdout += chunk;
     while (sent < turns.length && turns[sent][0].test(stdout)) {
       try {
-        child.kill(turns[sent][1]);
+        await send(child, turns[sent][1], launcher);
       } catch {
         break; // it has just ended
       }

@@ -183,30 +183,13 @@ test("faults: a SIGTERM sent to the whole process group (npm wrapper and Deno bo
   await init();
   const dir = await Deno.makeTempDir();
   try {
-    // Detached: the wrapper leads its own process group, as a job under `timeout` or a scheduler does.
-    const child = new Deno.Command("node", {
-      args: ["bin/harmonize.mjs", "train", ...EVALUATED, "--checkpoint-every", "1", "--run", `${dir}/run`],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-      env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-      detached: true,
-    }).spawn();
-    const stderr = new Response(child.stderr).text();
-    let stdout = "";
-    let sent = false;
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      stdout += chunk;
-      if (!sent && /^step 2: evaluating/m.test(stdout)) {
-        sent = true;
-        const kill = await new Deno.Command("sh", { args: ["-c", `kill -TERM -${child.pid}`] }).output();
-        assertEquals(kill.code, 0, new TextDecoder().decode(kill.stderr));
-      }
-    }
-    const status = await child.status;
-    assert(sent, `no evaluation started; stdout:\n${stdout}`);
-    assertEquals([status.code, status.signal], [143, null], `stdout:\n${stdout}\nstderr:\n${await stderr}`);
-    assert(stdout.includes("stopped at step 2 (SIGTERM)"), stdout);
+    const outcome = await signalInTurn(
+      [[/^step 2: evaluating/m, "SIGTERM"]],
+      ["train", ...EVALUATED, "--checkpoint-every", "1", "--run", `${dir}/run`],
+      "npm-bin-group",
+    );
+    assertEquals([outcome.sent, outcome.code, outcome.killedBy], [1, 143, null], `stdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`);
+    assert(outcome.stdout.includes("stopped at step 2 (SIGTERM)"), outcome.stdout);
     for (const member of MEMBERS) assertEquals((await assertLoadable(`${dir}/run`, member)).step, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
