@@ -39,6 +39,13 @@ export interface ScratchTexture {
   bytes: number;
 }
 
+/** A texture kept beside a tensor's storage (Storage.derived): live memory until disposed. */
+export interface KeptTexture {
+  view: GPUTextureView;
+  bytes: number;
+  dispose(): void;
+}
+
 export interface DeviceLostInfo {
   reason: string;
   message: string;
@@ -67,7 +74,7 @@ export class Backend {
   private stagingToDestroy: GPUBuffer[] = [];
   private readonly scratch = new Map<string, ScratchTexture>();
   private scratchBytes = 0;
-  private retiredScratch: { texture: GPUTexture; retiredAt: number }[] = [];
+  private retiredTextures: { texture: GPUTexture; retiredAt: number }[] = [];
   private readonly scratchLimitBytes: number;
   private submissions = 0;
   private firstError: string | null = null;
@@ -239,9 +246,9 @@ export class Backend {
     this.stagingToDestroy = [];
     this.submissions++;
     // An op may hold a retired texture across one automatic flush, never two: destroy after that.
-    const keep = this.retiredScratch.filter(({ retiredAt }) => this.submissions - retiredAt < 2);
-    for (const { texture, retiredAt } of this.retiredScratch) if (this.submissions - retiredAt >= 2) texture.destroy();
-    this.retiredScratch = keep;
+    const keep = this.retiredTextures.filter(({ retiredAt }) => this.submissions - retiredAt < 2);
+    for (const { texture, retiredAt } of this.retiredTextures) if (this.submissions - retiredAt >= 2) texture.destroy();
+    this.retiredTextures = keep;
   }
 
   /** Reads `bytes` bytes of `buffer` back to the host. */
@@ -310,13 +317,35 @@ export class Backend {
     return this.scratchTextures(format, [{ role, size }])[0];
   }
 
-  /** Submits pending work (which may use them), then destroys every cached scratch texture. */
+  /**
+   * A texture for a value derived from a tensor's contents (e.g. packed weights), owned by the
+   * caller rather than the scratch cache: counted in the pool's live bytes and liveTextures until
+   * disposed. Dispatches recorded before dispose() may still bind it, so it is destroyed two
+   * submissions later, as a retired scratch texture is.
+   */
+  keptTexture(label: string, size: [number, number, number], format: ScratchFormat): KeptTexture {
+    const texture = this.device.createTexture({ label, size, format, usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING });
+    const bytes = size[0] * size[1] * size[2] * 16;
+    this.pool.holdTexture(bytes);
+    let disposed = false;
+    return {
+      view: texture.createView({ dimension: "2d-array" }),
+      bytes,
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        this.pool.releaseTexture(bytes);
+        this.retiredTextures.push({ texture, retiredAt: this.submissions });
+      },
+    };
+  }
+
   /**
    * Drops every cached scratch texture from the cache. A texture already handed out may still be
    * bound by a dispatch its op has yet to record, so it is destroyed only two submissions later.
    */
   private releaseScratch(): void {
-    for (const { texture } of this.scratch.values()) this.retiredScratch.push({ texture, retiredAt: this.submissions });
+    for (const { texture } of this.scratch.values()) this.retiredTextures.push({ texture, retiredAt: this.submissions });
     this.scratch.clear();
     this.scratchBytes = 0;
   }
@@ -332,7 +361,7 @@ export class Backend {
   destroy(): void {
     this.flush();
     this.releaseScratch();
-    for (const { texture } of this.retiredScratch) texture.destroy();
+    for (const { texture } of this.retiredTextures) texture.destroy();
     this.pool.trim();
     this.paramBuffer.destroy();
     this.device.destroy();

@@ -16,7 +16,7 @@ export function sizeClass(bytes: number): number {
 }
 
 export interface MemoryStats {
-  /** Bytes of buffers currently held by live tensors. */
+  /** Bytes of buffers currently held by live tensors, and of textures kept beside them (holdTexture). */
   liveBytes: number;
   /** Highest liveBytes since creation or the last resetPeak(). */
   peakBytes: number;
@@ -26,6 +26,8 @@ export interface MemoryStats {
   liveBuffers: number;
   /** Bytes of the largest buffer handed out since creation or the last resetPeak(). */
   largestBuffer: number;
+  /** Textures kept beside live tensors (e.g. a convolution's packed weights), counted in liveBytes. */
+  liveTextures: number;
 }
 
 export class BufferPool {
@@ -37,6 +39,7 @@ export class BufferPool {
   private liveCount = 0;
   private windowPeak = 0;
   private largest = 0;
+  private textures = 0;
 
   constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags) {}
 
@@ -50,12 +53,27 @@ export class BufferPool {
       buffer = this.device.createBuffer({ size, usage: this.usage });
       this.classOf.set(buffer, size);
     }
-    this.live += size;
+    this.grow(size);
     this.liveCount++;
-    this.peak = Math.max(this.peak, this.live);
-    this.windowPeak = Math.max(this.windowPeak, this.live);
     this.largest = Math.max(this.largest, size);
     return buffer;
+  }
+
+  /** Counts a texture that lives as long as a tensor (made by the backend, not pooled) as live memory. */
+  holdTexture(bytes: number): void {
+    this.textures++;
+    this.grow(bytes);
+  }
+
+  releaseTexture(bytes: number): void {
+    this.textures--;
+    this.live -= bytes;
+  }
+
+  private grow(bytes: number): void {
+    this.live += bytes;
+    this.peak = Math.max(this.peak, this.live);
+    this.windowPeak = Math.max(this.windowPeak, this.live);
   }
 
   release(buffer: GPUBuffer): void {
@@ -89,6 +107,6 @@ export class BufferPool {
   }
 
   stats(): MemoryStats {
-    return { liveBytes: this.live, peakBytes: this.peak, pooledBytes: this.pooled, liveBuffers: this.liveCount, largestBuffer: this.largest };
+    return { liveBytes: this.live, peakBytes: this.peak, pooledBytes: this.pooled, liveBuffers: this.liveCount, largestBuffer: this.largest, liveTextures: this.textures };
   }
 }

@@ -67,25 +67,30 @@ interface TapSelection {
 }
 
 /**
- * Packs OIHW weights as [rows][taps·inner/4] texels; `flip` gives the input gradient's transposed
- * kernel with the selected taps in reverse order.
+ * OIHW weights packed as [rows][taps·inner/4] texels; `flip` gives the input gradient's transposed
+ * kernel with the selected taps in reverse order. Weights are reused unchanged (the forward pass
+ * and the double backward convolve with the same w, evaluation with every batch), so each layout
+ * is packed once and kept beside w's storage until w is freed.
  */
-function packWeights(w: Tensor, flip: boolean, selection?: TapSelection): GPUTextureView {
+function packedWeights(w: Tensor, flip: boolean, selection?: TapSelection): GPUTextureView {
   const [o, c, kh, kw] = w.shape;
   const [rows, inner] = flip ? [c, o] : [o, c];
   const { taps, first, step } = selection ?? { taps: [kh, kw], first: [0, 0], step: [1, 1] };
   const size: [number, number, number] = [taps[0] * taps[1] * quads(inner), rows, 1];
-  const { view } = engine.backend.scratchTexture(flip ? "conv.weights.flipped" : "conv.weights", size, "rgba32float");
-  engine.backend.dispatch({
-    shader: "conv2d_texture",
-    entry: "pack_weights",
-    constants: { FLIP: flip ? 1 : 0 },
-    params: new Params().u32(rows).u32(inner).u32(kh).u32(kw).u32(taps[0]).u32(taps[1])
-      .u32(first[0]).u32(first[1]).u32(step[0]).u32(step[1]).build(),
-    buffers: [w.buffer, view],
-    workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8)],
-  });
-  return view;
+  const key = `conv.weights ${w.shape.join("x")} ${flip ? "flipped" : "as is"} taps ${taps} from ${first} by ${step}: ${size.join("x")} rgba32float`;
+  return w.storage.derived(key, () => {
+    const packed = engine.backend.keptTexture(key, size, "rgba32float");
+    engine.backend.dispatch({
+      shader: "conv2d_texture",
+      entry: "pack_weights",
+      constants: { FLIP: flip ? 1 : 0 },
+      params: new Params().u32(rows).u32(inner).u32(kh).u32(kw).u32(taps[0]).u32(taps[1])
+        .u32(first[0]).u32(first[1]).u32(step[0]).u32(step[1]).build(),
+      buffers: [w.buffer, packed.view],
+      workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8)],
+    });
+    return packed;
+  }).view;
 }
 
 interface TextureConv {
@@ -169,7 +174,7 @@ function phaseAxis(size: number, kernel: number, stride: number, dilation: numbe
 export function forwardTextures(x: Tensor, w: Tensor, geo: Geometry, attrs: ConvAttrs, out: Tensor): void {
   const { texH, texW } = paddedInputSize(geo, attrs);
   const input = packInput("conv.input", x, x.shape, texH, texW, [attrs.padding[0][0], attrs.padding[1][0]]);
-  const weights = packWeights(w, false);
+  const weights = packedWeights(w, false);
   convTexture({
     batch: geo.batch, rows: geo.outChannels, inner: geo.channels, outH: geo.outHeight, outW: geo.outWidth,
     kernel: [geo.kernelH, geo.kernelW], stride: attrs.stride, dilation: attrs.dilation, texH, texW, kChunk: 0,
@@ -199,7 +204,7 @@ export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: C
     const texH = a.count + (a.taps - 1) * a.dilation;
     const texW = b.count + (b.taps - 1) * b.dilation;
     const input = packInput("conv.gradient", gy, gy.shape, texH, texW, [-a.eMin, -b.eMin]);
-    const weights = packWeights(w, true, { taps: [a.taps, b.taps], first: [a.first, b.first], step: [a.step, b.step] });
+    const weights = packedWeights(w, true, { taps: [a.taps, b.taps], first: [a.first, b.first], step: [a.step, b.step] });
     convTexture({
       batch: geo.batch, rows: geo.channels, inner: geo.outChannels, outH: a.count, outW: b.count,
       kernel: [a.taps, b.taps], stride: [1, 1], dilation: [a.dilation, b.dilation], texH, texW, kChunk: 0,

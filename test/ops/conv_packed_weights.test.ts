@@ -1,0 +1,81 @@
+/**
+ * The texture convolutions pack each weight layout once and keep it beside the weight's storage
+ * (src/ops/kernels/conv_textures.ts): later convolutions with the same weight reuse it, the results
+ * are those of a freshly packed weight, and the packed textures are live memory freed with the weight.
+ */
+import { conv2d, conv2dInputGrad, init, memory, profile, type Tensor, tensor, tidy } from "../../src/mod.ts";
+import { assert, assertEquals, test } from "../harness.ts";
+import { seededValues } from "../support/random.ts";
+
+const backend = await init();
+
+/** A stride-2 3×3 convolution: its input gradient packs four tap selections of the flipped kernel (one per stride phase). */
+const ATTRS = { stride: [2, 2] as [number, number], dilation: [1, 1] as [number, number], padding: [[1, 1], [1, 1]] as [[number, number], [number, number]], groups: 1 };
+const X_SHAPE = [2, 5, 9, 8];
+const W_SHAPE = [6, 5, 3, 3];
+const GY_SHAPE = [2, 6, 5, 4];
+const PHASES = 4;
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+async function withTextureKernels(fn: () => Promise<void>): Promise<void> {
+  const previous = backend.kernels.variants.conv;
+  backend.setKernelVariant("conv", "textures");
+  try {
+    await fn();
+  } finally {
+    backend.setKernelVariant("conv", previous);
+  }
+}
+
+/** The forward convolution and the input gradient of `w`, as host arrays, with the pack_weights dispatches they took. */
+async function convolveBothWays(w: Tensor, seed: number): Promise<{ y: Float32Array; dx: Float32Array; packs: number }> {
+  const { result: [y, dx], report } = await profile(() =>
+    tidy(() => [
+      conv2d(tensor(seededValues(size(X_SHAPE), seed), X_SHAPE), w, ATTRS),
+      conv2dInputGrad(tensor(seededValues(size(GY_SHAPE), seed + 1), GY_SHAPE), w, ATTRS, [X_SHAPE[2], X_SHAPE[3]]),
+    ])
+  );
+  const packs = report.kernels.find((k) => k.name === "conv2d_texture.pack_weights")?.dispatches ?? 0;
+  const result = { y: await y.floats(), dx: await dx.floats(), packs };
+  y.dispose();
+  dx.dispose();
+  return result;
+}
+
+test("a weight is packed once per layout: later convolutions reuse it and match a freshly packed copy", () =>
+  withTextureKernels(async () => {
+    const values = seededValues(size(W_SHAPE), 1);
+    const w = tensor(values, W_SHAPE);
+    const first = await convolveBothWays(w, 2);
+    assertEquals(first.packs, 1 + PHASES, "as is once, then one flipped selection per stride phase");
+    const again = await convolveBothWays(w, 4);
+    assertEquals(again.packs, 0, "the second use packs nothing");
+    const fresh = tensor(values, W_SHAPE);
+    const unpacked = await convolveBothWays(fresh, 4);
+    assertEquals(unpacked.packs, 1 + PHASES, "another tensor with the same values packs its own");
+    assertEquals([...again.y], [...unpacked.y], "forward with the kept packing");
+    assertEquals([...again.dx], [...unpacked.dx], "input gradient with the kept packing");
+    w.dispose();
+    fresh.dispose();
+  }));
+
+test("packed weights are live memory until the weight is freed, even if freed before its convolution is submitted", () =>
+  withTextureKernels(async () => {
+    await backend.sync();
+    const before = memory();
+    const w = tensor(seededValues(size(W_SHAPE), 5), W_SHAPE);
+    const x = tensor(seededValues(size(X_SHAPE), 6), X_SHAPE);
+    const y = conv2d(x, w, ATTRS);
+    const held = memory();
+    assertEquals(held.liveTextures - before.liveTextures, 1, "one packed layout");
+    // Output channels × (9 taps · 2 quads of input channels) texels of 16 bytes, beside w, x and y.
+    assert(held.liveBytes - before.liveBytes >= 6 * 9 * 2 * 16, `live bytes grew by ${held.liveBytes - before.liveBytes}`);
+    w.dispose(); // the dispatch that binds the packed texture is recorded, not yet submitted
+    x.dispose();
+    const values = await y.floats();
+    assert(values.every(Number.isFinite), "the convolution ran after its weight was freed");
+    y.dispose();
+    await backend.sync();
+    const after = memory();
+    assertEquals([after.liveBytes, after.liveTextures], [before.liveBytes, before.liveTextures], "live bytes and textures back to baseline");
+  }));
