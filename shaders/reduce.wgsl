@@ -1,11 +1,15 @@
 // Reductions of a [outer, R, inner] view to [outer, inner]: sum (Kahan-compensated), max, min,
-// argmax (first index of the maximum, written as i32 bits).
+// argmax (first index of the maximum, written as i32 bits), sum of squares (Σ x², Kahan-compensated).
 // Bindings: 0 params {outer, len, inner}, 1 x: array<f32> (read), 2 out: array<u32> (write; f32 or i32 bits).
 // Entry points:
 //   reduce_rows: inner == 1; one 256-thread workgroup per row (2-D grid), strided partials then a
 //                tree in workgroup memory, so 2^20-element sums stay accurate.
 //   reduce_cols: one thread per (outer, inner) output looping over R; coalesced across inner.
-// Override OP: 0 sum, 1 max, 2 min, 3 argmax.
+//   reduce_partials: inner == 1, a long row split across `inner` threads: thread t reduces elements
+//                t, t + inner, t + 2·inner, ... of its row (coalesced across threads) into
+//                out[row · inner + t]; a second pass (reduce_cols, OP sum for sums of squares)
+//                reduces those partials. No barriers, and every core gets a share of the row.
+// Override OP: 0 sum, 1 max, 2 min, 3 argmax, 4 sum of squares.
 // llvmpipe (lavapipe) ends a shader invocation's loops after 65535 iterations in all, so the
 // launcher keeps every thread's loop below that (long columns are moved to rows first).
 #include "lib/flat_index.wgsl"
@@ -36,9 +40,19 @@ fn better(v: f32, best: f32) -> bool {
   return v > best;
 }
 
+const SUM_OF_SQUARES = 4u;
+
+fn is_sum() -> bool { return OP == 0u || OP == SUM_OF_SQUARES; }
+
+// The value an element contributes: its square for a sum of squares, as mul(x, x) would round it.
+fn term(v: f32) -> f32 {
+  if (OP == SUM_OF_SQUARES) { return v * v; }
+  return v;
+}
+
 fn acc_add(acc: Acc, v: f32, index: u32) -> Acc {
   var r = acc;
-  if (OP == 0u) {
+  if (is_sum()) {
     // Kahan–Babuška (Neumaier) summation.
     let t = r.value + v;
     if (abs(r.value) >= abs(v)) { r.comp += (r.value - t) + v; } else { r.comp += (v - t) + r.value; }
@@ -51,7 +65,7 @@ fn acc_add(acc: Acc, v: f32, index: u32) -> Acc {
 }
 
 fn acc_merge(a: Acc, b: Acc) -> Acc {
-  if (OP == 0u) {
+  if (is_sum()) {
     var r = acc_add(a, b.value, 0u);
     r.comp += b.comp;
     return r;
@@ -62,7 +76,7 @@ fn acc_merge(a: Acc, b: Acc) -> Acc {
 
 fn acc_write(i: u32, acc: Acc) {
   switch OP {
-    case 0u: { out[i] = bitcast<u32>(acc.value + acc.comp); }
+    case 0u, 4u: { out[i] = bitcast<u32>(acc.value + acc.comp); }
     case 3u: { out[i] = acc.index; }
     default: { out[i] = bitcast<u32>(acc.value); }
   }
@@ -81,7 +95,7 @@ fn reduce_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let base = row * params.len;
   var acc = acc_init();
   for (var k = lid; valid && k < params.len; k += 256u) {
-    acc = acc_add(acc, x[base + k], k);
+    acc = acc_add(acc, term(x[base + k]), k);
   }
   partial_value[lid] = acc.value;
   partial_comp[lid] = acc.comp;
@@ -113,7 +127,22 @@ fn reduce_cols(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let base = o * params.len * params.inner + j;
   var acc = acc_init();
   for (var k = 0u; k < params.len; k++) {
-    acc = acc_add(acc, x[base + k * params.inner], k);
+    acc = acc_add(acc, term(x[base + k * params.inner]), k);
+  }
+  acc_write(i, acc);
+}
+
+@compute @workgroup_size(256)
+fn reduce_partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+  let i = flat_index(wid, nwg, lid);
+  if (i >= params.outer * params.inner) { return; }
+  let row = i / params.inner;
+  let t = i % params.inner;
+  let base = row * params.len;
+  var acc = acc_init();
+  for (var k = t; k < params.len; k += params.inner) {
+    acc = acc_add(acc, term(x[base + k]), k);
   }
   acc_write(i, acc);
 }

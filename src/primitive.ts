@@ -29,6 +29,8 @@ export type PrimitiveAttrs =
     sum: { axes: number[]; keepDims: boolean };
     max: { axes: number[]; keepDims: boolean };
     min: { axes: number[]; keepDims: boolean };
+    /** Σ x² over `axes` in one pass (the weight penalty, gradient norms): no squared copy of x is made. */
+    sumSquares: { axes: number[]; keepDims: boolean };
     argmax: { axis: number; keepDims: boolean };
     /** Batched matrix product [..., M, K] × [..., K, N] with optional transposes of either side. */
     matmul: { transA: boolean; transB: boolean };

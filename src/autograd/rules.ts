@@ -124,6 +124,8 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   sum: (g, { inputs: [x], attrs }) => [unreduce(g, x, attrs.axes)],
   max: extremumRule,
   min: extremumRule,
+  // d Σx² = 2x·dy: the cotangent stays reduced-shaped and the multiply broadcasts it
+  sumSquares: (g, { inputs: [x], attrs: { axes } }) => [mul(x, reshape(mul(g, 2), reducedShape(x.shape, axes, true)))],
   argmax: null,
   // C = op(A)·op(B): d op(A) = g·op(B)ᵀ, d op(B) = op(A)ᵀ·g, transposed back where op transposed.
   matmul: (g, { inputs: [a, b], attrs: { transA, transB } }, wants) => [
@@ -227,6 +229,7 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   div: ({ inputs: [, b], output }, wants) => [b, wants[1] && output],
   where: firstInput,
   sum: nothing,
+  sumSquares: firstInput,
   reshape: nothing,
   permute: nothing,
   expand: nothing,

@@ -3,7 +3,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { add, div, mul, neg } from "../ops/elementwise.ts";
-import { max, mean, sum } from "../ops/reduce.ts";
+import { max, mean, sum, sumSquares } from "../ops/reduce.ts";
 import { reshape, stopGradient } from "../ops/movement.ts";
 import { logSoftmax } from "../ops/softmax.ts";
 import { standardizeCut } from "./standardize.ts";
@@ -24,7 +24,8 @@ export function smoothedCrossEntropy(logits: Tensor, onehot: Tensor, smoothing =
  */
 export function weightL2(decayed: readonly Tensor[]): Tensor {
   if (decayed.length === 0) throw new Error("weightL2: no parameter is subject to weight decay");
-  return decayed.map((value) => mul(sum(mul(value, value)), 0.5)).reduce((a, b) => add(a, b));
+  // sumSquares: no squared copy forward, and its gradient is one multiply per parameter (no broadcast copy).
+  return mul(decayed.map((value) => sumSquares(value)).reduce((a, b) => add(a, b)), 0.5);
 }
 
 /** The maps the pyramid compares: S' = z(S), and Hm'' = z(Hm) rescaled to the range of S'. */

@@ -51,6 +51,7 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   sum: ([x], { axes, keepDims }) => reduceKernel("sum", x, axes, keepDims),
   max: ([x], { axes, keepDims }) => reduceKernel("max", x, axes, keepDims),
   min: ([x], { axes, keepDims }) => reduceKernel("min", x, axes, keepDims),
+  sumSquares: ([x], { axes, keepDims }) => reduceKernel("sumSquares", x, axes, keepDims),
   argmax: ([x], { axis, keepDims }) => reduceKernel("argmax", x, [axis], keepDims),
   matmul: ([a, b], { transA, transB }) => matmulKernel(a, b, transA, transB),
   reshape: ([x], { shape }) => {

@@ -11,6 +11,11 @@ export function sum(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   return apply("sum", [x], { axes: normalizeAxes("sum", axes, x.rank), keepDims });
 }
 
+/** Σ x² over `axes` (all by default) in one pass, without a squared copy of x. */
+export function sumSquares(x: Tensor, axes?: Axes, keepDims = false): Tensor {
+  return apply("sumSquares", [x], { axes: normalizeAxes("sumSquares", axes, x.rank), keepDims });
+}
+
 export function max(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   return apply("max", [x], { axes: normalizeAxes("max", axes, x.rank), keepDims });
 }

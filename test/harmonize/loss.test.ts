@@ -4,7 +4,9 @@
  * them moves the value or the gradient outside the tolerance.
  */
 import * as h from "../../src/mod.ts";
-import { harmonizationTerm, smoothedCrossEntropy } from "../../src/harmonize/loss.ts";
+import { harmonizationTerm, smoothedCrossEntropy, weightL2 } from "../../src/harmonize/loss.ts";
+import { clipGradNorm } from "../../src/harmonize/clip.ts";
+import { seededValues } from "../support/random.ts";
 import { pyramidalMse } from "../../src/harmonize/pyramid.ts";
 import { standardizeCut } from "../../src/harmonize/standardize.ts";
 import { assert, assertClose, maxRelativeError, readRepoFile, test } from "../harness.ts";
@@ -124,4 +126,20 @@ test("label-smoothed cross-entropy from logits matches the closed form", async (
   expected /= 2;
   const out = smoothedCrossEntropy(h.tensor(logits, [2, 3]), h.oneHot(h.tensor(Int32Array.from(labels)), k));
   assertClose([await out.item()], [expected], { rtol: 1e-6 });
+});
+
+test("weightL2 and clipGradNorm's norm: ½Σ‖θ‖² and √Σ‖g‖² in float64, and the weight term's gradient is θ", async () => {
+  await h.init();
+  // A conv-sized weight (split across threads), a short one (one thread), a bias.
+  const shapes = [[64, 32, 3, 3], [10, 7], [5]];
+  const values = shapes.map((shape, i) => seededValues(shape.reduce((a, b) => a * b, 1), 40 + i));
+  const expected = values.reduce((total, v) => total + v.reduce((s, x) => s + x * x, 0), 0);
+  const tensors = values.map((v, i) => h.tensor(v, shapes[i]));
+  const [l2, grads] = h.tidy(() => h.valueAndGrad((ps: h.Tensor[]) => weightL2(ps))(tensors));
+  assertClose([await l2.item()], [expected / 2], { rtol: 1e-6 }, "weightL2");
+  for (const [i, g] of grads.entries()) assertClose(await g.floats(), values[i], { rtol: 0, atol: 0 }, `∂weightL2/∂θ ${i}`);
+  const named = Object.fromEntries(tensors.map((t, i) => [`p${i}`, t]));
+  const { grads: clipped, norm } = clipGradNorm(named, 1);
+  assertClose([await norm.item()], [Math.sqrt(expected)], { rtol: 1e-6 }, "clipGradNorm norm");
+  h.dispose([l2, grads, tensors, Object.values(clipped), norm]);
 });

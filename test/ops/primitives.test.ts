@@ -4,5 +4,6 @@ import { CORE_SPECS } from "./specs/core.ts";
 import { BLUR_SPECS } from "./specs/blur.ts";
 import { BATCH_NORM_SPECS } from "./specs/batch_norm.ts";
 import { FUSED_RELU_SPECS } from "./specs/fused_relu.ts";
+import { REDUCE_SPECS } from "./specs/reduce.ts";
 
-for (const spec of [...CORE_SPECS, ...BLUR_SPECS, ...BATCH_NORM_SPECS, ...FUSED_RELU_SPECS]) checkSpec(spec);
+for (const spec of [...CORE_SPECS, ...BLUR_SPECS, ...BATCH_NORM_SPECS, ...FUSED_RELU_SPECS, ...REDUCE_SPECS]) checkSpec(spec);

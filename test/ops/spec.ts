@@ -26,6 +26,7 @@ export interface Ops<T> {
   sum(x: T, axes: number[], keepDims?: boolean): T;
   max(x: T, axes: number[], keepDims?: boolean): T;
   min(x: T, axes: number[], keepDims?: boolean): T;
+  sumSquares(x: T, axes: number[], keepDims?: boolean): T;
   matmul(a: T, b: T, options?: { transA?: boolean; transB?: boolean }): T;
   reshape(x: T, shape: number[]): T;
   permute(x: T, perm: number[]): T;
@@ -64,7 +65,7 @@ export const gpuOps: Ops<h.Tensor> = {
   add: h.add, sub: h.sub, mul: h.mul, div: h.div, pow: h.pow, maximum: h.maximum, minimum: h.minimum,
   less: h.less, lessEqual: h.lessEqual, greater: h.greater, greaterEqual: h.greaterEqual,
   equal: h.equal, notEqual: h.notEqual, where: h.where,
-  sum: h.sum, max: h.max, min: h.min, matmul: h.matmul, reshape: h.reshape, permute: h.permute,
+  sum: h.sum, max: h.max, min: h.min, sumSquares: h.sumSquares, matmul: h.matmul, reshape: h.reshape, permute: h.permute,
   broadcastTo: h.broadcastTo, slice: h.slice, pad: h.pad, concat: h.concat, gather: h.gather,
   scatterAdd: h.scatterAdd, logSumExp: h.logSumExp, softmax: h.softmax,
   correlate1d: h.correlate1d, correlate1dAdjoint: h.correlate1dAdjoint,
@@ -86,6 +87,7 @@ export const refOps: Ops<Ref> = {
   batchNormTrainRelu: (x, weight, bias, eps) => ref.relu(ref.batchNormTrain(x, weight, bias, eps)),
   batchNormEvalRelu: (x, mean, variance, weight, bias, eps) => ref.relu(ref.batchNormEval(x, mean, variance, weight, bias, eps)),
   addRelu: (a, b) => ref.relu(ref.add(a, b)),
+  sumSquares: (x, axes, keepDims) => ref.sum(ref.mul(x, x), axes, keepDims),
   concat: (xs, axis) => ref.concat(xs, axis),
   conv2d: (x, w, geometry) => {
     const { data, shape } = refConv2d(x.data, w.data, { x: x.shape as RefShape4, w: w.shape as RefShape4 }, geometry);
