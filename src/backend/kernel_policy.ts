@@ -35,6 +35,12 @@ export type BatchNormVariant = "fused" | "composed";
  */
 export type ReluFusionVariant = "fused" | "separate";
 
+/**
+ * Optimizer updates (SGD, AdamW): "fused" is one kernel per parameter (shaders/optimizer.wgsl),
+ * "composed" is the same rule as elementwise ops (several dispatches per parameter).
+ */
+export type OptimizerVariant = "fused" | "composed";
+
 /** The chosen variant of every op that has more than one. */
 export interface KernelVariants {
   matmul: MatmulVariant;
@@ -42,6 +48,7 @@ export interface KernelVariants {
   attention: AttentionVariant;
   batchNorm: BatchNormVariant;
   reluFusion: ReluFusionVariant;
+  optimizer: OptimizerVariant;
 }
 
 export type KernelOp = keyof KernelVariants;
@@ -52,6 +59,7 @@ export const KERNEL_VARIANTS: { readonly [O in KernelOp]: readonly KernelVariant
   attention: ["fused", "composed"],
   batchNorm: ["fused", "composed"],
   reluFusion: ["fused", "separate"],
+  optimizer: ["fused", "composed"],
 };
 
 /**
@@ -66,6 +74,7 @@ export const KERNEL_FALLBACKS = {
   attention: "composed",
   batchNorm: "composed",
   reluFusion: "separate",
+  optimizer: "composed",
 } as const satisfies KernelVariants;
 
 /** How an adapter runs compute: a GPU, or one of the CPU implementations. */
@@ -102,6 +111,7 @@ export function resolveKernelPolicy(kind: AdapterKind, chosen: Partial<KernelVar
     attention: "fused",
     batchNorm: "fused",
     reluFusion: "fused",
+    optimizer: "fused",
   };
   for (const op of Object.keys(chosen) as KernelOp[]) {
     if (!(op in KERNEL_VARIANTS)) throw new Error(`kernels: unknown op "${op}" (${Object.keys(KERNEL_VARIANTS).join(", ")})`);

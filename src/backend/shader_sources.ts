@@ -24,6 +24,7 @@ export const SHADER_FILES = [
   "conv2d_texture",
   "pool",
   "batch_norm",
+  "optimizer",
 ] as const;
 
 export type ShaderName = typeof SHADER_FILES[number];

@@ -1,12 +1,14 @@
 /**
  * Optimizers over a model's named parameters, with PyTorch's update rules. State (momentum,
  * moments) lives outside tidy scopes; `step` updates each parameter in its own scope and assigns
- * new values.
+ * new values. The kernel policy's `optimizer` variant picks one fused kernel per parameter
+ * (src/ops/kernels/optimizer.ts) or the same rule composed of elementwise ops.
  */
-import { keep, tidy } from "../engine.ts";
+import { engine, keep, tidy } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Parameter } from "../nn/parameter.ts";
 import { add, div, mul, sqrt, sub } from "../ops/elementwise.ts";
+import { adamWUpdateKernel, sgdUpdateKernel } from "../ops/kernels/optimizer.ts";
 
 export interface Optimizer {
   /** Applies one update with learning rate `lr` from gradients named like the parameters. */
@@ -52,6 +54,8 @@ function membersOf(parameters: [string, Parameter][] | ParameterGroup[]): Member
   );
 }
 
+const fused = () => engine.backend.kernels.variants.optimizer === "fused";
+
 function gradientOf(grads: Record<string, Tensor>, name: string): Tensor {
   const g = grads[name];
   if (!g) throw new Error(`optimizer: no gradient for parameter "${name}"`);
@@ -85,17 +89,27 @@ export class Sgd implements Optimizer {
       tidy(() => {
         let g = gradientOf(grads, name);
         const decay = groupDecay ?? weightDecay;
+        const previous = this.buffers.get(name);
+        if (fused()) {
+          const next = sgdUpdateKernel(p.value, g, previous, { lr, weightDecay: decay, momentum, dampening, nesterov });
+          if (next.buffer) this.replaceBuffer(name, keep(next.buffer));
+          p.assign(next.param);
+          return;
+        }
         if (decay) g = add(g, mul(p.value, decay));
         if (momentum) {
-          const previous = this.buffers.get(name);
           const buffer = keep(previous ? add(mul(previous, momentum), mul(g, 1 - dampening)) : add(g, 0));
-          previous?.dispose();
-          this.buffers.set(name, buffer);
+          this.replaceBuffer(name, buffer);
           g = nesterov ? add(g, mul(buffer, momentum)) : buffer;
         }
         p.assign(sub(p.value, mul(g, lr)));
       });
     }
+  }
+
+  private replaceBuffer(name: string, buffer: Tensor): void {
+    this.buffers.get(name)?.dispose();
+    this.buffers.set(name, buffer);
   }
 
   dispose(): void {
@@ -141,13 +155,22 @@ export class AdamW implements Optimizer {
       tidy(() => {
         const g = gradientOf(grads, name);
         const previous = this.moments.get(name);
+        const decay = groupDecay ?? weightDecay;
+        if (fused()) {
+          const next = adamWUpdateKernel(p.value, g, previous, { lr, weightDecay: decay, beta1, beta2, epsilon, step: this.steps });
+          previous?.m.dispose();
+          previous?.v.dispose();
+          this.moments.set(name, keep({ m: next.m, v: next.v }));
+          p.assign(next.param);
+          return;
+        }
         const m = keep(previous ? add(mul(previous.m, beta1), mul(g, 1 - beta1)) : mul(g, 1 - beta1));
         const v = keep(previous ? add(mul(previous.v, beta2), mul(mul(g, g), 1 - beta2)) : mul(mul(g, g), 1 - beta2));
         previous?.m.dispose();
         previous?.v.dispose();
         this.moments.set(name, { m, v });
         const update = div(div(m, correction1), add(sqrt(div(v, correction2)), epsilon));
-        p.assign(sub(mul(p.value, 1 - lr * (groupDecay ?? weightDecay)), mul(update, lr)));
+        p.assign(sub(mul(p.value, 1 - lr * decay), mul(update, lr)));
       });
     }
   }

@@ -14,14 +14,14 @@ test("adapters are classified from their info: lavapipe, SwiftShader, other fall
 
 test("the policy: textures on CPU adapters, buffer kernels on GPUs, the loop limit only on lavapipe", () => {
   assertEquals(resolveKernelPolicy("lavapipe"), {
-    variants: { matmul: "textures", conv: "textures", attention: "fused", batchNorm: "fused", reluFusion: "fused" },
+    variants: { matmul: "textures", conv: "textures", attention: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" },
     fallbacks: KERNEL_FALLBACKS,
     loopLimit: 65535,
   });
-  assertEquals(resolveKernelPolicy("swiftshader").variants, { matmul: "textures", conv: "textures", attention: "fused", batchNorm: "fused", reluFusion: "fused" });
+  assertEquals(resolveKernelPolicy("swiftshader").variants, { matmul: "textures", conv: "textures", attention: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" });
   assertEquals(resolveKernelPolicy("swiftshader").loopLimit, null);
   assertEquals(resolveKernelPolicy("gpu"), {
-    variants: { matmul: "shared", conv: "buffers", attention: "fused", batchNorm: "fused", reluFusion: "fused" },
+    variants: { matmul: "shared", conv: "buffers", attention: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" },
     fallbacks: KERNEL_FALLBACKS,
     loopLimit: null,
   });
@@ -31,6 +31,7 @@ test("the policy: textures on CPU adapters, buffer kernels on GPUs, the loop lim
     attention: "composed",
     batchNorm: "fused",
     reluFusion: "fused",
+    optimizer: "fused",
   });
   assertThrows(() => resolveKernelPolicy("gpu", { conv: "shared" as never }), /^kernels\.conv: "shared" is not a variant of conv \("textures", "buffers"\)$/);
   assertThrows(() => resolveKernelPolicy("gpu", { pool: "x" } as never), /^kernels: unknown op "pool"/);
