@@ -14,8 +14,13 @@
 //                   y = (x − mean)·rsqrt(var + eps)·weight + bias; override RELU=true: max(y, 0)
 //   backward_input: 1 x, 2 g, 3 stats, 4 sums, 5 weight, 6 dx
 //                   dx = weight·r·(g − Σg/n − x̂·Σg·x̂/n), r = rsqrt(var + eps)
+//   cross_partial:  1 x, 2 g, 3 h, 4 stats, 5 partials [C·K·5]  Σg·(x − mean), Σg, Σh·(x − mean), Σh, Σh·g
+//   cross_combine:  1 partials, 2 stats, 3 sums [5·C] (write)    Σg·x̂, Σg, Σh·x̂, Σh, Σh·g
+//   mix:            1 x, 2 stats, 3 coefficients [(2 + TERMS)·C], 4 u, 5 v (read when TERMS = 2), 6 out
+//                   out = c₀·x̂ + c₁ + c₂·u (+ c₃·v) with per-channel coefficients c
 
 override RELU: bool = false;
+override TERMS: u32 = 1u;
 
 struct Params {
   batch: u32,
@@ -170,4 +175,80 @@ fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   let n = f32(count());
   let normalized = (x[i] - stats[c]) * r;
   dx[i] = backward_weight[c] * r * (g[i] - sums[params.channels + c] / n - normalized * sums[c] / n);
+}
+
+@group(0) @binding(3) var<storage, read> cross_h: array<f32>;
+@group(0) @binding(4) var<storage, read> cross_stats: array<f32>;
+@group(0) @binding(5) var<storage, read_write> cross_partials: array<f32>;
+
+@compute @workgroup_size(256)
+fn cross_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.channels * params.chunks) { return; }
+  let c = t / params.chunks;
+  let k = t - c * params.chunks;
+  let mean = cross_stats[c];
+  var sum_g = 0.0;
+  var sum_gc = 0.0;
+  var sum_h = 0.0;
+  var sum_hc = 0.0;
+  var sum_hg = 0.0;
+  for (var e = k; e < count(); e += params.chunks) {
+    let i = channel_value(c, e);
+    let centred = x[i] - mean;
+    let gi = g[i];
+    let hi = cross_h[i];
+    sum_g += gi;
+    sum_gc += gi * centred;
+    sum_h += hi;
+    sum_hc += hi * centred;
+    sum_hg += hi * gi;
+  }
+  let base = 5u * t;
+  cross_partials[base] = sum_gc;
+  cross_partials[base + 1u] = sum_g;
+  cross_partials[base + 2u] = sum_hc;
+  cross_partials[base + 3u] = sum_h;
+  cross_partials[base + 4u] = sum_hg;
+}
+
+@compute @workgroup_size(256)
+fn cross_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let c = thread_index(wid, nwg, lid);
+  if (c >= params.channels) { return; }
+  var totals = array<f32, 5>(0.0, 0.0, 0.0, 0.0, 0.0);
+  for (var k = 0u; k < params.chunks; k++) {
+    let base = 5u * (c * params.chunks + k);
+    for (var j = 0u; j < 5u; j++) {
+      totals[j] += partials_in[base + j];
+    }
+  }
+  // rows 0 and 2 were summed against x − mean: scale them to x̂
+  let r = inverse_std(combine_stats[params.channels + c]);
+  for (var j = 0u; j < 5u; j++) {
+    sums_out[j * params.channels + c] = select(totals[j], totals[j] * r, j == 0u || j == 2u);
+  }
+}
+
+@group(0) @binding(2) var<storage, read> mix_stats: array<f32>;
+@group(0) @binding(3) var<storage, read> coefficients: array<f32>;
+@group(0) @binding(4) var<storage, read> mix_u: array<f32>;
+@group(0) @binding(5) var<storage, read> mix_v: array<f32>;
+@group(0) @binding(6) var<storage, read_write> mixed: array<f32>;
+
+@compute @workgroup_size(256)
+fn mix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+       @builtin(local_invocation_index) lid: u32) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.batch * params.channels * params.plane) { return; }
+  let channels = params.channels;
+  let c = (i / params.plane) % channels;
+  let normalized = (x[i] - mix_stats[c]) * inverse_std(mix_stats[channels + c]);
+  var value = coefficients[c] * normalized + coefficients[channels + c] + coefficients[2u * channels + c] * mix_u[i];
+  if (TERMS == 2u) {
+    value += coefficients[3u * channels + c] * mix_v[i];
+  }
+  mixed[i] = value;
 }

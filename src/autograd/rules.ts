@@ -18,7 +18,7 @@ import { correlate1d, correlate1dAdjoint } from "../ops/blur.ts";
 import { attentionBackward, attentionBackwardVjp, splitAttentionGrads } from "../ops/attention.ts";
 import { conv2dInputGrad, conv2dResolved, conv2dWeightGrad } from "../ops/conv.ts";
 import {
-  batchNormAffineGradVjp, batchNormEvalVjp, batchNormStatsVjp, batchNormTrainBackwardVjp, batchNormTrainVjp,
+  batchNormAffineGradVjp, batchNormBackwardSumsVjp, batchNormEvalVjp, batchNormMixVjp, batchNormStatsVjp, batchNormTrainBackwardVjp, batchNormTrainVjp,
 } from "../ops/batch_norm_primitives.ts";
 
 /**
@@ -190,6 +190,8 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   batchNormEval: (g, { inputs, attrs: { eps } }, wants) => batchNormEvalVjp(g, inputs, eps, wants),
   batchNormTrainBackward: (h, { inputs, attrs: { eps } }, wants) => batchNormTrainBackwardVjp(h, inputs, eps, wants),
   batchNormAffineGrad: (h, { inputs, attrs: { eps } }, wants) => batchNormAffineGradVjp(h, inputs, eps, wants),
+  batchNormBackwardSums: (k, { inputs, attrs: { eps } }, wants) => batchNormBackwardSumsVjp(k, inputs, eps, wants),
+  batchNormMix: (k, { inputs: [x, coefficients, ...terms], attrs: { eps } }, wants) => batchNormMixVjp(k, x, coefficients, terms, eps, wants),
   // a fused ReLU (fused_relu.ts): the cotangent masked where the output is positive, then the unfused rule
   batchNormTrainRelu: (g, { inputs: [x, weight], output, attrs: { eps } }, wants) =>
     batchNormTrainVjp(reluGrad(g, output), x, weight, eps, wants),
@@ -252,6 +254,8 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   batchNormEval: ({ inputs: [x, mean, variance, weight] }) => [x, mean, variance, weight],
   batchNormTrainBackward: ({ inputs: [x, weight, g] }, wants) => [x, (wants[0] || wants[2]) && weight, (wants[0] || wants[1]) && g],
   batchNormAffineGrad: ({ inputs: [x, g] }, wants) => [x, wants[0] && g],
+  batchNormBackwardSums: ({ inputs: [x, g, h] }, wants) => [x, (wants[0] || wants[2]) && g, (wants[0] || wants[1]) && h],
+  batchNormMix: ({ inputs: [x, coefficients, ...terms] }, wants) => [x, coefficients, ...terms.map((t) => wants[1] && t)],
   batchNormTrainRelu: ({ inputs: [x, weight], output }, wants) => [x, wants[0] && weight, output],
   batchNormEvalRelu: ({ inputs: [x, mean, variance, weight], output }) => [x, mean, variance, weight, output],
   addRelu: output,

@@ -9,13 +9,17 @@
  *   batchNormEval(x, mean, var, γ, β)    → (x − mean)·rsqrt(var + eps)·γ + β
  *   batchNormTrainBackward(x, γ, g)      → ∂⟨g, batchNormTrain⟩/∂x = γ·r·(g − Σg/n − x̂·Σ(g·x̂)/n)
  *   batchNormAffineGrad(x, g)            → [2, C]: Σ g·x̂, Σ g  (∂/∂γ and ∂/∂β)
+ *   batchNormBackwardSums(x, g, h)       → [5, C]: Σ g·x̂, Σ g, Σ h·x̂, Σ h, Σ h·g  (one pass)
+ *   batchNormMix(x, c, [u, v])           → c₀·x̂ + c₁ + c₂·u (+ c₃·v) with per-channel rows of c
+ * The last two make batchNormTrainBackward's gradient two passes over the tensors: its sums, then
+ * one mix per cotangent. x's statistics are computed once and kept with x (kernels/batch_norm.ts).
  * (src/ops/fused_relu.ts adds the same normalisations with a ReLU in their kernel.)
  */
 import type { Tensor } from "../tensor.ts";
 import { apply } from "./apply.ts";
-import { ones, zeros } from "./creation.ts";
+import { ones } from "./creation.ts";
 import { add, mul, neg, rsqrt, sub } from "./elementwise.ts";
-import { reshape, slice } from "./movement.ts";
+import { concat, reshape, slice } from "./movement.ts";
 import { sum } from "./reduce.ts";
 
 export const batchNormStats = (x: Tensor): Tensor => apply("batchNormStats", [x], {});
@@ -26,11 +30,20 @@ export const batchNormEval = (x: Tensor, mean: Tensor, variance: Tensor, weight:
 export const batchNormTrainBackward = (x: Tensor, weight: Tensor, g: Tensor, eps: number): Tensor =>
   apply("batchNormTrainBackward", [x, weight, g], { eps });
 export const batchNormAffineGrad = (x: Tensor, g: Tensor, eps: number): Tensor => apply("batchNormAffineGrad", [x, g], { eps });
+export const batchNormBackwardSums = (x: Tensor, g: Tensor, h: Tensor, eps: number): Tensor =>
+  apply("batchNormBackwardSums", [x, g, h], { eps });
+export const batchNormMix = (x: Tensor, coefficients: Tensor, terms: readonly Tensor[], eps: number): Tensor =>
+  apply("batchNormMix", [x, coefficients, ...terms], { eps });
 
 /** Row `i` of a [2, C] tensor, as [C]. */
 export function channelRow(t: Tensor, i: number): Tensor {
   const channels = t.shape[1];
   return reshape(slice(t, [i, 0], [1, channels]), [channels]);
+}
+
+/** [C] tensors stacked as the rows of [k, C]. */
+function rows(...vectors: Tensor[]): Tensor {
+  return concat(vectors.map((v) => reshape(v, [1, v.shape[0]])), 0);
 }
 
 /** A [C] tensor shaped to broadcast against x [N, C, ...]. */
@@ -79,35 +92,64 @@ export function batchNormEvalVjp(g: Tensor, [x, mean, variance, weight]: Tensor[
 
 /**
  * batchNormTrainBackward's gradient. With dx = γ·r/n·(n·g − Sg − x̂·Sgx), Sg = Σg, Sgx = Σg·x̂, and
- * its cotangent h (Hx = Σh, Hxx = Σh·x̂, Shg = Σh·g per channel):
- *   ∂g = γ·r·(h − Hx/n − x̂·Hxx/n)                    = batchNormTrainBackward(x, γ, h)
- *   ∂γ = r·(Shg − (Hx·Sg + Hxx·Sgx)/n)
- *   ∂x = through x̂ with G = −γ·r/n·(h·Sgx + g·Hxx), and through r with R = γ·(Shg − (Hx·Sg + Hxx·Sgx)/n):
- *        r·(G − ΣG/n − x̂·Σ(G·x̂)/n) − R·r²/n·x̂   = batchNormTrainBackward(x, 1, G) + batchNormTrain(x, −R·r²/n, 0)
+ * its cotangent h (Hx = Σh, Hxx = Σh·x̂, Shg = Σh·g per channel, all from one batchNormBackwardSums):
+ *   ∂g = γ·r·(h − Hx/n − x̂·Hxx/n)
+ *   ∂γ = r·K,  K = Shg − (Hx·Sg + Hxx·Sgx)/n
+ *   ∂x = through x̂ with G = −γ·r/n·(h·Sgx + g·Hxx), and through r with R = γ·K:
+ *        r·(G − ΣG/n − x̂·Σ(G·x̂)/n) − R·r²/n·x̂, where ΣG and Σ(G·x̂) follow from the sums, so with q = −γ·r²/n
+ *        = q·(Sgx·h + Hxx·g − (Sgx·Hx + Hxx·Sg)/n + (K − 2·Sgx·Hxx/n)·x̂)
+ * ∂g and ∂x are one batchNormMix each.
  */
 export function batchNormTrainBackwardVjp(h: Tensor, [x, weight, g]: Tensor[], eps: number, wants: readonly boolean[]): (Tensor | null)[] {
+  if (!wants[0] && !wants[1]) return [null, null, when(wants[2], () => batchNormTrainBackward(x, weight, h, eps))];
   const n = valuesPerChannel(x);
-  const channels = x.shape[1];
-  let common: Tensor | null = null;
-  let r: Tensor | null = null;
-  let gSums: Tensor | null = null;
-  let hSums: Tensor | null = null;
-  if (wants[0] || wants[1]) {
-    r = rsqrt(add(channelRow(batchNormStats(x), 1), eps));
-    gSums = batchNormAffineGrad(x, g, eps);
-    hSums = batchNormAffineGrad(x, h, eps);
-    const cross = add(mul(channelRow(hSums, 1), channelRow(gSums, 1)), mul(channelRow(hSums, 0), channelRow(gSums, 0)));
-    common = sub(channelSum(mul(h, g)), mul(cross, 1 / n));
-  }
+  const sums = batchNormBackwardSums(x, g, h, eps);
+  const [sgx, sg, hxx, hx, shg] = [0, 1, 2, 3, 4].map((i) => channelRow(sums, i));
+  const r = rsqrt(add(channelRow(batchNormStats(x), 1), eps));
+  const k = sub(shg, mul(add(mul(hx, sg), mul(hxx, sgx)), 1 / n));
   return [
     when(wants[0], () => {
-      const a = mul(mul(weight, r!), -1 / n);
-      const G = add(mul(h, perChannel(mul(a, channelRow(gSums!, 0)), x)), mul(g, perChannel(mul(a, channelRow(hSums!, 0)), x)));
-      const throughR = mul(mul(weight, common!), mul(mul(r!, r!), -1 / n));
-      return add(batchNormTrainBackward(x, ones([channels]), G, eps), batchNormTrain(x, throughR, zeros([channels]), eps));
+      const q = mul(mul(weight, mul(r, r)), -1 / n);
+      const scale = mul(q, sub(k, mul(mul(sgx, hxx), 2 / n)));
+      const shift = mul(mul(q, add(mul(sgx, hx), mul(hxx, sg))), -1 / n);
+      return batchNormMix(x, rows(scale, shift, mul(q, sgx), mul(q, hxx)), [h, g], eps);
     }),
-    when(wants[1], () => mul(r!, common!)),
-    when(wants[2], () => batchNormTrainBackward(x, weight, h, eps)),
+    when(wants[1], () => mul(r, k)),
+    when(wants[2], () => {
+      const gr = mul(weight, r);
+      return batchNormMix(x, rows(mul(mul(gr, hxx), -1 / n), mul(mul(gr, hx), -1 / n), gr), [h], eps);
+    }),
+  ];
+}
+
+/**
+ * batchNormBackwardSums' gradient for its cotangent k (rows k₀…k₄ weigh Σg·x̂, Σg, Σh·x̂, Σh, Σh·g):
+ *   ∂x = through x̂ of Σ(k₀·g + k₂·h)·x̂ = batchNormTrainBackward(x, 1, k₀·g + k₂·h)
+ *   ∂g = k₀·x̂ + k₁ + k₄·h,  ∂h = k₂·x̂ + k₃ + k₄·g
+ */
+export function batchNormBackwardSumsVjp(k: Tensor, [x, g, h]: Tensor[], eps: number, wants: readonly boolean[]): (Tensor | null)[] {
+  const [k0, k1, k2, k3, k4] = [0, 1, 2, 3, 4].map((i) => channelRow(k, i));
+  return [
+    when(wants[0], () => {
+      const weighted = add(mul(g, perChannel(k0, x)), mul(h, perChannel(k2, x)));
+      return batchNormTrainBackward(x, ones([x.shape[1]]), weighted, eps);
+    }),
+    when(wants[1], () => batchNormMix(x, rows(k0, k1, k4), [h], eps)),
+    when(wants[2], () => batchNormMix(x, rows(k2, k3, k4), [g], eps)),
+  ];
+}
+
+/**
+ * batchNormMix's gradient for its cotangent k: ∂x = batchNormTrainBackward(x, c₀, k) (x only enters
+ * through x̂), ∂c = [Σk·x̂; Σk; Σk·termᵢ …], ∂termᵢ = c₂₊ᵢ·k.
+ */
+export function batchNormMixVjp(
+  k: Tensor, x: Tensor, coefficients: Tensor, terms: readonly Tensor[], eps: number, wants: readonly boolean[],
+): (Tensor | null)[] {
+  return [
+    when(wants[0], () => batchNormTrainBackward(x, channelRow(coefficients, 0), k, eps)),
+    when(wants[1], () => concat([batchNormAffineGrad(x, k, eps), rows(...terms.map((t) => channelSum(mul(k, t))))], 0)),
+    ...terms.map((_, i) => when(wants[2 + i], () => mul(k, perChannel(channelRow(coefficients, 2 + i), x)))),
   ];
 }
 

@@ -11,7 +11,7 @@ import { attentionBackwardKernel, attentionKernel } from "./kernels/attention.ts
 import { conv2dInputGradKernel, conv2dKernel, conv2dWeightGradKernel } from "./kernels/conv.ts";
 import { maxPool2dArgmaxKernel } from "./kernels/pool.ts";
 import {
-  batchNormAffineGradKernel, batchNormBackwardKernel, batchNormInferenceKernel, batchNormKernel, batchNormStatsKernel,
+  batchNormAffineGradKernel, batchNormBackwardKernel, batchNormBackwardSumsKernel, batchNormMixKernel, batchNormInferenceKernel, batchNormKernel, batchNormStatsKernel,
 } from "./kernels/batch_norm.ts";
 import { shapeSize } from "../tensor.ts";
 import { correlate1dAdjointKernel, correlate1dKernel } from "./kernels/blur.ts";
@@ -79,6 +79,8 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   batchNormEval: ([x, mean, variance, weight, bias], { eps }) => batchNormInferenceKernel(x, mean, variance, weight, bias, eps),
   batchNormTrainBackward: ([x, weight, g], { eps }) => batchNormBackwardKernel(x, weight, g, eps),
   batchNormAffineGrad: ([x, g], { eps }) => batchNormAffineGradKernel(x, g, eps),
+  batchNormBackwardSums: ([x, g, h], { eps }) => batchNormBackwardSumsKernel(x, g, h, eps),
+  batchNormMix: ([x, coefficients, ...terms], { eps }) => batchNormMixKernel(x, coefficients, terms, eps),
   batchNormTrainRelu: ([x, weight, bias], { eps }) => batchNormKernel(x, weight, bias, eps, true),
   batchNormEvalRelu: ([x, mean, variance, weight, bias], { eps }) => batchNormInferenceKernel(x, mean, variance, weight, bias, eps, true),
   addRelu: ([a, b]) => binaryKernel("add", a, b, true),

@@ -45,6 +45,8 @@ export interface Ops<T> {
   batchNormEval(x: T, mean: T, variance: T, weight: T, bias: T, eps: number): T;
   batchNormTrainBackward(x: T, weight: T, g: T, eps: number): T;
   batchNormAffineGrad(x: T, g: T, eps: number): T;
+  batchNormBackwardSums(x: T, g: T, h: T, eps: number): T;
+  batchNormMix(x: T, coefficients: T, terms: T[], eps: number): T;
   reluGrad(g: T, y: T): T;
   batchNormTrainRelu(x: T, weight: T, bias: T, eps: number): T;
   batchNormEvalRelu(x: T, mean: T, variance: T, weight: T, bias: T, eps: number): T;
@@ -71,6 +73,7 @@ export const gpuOps: Ops<h.Tensor> = {
   correlate1d: h.correlate1d, correlate1dAdjoint: h.correlate1dAdjoint,
   batchNormStats: bn.batchNormStats, batchNormTrain: bn.batchNormTrain, batchNormEval: bn.batchNormEval,
   batchNormTrainBackward: bn.batchNormTrainBackward, batchNormAffineGrad: bn.batchNormAffineGrad,
+  batchNormBackwardSums: bn.batchNormBackwardSums, batchNormMix: bn.batchNormMix,
   reluGrad: h.reluGrad, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
   addRelu: fused.addRelu,
   conv2d: (x, w, { stride, padding, dilation, groups }) => h.conv2d(x, w, { stride, padding, dilation, groups }),
@@ -86,6 +89,17 @@ export const refOps: Ops<Ref> = {
   reluGrad: (g, y) => ref.mul(g, ref.greater(y, new Ref([], Float64Array.of(0)))),
   batchNormTrainRelu: (x, weight, bias, eps) => ref.relu(ref.batchNormTrain(x, weight, bias, eps)),
   batchNormEvalRelu: (x, mean, variance, weight, bias, eps) => ref.relu(ref.batchNormEval(x, mean, variance, weight, bias, eps)),
+  batchNormBackwardSums: (x, g, h, eps) => {
+    const channels = x.shape[1];
+    const sumHg = ref.reshape(ref.sum(ref.mul(h, g), x.shape.map((_, i) => i).filter((i) => i !== 1)), [1, channels]);
+    return ref.concat([ref.batchNormAffineGrad(x, g, eps), ref.batchNormAffineGrad(x, h, eps), sumHg], 0);
+  },
+  batchNormMix: (x, coefficients, terms, eps) => {
+    const channels = x.shape[1];
+    const row = (i: number) => ref.reshape(ref.slice(coefficients, [i, 0], [1, channels]), [channels]);
+    const perChannel = (i: number) => ref.reshape(row(i), [1, channels, ...x.shape.slice(2).map(() => 1)]);
+    return terms.reduce((acc, t, i) => ref.add(acc, ref.mul(perChannel(2 + i), t)), ref.batchNormTrain(x, row(0), row(1), eps));
+  },
   addRelu: (a, b) => ref.relu(ref.add(a, b)),
   sumSquares: (x, axes, keepDims) => ref.sum(ref.mul(x, x), axes, keepDims),
   concat: (xs, axis) => ref.concat(xs, axis),

@@ -1,11 +1,18 @@
 /**
  * Launchers of the fused batch-norm kernels (shaders/batch_norm.wgsl) for x [N, C, ...]
- * normalised per channel over the other axes: statistics, the normalisation, and the two halves
- * of its backward pass (the input's cotangent, and the per-channel sums that are γ's and β's).
+ * normalised per channel over the other axes: statistics, the normalisation, the two halves
+ * of its backward pass (the input's cotangent, and the per-channel sums that are γ's and β's),
+ * and the two passes of its double backward (five per-channel sums, then a per-channel mix).
+ *
+ * x's statistics are computed once per tensor: they are kept beside x's storage (tensors are
+ * immutable) and freed with it, so every kernel that reads x after the first reuses them. The
+ * backward's sums of a cotangent g are kept beside g's storage the same way (both halves of the
+ * backward read them).
  */
-import { engine } from "../../engine.ts";
+import { engine, keep } from "../../engine.ts";
 import { Params } from "../../backend/params.ts";
 import { shapeSize, type Tensor } from "../../tensor.ts";
+import type { Storage } from "../../storage.ts";
 import { launchFlat } from "./launch.ts";
 
 /** Values per thread the partial passes aim for. */
@@ -52,19 +59,26 @@ function checkChannelVector(op: string, name: string, t: Tensor, channels: numbe
   }
 }
 
-function statsOf(op: string, x: Tensor, geo: Geometry, eps: number): Tensor {
-  const partials = engine.allocate(op, [geo.channels * geo.chunks * 3]);
-  const stats = engine.allocate(op, [2, geo.channels]);
-  const p = params(geo, eps);
-  launchFlat("batch_norm", "stats_partial", p, [x, partials], geo.channels * geo.chunks);
-  launchFlat("batch_norm", "stats_combine", p, [partials, stats], geo.channels);
-  partials.dispose();
-  return stats;
+/**
+ * x's [2, C] statistics, owned by x's storage (computed on first use): callers must neither
+ * dispose them nor hand them out.
+ */
+function statsOf(op: string, x: Tensor, geo: Geometry): Tensor {
+  return x.storage.derived(`batchNormStats [${x.shape}]`, () => {
+    const partials = engine.allocate(op, [geo.channels * geo.chunks * 3]);
+    const stats = keep(engine.allocate(op, [2, geo.channels]));
+    const p = params(geo, 0);
+    launchFlat("batch_norm", "stats_partial", p, [x, partials], geo.channels * geo.chunks);
+    launchFlat("batch_norm", "stats_combine", p, [partials, stats], geo.channels);
+    partials.dispose();
+    return stats;
+  });
 }
 
-/** [2, C]: each channel's mean, then its biased (÷ n) variance. */
+/** [2, C]: each channel's mean, then its biased (÷ n) variance (a view of the statistics x keeps). */
 export function batchNormStatsKernel(x: Tensor): Tensor {
-  return statsOf("batchNormStats", x, geometry("batchNormStats", x), 0);
+  const stats = statsOf("batchNormStats", x, geometry("batchNormStats", x));
+  return engine.view(stats, stats.shape);
 }
 
 /** RELU for the normalisation kernel: its output's ReLU in the same pass. */
@@ -76,10 +90,9 @@ export function batchNormKernel(x: Tensor, weight: Tensor, bias: Tensor, eps: nu
   const geo = geometry(op, x);
   checkChannelVector(op, "weight", weight, geo.channels);
   checkChannelVector(op, "bias", bias, geo.channels);
-  const stats = statsOf(op, x, geo, eps);
+  const stats = statsOf(op, x, geo);
   const y = engine.allocate(op, x.shape);
   launchFlat("batch_norm", "normalize", params(geo, eps, geo.channels), [x, stats, stats, weight, bias, y], x.size, reluConstants(relu));
-  stats.dispose();
   return y;
 }
 
@@ -97,26 +110,44 @@ export function batchNormInferenceKernel(
   return y;
 }
 
-/** Statistics and [Σg·x̂, Σg] per channel, both [2, C]. */
-function gradientSums(op: string, x: Tensor, g: Tensor, geo: Geometry, eps: number): { stats: Tensor; sums: Tensor } {
-  if (g.dtype !== "float32" || g.size !== x.size || g.rank !== x.rank || g.shape.some((d, i) => d !== x.shape[i])) {
-    throw new Error(`${op}: the cotangent ${g} must have x's shape ${x}`);
+function checkLikeX(op: string, name: string, t: Tensor, x: Tensor): void {
+  if (t.dtype !== "float32" || t.rank !== x.rank || t.shape.some((d, i) => d !== x.shape[i])) {
+    throw new Error(`${op}: ${name} ${t} must have x's shape ${x}`);
   }
-  const stats = statsOf(op, x, geo, eps);
-  const partials = engine.allocate(op, [geo.channels * geo.chunks * 2]);
-  const sums = engine.allocate(op, [2, geo.channels]);
-  const p = params(geo, eps);
-  launchFlat("batch_norm", "grad_partial", p, [x, g, stats, partials], geo.channels * geo.chunks);
-  launchFlat("batch_norm", "grad_combine", p, [partials, stats, sums], geo.channels);
-  partials.dispose();
+}
+
+const storageIds = new WeakMap<Storage, number>();
+let storagesNamed = 0;
+/** A number naming a storage, never given to another one. */
+function storageId(storage: Storage): number {
+  let id = storageIds.get(storage);
+  if (id === undefined) storageIds.set(storage, id = ++storagesNamed);
+  return id;
+}
+
+/**
+ * Statistics and [Σg·x̂, Σg] per channel, both [2, C], owned by x's and g's storages (computed on
+ * first use): callers must neither dispose them nor hand them out.
+ */
+function gradientSums(op: string, x: Tensor, g: Tensor, geo: Geometry, eps: number): { stats: Tensor; sums: Tensor } {
+  checkLikeX(op, "the cotangent", g, x);
+  const stats = statsOf(op, x, geo);
+  const sums = g.storage.derived(`batchNormGradSums ${storageId(x.storage)} [${x.shape}] ${eps}`, () => {
+    const partials = engine.allocate(op, [geo.channels * geo.chunks * 2]);
+    const sums = keep(engine.allocate(op, [2, geo.channels]));
+    const p = params(geo, eps);
+    launchFlat("batch_norm", "grad_partial", p, [x, g, stats, partials], geo.channels * geo.chunks);
+    launchFlat("batch_norm", "grad_combine", p, [partials, stats, sums], geo.channels);
+    partials.dispose();
+    return sums;
+  });
   return { stats, sums };
 }
 
 /** [2, C]: Σ g·x̂ and Σ g per channel (the cotangents of the training normalisation's weight and bias). */
 export function batchNormAffineGradKernel(x: Tensor, g: Tensor, eps: number): Tensor {
-  const { stats, sums } = gradientSums("batchNormAffineGrad", x, g, geometry("batchNormAffineGrad", x), eps);
-  stats.dispose();
-  return sums;
+  const { sums } = gradientSums("batchNormAffineGrad", x, g, geometry("batchNormAffineGrad", x), eps);
+  return engine.view(sums, sums.shape);
 }
 
 /** The training normalisation's input cotangent: weight·r·(g − mean(g) − x̂·mean(g·x̂)). */
@@ -127,7 +158,41 @@ export function batchNormBackwardKernel(x: Tensor, weight: Tensor, g: Tensor, ep
   const { stats, sums } = gradientSums(op, x, g, geo, eps);
   const dx = engine.allocate(op, x.shape);
   launchFlat("batch_norm", "backward_input", params(geo, eps), [x, g, stats, sums, weight, dx], x.size);
-  stats.dispose();
-  sums.dispose();
   return dx;
+}
+
+/** Rows of batchNormBackwardSums' output. */
+const CROSS_SUMS = 5;
+
+/** [5, C]: Σg·x̂, Σg, Σh·x̂, Σh, Σh·g per channel, in one pass over x, g and h. */
+export function batchNormBackwardSumsKernel(x: Tensor, g: Tensor, h: Tensor, eps: number): Tensor {
+  const op = "batchNormBackwardSums";
+  const geo = geometry(op, x);
+  checkLikeX(op, "g", g, x);
+  checkLikeX(op, "h", h, x);
+  const stats = statsOf(op, x, geo);
+  const partials = engine.allocate(op, [geo.channels * geo.chunks * CROSS_SUMS]);
+  const sums = engine.allocate(op, [CROSS_SUMS, geo.channels]);
+  const p = params(geo, eps);
+  launchFlat("batch_norm", "cross_partial", p, [x, g, h, stats, partials], geo.channels * geo.chunks);
+  launchFlat("batch_norm", "cross_combine", p, [partials, stats, sums], geo.channels);
+  partials.dispose();
+  return sums;
+}
+
+/** c₀·x̂ + c₁ + Σᵢ c₂₊ᵢ·termsᵢ with per-channel coefficients [2 + terms, C] (one or two terms shaped like x). */
+export function batchNormMixKernel(x: Tensor, coefficients: Tensor, terms: readonly Tensor[], eps: number): Tensor {
+  const op = "batchNormMix";
+  const geo = geometry(op, x);
+  if (terms.length < 1 || terms.length > 2) throw new Error(`${op}: takes one or two terms, got ${terms.length}`);
+  terms.forEach((t, i) => checkLikeX(op, `term ${i}`, t, x));
+  const rows = 2 + terms.length;
+  if (coefficients.rank !== 2 || coefficients.shape[0] !== rows || coefficients.shape[1] !== geo.channels || coefficients.dtype !== "float32") {
+    throw new Error(`${op}: coefficients must be float32 [${rows}, ${geo.channels}], got ${coefficients}`);
+  }
+  const stats = statsOf(op, x, geo);
+  const out = engine.allocate(op, x.shape);
+  const [u, v = u] = terms;
+  launchFlat("batch_norm", "mix", params(geo, eps), [x, stats, coefficients, u, v, out], x.size, { TERMS: terms.length });
+  return out;
 }

@@ -45,6 +45,31 @@ export const BATCH_NORM_SPECS: OpSpec[] = [
     fn: (o, x, g) => o.batchNormAffineGrad(x, g, EPS),
   },
   {
+    name: "batchNormBackwardSums",
+    inputs: [{ shape: [3, 2, 2, 2] }, { shape: [3, 2, 2, 2] }, { shape: [3, 2, 2, 2] }],
+    fn: (o, x, g, h) => o.batchNormBackwardSums(x, g, h, EPS),
+  },
+  {
+    name: "batchNormBackwardSums [N, C]",
+    inputs: [{ shape: [5, 3] }, { shape: [5, 3] }, { shape: [5, 3] }],
+    fn: (o, x, g, h) => o.batchNormBackwardSums(x, g, h, EPS),
+  },
+  {
+    name: "batchNormMix one term",
+    inputs: [{ shape: [3, 2, 2, 2] }, { shape: [3, 2] }, { shape: [3, 2, 2, 2] }],
+    fn: (o, x, c, u) => o.batchNormMix(x, c, [u], EPS),
+  },
+  {
+    name: "batchNormMix two terms",
+    inputs: [{ shape: [3, 2, 2, 2] }, { shape: [4, 2] }, { shape: [3, 2, 2, 2] }, { shape: [3, 2, 2, 2] }],
+    fn: (o, x, c, u, v) => o.batchNormMix(x, c, [u, v], EPS),
+  },
+  {
+    name: "batchNormTrainBackward composed with tanh (its gradient's cross-sample terms)",
+    inputs: [{ shape: [2, 3, 2, 2] }, { shape: [3] }, { shape: [2, 3, 2, 2] }],
+    fn: (o, x, w, g) => o.tanh(o.batchNormTrainBackward(x, w, g, EPS)),
+  },
+  {
     name: "batchNormTrain with 80000 values per channel (chunked reductions)",
     inputs: [{ shape: [2, 2, 200, 200] }, { shape: [2] }, { shape: [2] }],
     fn: (o, x, w, b) => o.batchNormTrain(x, w, b, EPS),
@@ -57,5 +82,12 @@ export const BATCH_NORM_SPECS: OpSpec[] = [
     fn: (o, x, w, g) => o.batchNormTrainBackward(x, w, g, EPS),
     order: 0,
     atol: 1e-5,
+  },
+  {
+    name: "batchNormBackwardSums with 360000 values per channel (most partials per channel)",
+    inputs: [{ shape: [1, 1, 600, 600] }, { shape: [1, 1, 600, 600] }, { shape: [1, 1, 600, 600] }],
+    fn: (o, x, g, h) => o.batchNormBackwardSums(x, g, h, EPS),
+    order: 0,
+    atol: 1e-3,
   },
 ];
