@@ -17,7 +17,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { apply } from "./apply.ts";
-import { ones } from "./creation.ts";
+import { ones, scalar } from "./creation.ts";
 import { add, mul, neg, rsqrt, sub } from "./elementwise.ts";
 import { concat, reshape, slice } from "./movement.ts";
 import { sum } from "./reduce.ts";
@@ -106,18 +106,22 @@ export function batchNormTrainBackwardVjp(h: Tensor, [x, weight, g]: Tensor[], e
   const sums = batchNormBackwardSums(x, g, h, eps);
   const [sgx, sg, hxx, hx, shg] = [0, 1, 2, 3, 4].map((i) => channelRow(sums, i));
   const r = rsqrt(add(channelRow(batchNormStats(x), 1), eps));
-  const k = sub(shg, mul(add(mul(hx, sg), mul(hxx, sgx)), 1 / n));
+  // −1/n as one tensor for every product below (a number would make a scalar per use)
+  const m = scalar(-1 / n);
+  const k = add(shg, mul(add(mul(hx, sg), mul(hxx, sgx)), m));
   return [
     when(wants[0], () => {
-      const q = mul(mul(weight, mul(r, r)), -1 / n);
-      const scale = mul(q, sub(k, mul(mul(sgx, hxx), 2 / n)));
-      const shift = mul(mul(q, add(mul(sgx, hx), mul(hxx, sg))), -1 / n);
+      const q = mul(mul(weight, mul(r, r)), m);
+      const cross = mul(mul(sgx, hxx), m);
+      const scale = mul(q, add(k, add(cross, cross)));
+      const shift = mul(mul(q, add(mul(sgx, hx), mul(hxx, sg))), m);
       return batchNormMix(x, rows(scale, shift, mul(q, sgx), mul(q, hxx)), [h, g], eps);
     }),
     when(wants[1], () => mul(r, k)),
     when(wants[2], () => {
       const gr = mul(weight, r);
-      return batchNormMix(x, rows(mul(mul(gr, hxx), -1 / n), mul(mul(gr, hx), -1 / n), gr), [h], eps);
+      const grm = mul(gr, m);
+      return batchNormMix(x, rows(mul(grm, hxx), mul(grm, hx), gr), [h], eps);
     }),
   ];
 }
