@@ -75,6 +75,9 @@ export class Backend {
   private readonly scratch = new Map<string, ScratchTexture>();
   private scratchBytes = 0;
   private retiredTextures: { texture: GPUTexture; retiredAt: number }[] = [];
+  /** Kept textures whose tensors were freed, by size and format (see keptTexture). */
+  private readonly freeKept = new Map<string, GPUTexture[]>();
+  private freeKeptBytes = 0;
   private readonly scratchLimitBytes: number;
   private submissions = 0;
   private firstError: string | null = null;
@@ -320,22 +323,38 @@ export class Backend {
   /**
    * A texture for a value derived from a tensor's contents (e.g. packed weights), owned by the
    * caller rather than the scratch cache: counted in the pool's live bytes and liveTextures until
-   * disposed. Dispatches recorded before dispose() may still bind it, so it is destroyed two
-   * submissions later, as a retired scratch texture is.
+   * disposed. Then it waits, counted as pooled, to be handed out again for the same size and
+   * format (a training step packs new weights of the old ones' shapes), as a freed buffer does:
+   * the queue orders the next owner's writes after the reads already recorded. Past the scratch
+   * limit of such free textures it is destroyed instead, two submissions later.
    */
   keptTexture(label: string, size: [number, number, number], format: ScratchFormat): KeptTexture {
-    const texture = this.device.createTexture({ label, size, format, usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING });
+    const key = `${size.join("x")}:${format}`;
     const bytes = size[0] * size[1] * size[2] * 16;
-    this.pool.holdTexture(bytes);
+    const recycled = this.freeKept.get(key)?.pop();
+    if (recycled) this.freeKeptBytes -= bytes;
+    // COPY_DST as for scratch textures: without it, on lavapipe in Deno, every profiled pass of
+    // a submission binding the texture reported about zero GPU time.
+    const usage = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST;
+    const texture = recycled ?? this.device.createTexture({ label: `kept ${key}`, size, format, usage });
+    this.pool.holdTexture(bytes, recycled !== undefined);
     let disposed = false;
     return {
-      view: texture.createView({ dimension: "2d-array" }),
+      view: texture.createView({ label, dimension: "2d-array" }),
       bytes,
       dispose: () => {
         if (disposed) return;
         disposed = true;
-        this.pool.releaseTexture(bytes);
-        this.retiredTextures.push({ texture, retiredAt: this.submissions });
+        const keep = this.freeKeptBytes + bytes <= this.scratchLimitBytes;
+        this.pool.releaseTexture(bytes, keep);
+        if (!keep) {
+          this.retiredTextures.push({ texture, retiredAt: this.submissions });
+          return;
+        }
+        let free = this.freeKept.get(key);
+        if (!free) this.freeKept.set(key, free = []);
+        free.push(texture);
+        this.freeKeptBytes += bytes;
       },
     };
   }
@@ -362,6 +381,7 @@ export class Backend {
     this.flush();
     this.releaseScratch();
     for (const { texture } of this.retiredTextures) texture.destroy();
+    for (const free of this.freeKept.values()) for (const texture of free) texture.destroy();
     this.pool.trim();
     this.paramBuffer.destroy();
     this.device.destroy();

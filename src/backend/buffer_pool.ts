@@ -59,15 +59,21 @@ export class BufferPool {
     return buffer;
   }
 
-  /** Counts a texture that lives as long as a tensor (made by the backend, not pooled) as live memory. */
-  holdTexture(bytes: number): void {
+  /**
+   * Counts a texture kept beside a tensor (the backend makes and recycles those) as live memory;
+   * `recycled` if it comes from the backend's free textures, which count as pooled.
+   */
+  holdTexture(bytes: number, recycled: boolean): void {
     this.textures++;
+    if (recycled) this.pooled -= bytes;
     this.grow(bytes);
   }
 
-  releaseTexture(bytes: number): void {
+  /** The tensor let go of its texture; `kept` if the backend keeps it for reuse (pooled). */
+  releaseTexture(bytes: number, kept: boolean): void {
     this.textures--;
     this.live -= bytes;
+    if (kept) this.pooled += bytes;
   }
 
   private grow(bytes: number): void {

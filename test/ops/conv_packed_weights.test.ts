@@ -1,9 +1,10 @@
 /**
- * The texture convolutions pack each weight layout once and keep it beside the weight's storage
- * (src/ops/kernels/conv_textures.ts): later convolutions with the same weight reuse it, the results
- * are those of a freshly packed weight, and the packed textures are live memory freed with the weight.
+ * The texture convolutions pack each weight layout, and each input with its padding, once and keep
+ * them beside the tensor's storage (src/ops/kernels/conv_textures.ts): later convolutions reuse
+ * them, the results are those of a fresh packing, and the packed textures are live memory freed
+ * with the tensor.
  */
-import { conv2d, conv2dInputGrad, init, memory, profile, type Tensor, tensor, tidy } from "../../src/mod.ts";
+import { conv2d, conv2dInputGrad, conv2dWeightGrad, init, memory, profile, type Tensor, tensor, tidy } from "../../src/mod.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { seededValues } from "../support/random.ts";
 
@@ -27,6 +28,9 @@ async function withTextureKernels(fn: () => Promise<void>): Promise<void> {
   }
 }
 
+const dispatchesOf = (report: { kernels: { name: string; dispatches: number }[] }, kernel: string) =>
+  report.kernels.find((k) => k.name === `conv2d_texture.${kernel}`)?.dispatches ?? 0;
+
 /** The forward convolution and the input gradient of `w`, as host arrays, with the pack_weights dispatches they took. */
 async function convolveBothWays(w: Tensor, seed: number): Promise<{ y: Float32Array; dx: Float32Array; packs: number }> {
   const { result: [y, dx], report } = await profile(() =>
@@ -35,7 +39,7 @@ async function convolveBothWays(w: Tensor, seed: number): Promise<{ y: Float32Ar
       conv2dInputGrad(tensor(seededValues(size(GY_SHAPE), seed + 1), GY_SHAPE), w, ATTRS, [X_SHAPE[2], X_SHAPE[3]]),
     ])
   );
-  const packs = report.kernels.find((k) => k.name === "conv2d_texture.pack_weights")?.dispatches ?? 0;
+  const packs = dispatchesOf(report, "pack_weights");
   const result = { y: await y.floats(), dx: await dx.floats(), packs };
   y.dispose();
   dx.dispose();
@@ -50,16 +54,32 @@ test("a weight is packed once per layout: later convolutions reuse it and match 
     assertEquals(first.packs, 1 + PHASES, "as is once, then one flipped selection per stride phase");
     const again = await convolveBothWays(w, 4);
     assertEquals(again.packs, 0, "the second use packs nothing");
+    w.dispose(); // its textures wait for the next weight of its shape
     const fresh = tensor(values, W_SHAPE);
     const unpacked = await convolveBothWays(fresh, 4);
     assertEquals(unpacked.packs, 1 + PHASES, "another tensor with the same values packs its own");
     assertEquals([...again.y], [...unpacked.y], "forward with the kept packing");
     assertEquals([...again.dx], [...unpacked.dx], "input gradient with the kept packing");
-    w.dispose();
     fresh.dispose();
   }));
 
-test("packed weights are live memory until the weight is freed, even if freed before its convolution is submitted", () =>
+test("an input is packed once with its padding for the forward pass and the weight gradient, with the same results", () =>
+  withTextureKernels(async () => {
+    const xs = seededValues(size(X_SHAPE), 7);
+    const gy = tensor(seededValues(size(GY_SHAPE), 8), GY_SHAPE);
+    const w = tensor(seededValues(size(W_SHAPE), 9), W_SHAPE);
+    const both = (x: Tensor) => [conv2d(x, w, ATTRS), conv2dWeightGrad(x, gy, ATTRS, [W_SHAPE[2], W_SHAPE[3]])];
+    const x = tensor(xs, X_SHAPE);
+    const { result: [y, dw], report } = await profile(() => both(x));
+    assertEquals(dispatchesOf(report, "pack_input"), 2, "x once, gy once");
+    // Copies of x pack afresh.
+    const [freshDw, freshY] = tidy(() => [both(tensor(xs, X_SHAPE))[1], both(tensor(xs, X_SHAPE))[0]]);
+    assertEquals([...await dw.floats()], [...await freshDw.floats()], "weight gradient with the kept packing");
+    assertEquals([...await y.floats()], [...await freshY.floats()], "forward with the kept packing");
+    for (const t of [y, dw, freshDw, freshY, x, gy, w]) t.dispose();
+  }));
+
+test("packed weights and inputs are live memory until their tensor is freed, even if freed before the convolution is submitted", () =>
   withTextureKernels(async () => {
     await backend.sync();
     const before = memory();
@@ -67,13 +87,14 @@ test("packed weights are live memory until the weight is freed, even if freed be
     const x = tensor(seededValues(size(X_SHAPE), 6), X_SHAPE);
     const y = conv2d(x, w, ATTRS);
     const held = memory();
-    assertEquals(held.liveTextures - before.liveTextures, 1, "one packed layout");
-    // Output channels × (9 taps · 2 quads of input channels) texels of 16 bytes, beside w, x and y.
-    assert(held.liveBytes - before.liveBytes >= 6 * 9 * 2 * 16, `live bytes grew by ${held.liveBytes - before.liveBytes}`);
-    w.dispose(); // the dispatch that binds the packed texture is recorded, not yet submitted
+    assertEquals(held.liveTextures - before.liveTextures, 2, "w's layout and x's padded packing");
+    // w: output channels × (9 taps · 2 quads of input channels) texels of 16 bytes; x: 2 quads × 10 × (N·11) texels.
+    const packed = (6 * 9 * 2 + 2 * 10 * 2 * 11) * 16;
+    assert(held.liveBytes - before.liveBytes >= packed, `live bytes grew by ${held.liveBytes - before.liveBytes}`);
+    w.dispose(); // the dispatch that binds the packed textures is recorded, not yet submitted
     x.dispose();
     const values = await y.floats();
-    assert(values.every(Number.isFinite), "the convolution ran after its weight was freed");
+    assert(values.every(Number.isFinite), "the convolution ran after its operands were freed");
     y.dispose();
     await backend.sync();
     const after = memory();

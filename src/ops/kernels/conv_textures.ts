@@ -37,26 +37,45 @@ export function texturesFit(geo: Geometry, attrs: ConvAttrs): boolean {
   ].every((extent) => extent <= side);
 }
 
-/** Packs NCHW `src` channels-last into a scratch texture; source element (i, j) lands at texel (offset + (i, j)) of its block. */
-function packInput(
-  role: string,
-  src: Tensor,
-  [batch, channels, srcH, srcW]: readonly number[],
-  texH: number,
-  texW: number,
-  offset: [number, number],
-): GPUTextureView {
-  const size: [number, number, number] = [quads(channels) * texW, batch * texH, 1];
-  const { view } = engine.backend.scratchTexture(role, size, "rgba32float");
+/** Records the packing of NCHW `src` channels-last into `dst`; source element (i, j) lands at texel (offset + (i, j)) of its block. */
+function recordPackInput(src: Tensor, texH: number, texW: number, offset: [number, number], dst: GPUTextureView): void {
+  const [batch, channels, srcH, srcW] = src.shape;
   engine.backend.dispatch({
     shader: "conv2d_texture",
     entry: "pack_input",
     params: new Params().u32(batch).u32(channels).u32(srcH).u32(srcW).u32(texH).u32(texW)
       .u32(offset[0] >>> 0).u32(offset[1] >>> 0).build(),
-    buffers: [src.buffer, view],
+    buffers: [src.buffer, dst],
     workgroups: [Math.ceil(texW / 8), batch * Math.ceil(texH / 8), quads(channels)],
   });
+}
+
+/** Texel extent [C4·texW, N·texH] of a packed NCHW tensor. */
+const packedSize = ([batch, channels]: readonly number[], texH: number, texW: number): [number, number, number] => [quads(channels) * texW, batch * texH, 1];
+
+/** `src` packed into a scratch texture (see recordPackInput). */
+function packInput(role: string, src: Tensor, texH: number, texW: number, offset: [number, number]): GPUTextureView {
+  const { view } = engine.backend.scratchTexture(role, packedSize(src.shape, texH, texW), "rgba32float");
+  recordPackInput(src, texH, texW, offset, view);
   return view;
+}
+
+/**
+ * x packed with the convolution's padding. The forward pass and the weight gradient read x so (in
+ * a harmonized step the double backward's conv2d and weight gradient also read their cotangent
+ * so), so it is packed once and kept beside x's storage until x is freed.
+ */
+function packedPaddedInput(x: Tensor, geo: Geometry, attrs: ConvAttrs): { view: GPUTextureView; texH: number; texW: number } {
+  const { texH, texW } = paddedInputSize(geo, attrs);
+  const offset: [number, number] = [attrs.padding[0][0], attrs.padding[1][0]];
+  const size = packedSize(x.shape, texH, texW);
+  const key = `conv.input ${x.shape.join("x")} at ${offset} in ${texH}x${texW}: ${size.join("x")} rgba32float`;
+  const { view } = x.storage.derived(key, () => {
+    const packed = engine.backend.keptTexture(key, size, "rgba32float");
+    recordPackInput(x, texH, texW, offset, packed.view);
+    return packed;
+  });
+  return { view, texH, texW };
 }
 
 /** Which kernel taps a packed weight texture holds, per axis: first + step·t for t < taps. */
@@ -172,8 +191,7 @@ function phaseAxis(size: number, kernel: number, stride: number, dilation: numbe
 }
 
 export function forwardTextures(x: Tensor, w: Tensor, geo: Geometry, attrs: ConvAttrs, out: Tensor): void {
-  const { texH, texW } = paddedInputSize(geo, attrs);
-  const input = packInput("conv.input", x, x.shape, texH, texW, [attrs.padding[0][0], attrs.padding[1][0]]);
+  const { view: input, texH, texW } = packedPaddedInput(x, geo, attrs);
   const weights = packedWeights(w, false);
   convTexture({
     batch: geo.batch, rows: geo.outChannels, inner: geo.channels, outH: geo.outHeight, outW: geo.outWidth,
@@ -203,7 +221,7 @@ export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: C
     if (!a || !b) continue;
     const texH = a.count + (a.taps - 1) * a.dilation;
     const texW = b.count + (b.taps - 1) * b.dilation;
-    const input = packInput("conv.gradient", gy, gy.shape, texH, texW, [-a.eMin, -b.eMin]);
+    const input = packInput("conv.gradient", gy, texH, texW, [-a.eMin, -b.eMin]);
     const weights = packedWeights(w, true, { taps: [a.taps, b.taps], first: [a.first, b.first], step: [a.step, b.step] });
     convTexture({
       batch: geo.batch, rows: geo.channels, inner: geo.outChannels, outH: a.count, outW: b.count,
@@ -216,9 +234,8 @@ export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: C
 }
 
 export function weightGradTextures(x: Tensor, gy: Tensor, geo: Geometry, attrs: ConvAttrs, wShape: number[]): Tensor {
-  const { texH, texW } = paddedInputSize(geo, attrs);
-  const input = packInput("conv.input", x, x.shape, texH, texW, [attrs.padding[0][0], attrs.padding[1][0]]);
-  const gradient = packInput("conv.gradient", gy, gy.shape, geo.outHeight, geo.outWidth, [0, 0]);
+  const { view: input, texH, texW } = packedPaddedInput(x, geo, attrs);
+  const gradient = packInput("conv.gradient", gy, geo.outHeight, geo.outWidth, [0, 0]);
   const columnGroups = geo.kernelH * geo.kernelW * quads(geo.channels);
   const tiles = Math.ceil(columnGroups / TEXTURE_WEIGHT_GRAD_GROUPS) * Math.ceil(geo.outChannels / TEXTURE_WEIGHT_GRAD_ROWS);
   // Split the depth by whole output rows (n, oh), each at least MIN_SPLIT_DEPTH long in total.
