@@ -11,16 +11,17 @@
 // instead of fetching texels made the forward 1.6× slower, and one-chunk-per-lane accumulators
 // (16 tile reads per tile row) 1.6× slower.
 // Workgroup memory: two 16×64 tiles (P, dS: 8 KiB) and 16×16 partial row statistics (1 KiB).
-// Layout: q, k, v are [batch, T, D] (batch = B·H; D ≤ 64, a multiple of 4). `packed` is flat: the
+// Layout: q, k, v are [batch, T, D] (batch = B·H; D ≤ 64, a multiple of 4), staged from one
+// [3, batch, T, D] stack (attention_pack reads from params.pack_offset). `packed` is flat: the
 // output o [batch, T, D], then lse [batch, T], lse_i = log Σ_j exp(s_ij), s_ij = scale·q_i·k_j.
 // A cotangent of packed has the same layout (dO, then d lse). `grads` is [3, batch, T, D]: dq, dk, dv.
 // Textures: [D/4 texels wide, PER_LAYER·T rows, ceil(batch / PER_LAYER) layers]; texel (c, y, layer)
 // holds elements 4c … 4c+3 of row t of batch b, y = (b mod PER_LAYER)·T + t, layer = b / PER_LAYER.
 // This file: staging and the forward pass; the backward is attention_backward.wgsl, and what both
 // use is lib/attention_blocks.wgsl.
-// Bindings (0 is params {batch, T, scale, per_layer} everywhere):
-//   attention_pack:    1 src [batch, T, D] (read), 2 texture (write); workgroup (16, 4), grid
-//                      (ceil(D/64), ceil(T/4), batch)
+// Bindings (0 is params {batch, T, scale, per_layer, pack_offset} everywhere):
+//   attention_pack:    1 src (read; [batch, T, D] from vec4 pack_offset on), 2 texture (write);
+//                      workgroup (16, 4), grid (ceil(D/64), ceil(T/4), batch)
 //   attention_forward: 1 q, 2 k, 3 v (textures), 4 packed (write); workgroup 16 (D ≤ 64: at most 16
 //                      chunks), grid (ceil(T / 16), batch)
 // Override: HEAD_DIM (D).
@@ -36,7 +37,7 @@ fn attention_pack(@builtin(global_invocation_id) gid: vec3<u32>) {
   let T = params.T;
   if (gid.x >= HEAD_DIM / 4u || gid.y >= T) { return; }
   let p = place(gid.z);
-  textureStore(pack_dst, vec2<u32>(gid.x, p.y0 + gid.y), p.layer, pack_src[(gid.z * T + gid.y) * (HEAD_DIM / 4u) + gid.x]);
+  textureStore(pack_dst, vec2<u32>(gid.x, p.y0 + gid.y), p.layer, pack_src[params.pack_offset + (gid.z * T + gid.y) * (HEAD_DIM / 4u) + gid.x]);
 }
 
 // ---------------------------------------------------------------------------------------- forward

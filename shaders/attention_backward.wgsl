@@ -3,7 +3,7 @@
 //   P = exp(s − lse), dP = dO·vᵀ, δ_i = dO_i·o_i − dlse_i, dS = P∘(dP − δ),
 //   dq = scale·dS·k (grad_q, over query blocks), dk = scale·dSᵀ·q and dv = Pᵀ·dO (grad_kv, over
 //   key blocks); each recomputes P tile by tile, so no float atomics are needed.
-// Bindings (0 is params {batch, T, scale, per_layer} everywhere):
+// Bindings (0 is params {batch, T, scale, per_layer, pack_offset} everywhere):
 //   attention_delta:   1 packed, 2 cotangent (read), 3 delta [batch, T] (write); 64 threads, one per row
 //   attention_grad_q:  1 q, 2 k, 3 v, 4 dO (textures), 5 packed, 6 delta (read), 7 grads (write dq)
 //   attention_grad_kv: same bindings, writes the dk and dv slots of grads

@@ -1,5 +1,5 @@
 // Binary elementwise ops with numpy broadcasting; comparisons write 1.0 or 0.0, reluGrad writes
-// a where b > 0, else 0.
+// a where b > 0, else 0, geluGrad writes a·gelu′(b).
 // Bindings: 0 params, 1 a: array<f32>, 2 b: array<f32>, 3 out: array<f32> (write).
 // Workgroup: 256 threads, 2-D grid (flattened). Overrides: OP (order of BINARY_OPS in
 // src/primitive.ts); BROADCAST=false when a, b and out share one shape (no index math);
@@ -7,6 +7,7 @@
 // Broadcasting reads a and b at the offsets of lib/strided.wgsl (lanes 0 and 1).
 #include "lib/flat_index.wgsl"
 #include "lib/strided.wgsl"
+#include "lib/erf.wgsl"
 override OP: u32 = 0u;
 override BROADCAST: bool = true;
 override RELU: bool = false;
@@ -51,6 +52,7 @@ fn apply_op(x: f32, y: f32) -> f32 {
     case 11u: { return select(0.0, 1.0, x == y); }
     case 12u: { return select(0.0, 1.0, x != y); }
     case 13u: { return select(0.0, x, y > 0.0); }
+    case 14u: { return x * gelu_slope_f32(y); }
     default: { return x; }
   }
 }

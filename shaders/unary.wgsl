@@ -3,24 +3,13 @@
 // Workgroup: 256 threads, 2-D grid of workgroups (flattened). Override OP picks the function,
 // in the order of UNARY_OPS in src/primitive.ts.
 #include "lib/flat_index.wgsl"
+#include "lib/erf.wgsl"
 override OP: u32 = 0u;
 
 struct Params { size: u32 }
 @group(0) @binding(0) var<storage, read> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-
-// Abramowitz & Stegun 7.1.26 is too coarse near 0; this is the Numerical Recipes erfc
-// Chebyshev fit (fractional error < 1.2e-7 everywhere).
-fn erf_f32(v: f32) -> f32 {
-  let z = abs(v);
-  let t = 1.0 / (1.0 + 0.5 * z);
-  let poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-    t * (-0.82215223 + t * 0.17087277))))))));
-  let erfc = t * exp(poly);
-  return select(erfc - 1.0, 1.0 - erfc, v >= 0.0);
-}
 
 // exp(-2|v|) form cannot overflow; the series keeps relative accuracy near zero.
 fn tanh_f32(v: f32) -> f32 {
@@ -45,6 +34,7 @@ fn apply_op(v: f32) -> f32 {
     case 7u: { return tanh_f32(v); }
     case 8u: { return erf_f32(v); }
     case 9u: { return max(v, 0.0); }
+    case 10u: { return gelu_f32(v); }
     default: { return v; }
   }
 }

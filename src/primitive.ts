@@ -6,11 +6,12 @@
  */
 import type { Tensor } from "./tensor.ts";
 
-export const UNARY_OPS = ["neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "tanh", "erf", "relu"] as const;
-/** reluGrad(g, y) is g where y > 0, else 0: ReLU's backward in one kernel. */
+/** gelu(x) is x·Φ(x), the exact GELU, in one kernel. */
+export const UNARY_OPS = ["neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "tanh", "erf", "relu", "gelu"] as const;
+/** reluGrad(g, y) is g where y > 0, else 0: ReLU's backward in one kernel; geluGrad(g, x) is g·gelu′(x). */
 export const BINARY_OPS = [
   "add", "sub", "mul", "div", "pow", "maximum", "minimum",
-  "less", "lessEqual", "greater", "greaterEqual", "equal", "notEqual", "reluGrad",
+  "less", "lessEqual", "greater", "greaterEqual", "equal", "notEqual", "reluGrad", "geluGrad",
 ] as const;
 
 export type UnaryOp = typeof UNARY_OPS[number];
@@ -51,9 +52,15 @@ export type PrimitiveAttrs =
     correlate1d: Correlate1dAttrs;
     /** Its adjoint (transpose), mapping the output length back to the input length. */
     correlate1dAdjoint: Correlate1dAttrs;
-    /** Fused softmax(scale·q·kᵀ)·v of q, k, v [batch, T, D] → flat [batch·T·D + batch·T]: o, then each row's log-sum-exp. */
+    /** Fused softmax(scale·q·kᵀ)·v of q, k, v stacked as qkv [3, batch, T, D] → flat [batch·T·D + batch·T]: o, then each row's log-sum-exp. */
+    /** (x − mean)·rsqrt(var + eps) over the last axis of x (layer norm without weight and bias). */
+    layerNormalize: { eps: number };
+    /** Gradient of ⟨g, layerNormalize(x)⟩ from (x, g) → like x. */
+    layerNormalizeBackward: { eps: number };
+    /** Gradient of ⟨h, layerNormalizeBackward(x, g)⟩ with respect to x, from (x, g, h) → like x. */
+    layerNormalizeDoubleBackward: { eps: number };
     attention: { scale: number };
-    /** Fused gradient of attention from (q, k, v, packed output, packed cotangent) → [3, batch, T, D]: dq, dk, dv. */
+    /** Fused gradient of attention from (qkv, packed output, packed cotangent) → [3, batch, T, D]: dq, dk, dv. */
     attentionBackward: { scale: number };
     /** NCHW ⋆ OIHW cross-correlation → [N, O, OH, OW]. */
     conv2d: ConvAttrs;

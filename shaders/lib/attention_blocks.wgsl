@@ -8,7 +8,8 @@ const TILE = 64u;
 const LANES = 16u;
 const NEG_BIG: f32 = -3.0e38;  // below any score; exp(NEG_BIG − finite) = 0
 
-struct Params { batch: u32, T: u32, scale: f32, per_layer: u32 }
+// pack_offset: where attention_pack's operand starts in its buffer, in vec4s (q, k, v of one stack).
+struct Params { batch: u32, T: u32, scale: f32, per_layer: u32, pack_offset: u32 }
 @group(0) @binding(0) var<storage, read> params: Params;
 @group(0) @binding(1) var q: texture_2d_array<f32>;
 @group(0) @binding(2) var k: texture_2d_array<f32>;

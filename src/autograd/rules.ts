@@ -7,7 +7,7 @@
 import type { Tensor } from "../tensor.ts";
 import type { Node, Primitive } from "../primitive.ts";
 import {
-  abs, add, div, equal, exp, greater, less, log, mul, neg, pow, reluGrad, sign, sub, where,
+  abs, add, div, equal, exp, geluGrad, greater, less, log, mul, neg, pow, reluGrad, sign, sub, where,
 } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
 import { matmul } from "../ops/matmul.ts";
@@ -15,7 +15,9 @@ import { broadcastTo, pad, permute, reshape, slice } from "../ops/movement.ts";
 import { gather, scatterAdd } from "../ops/indexing.ts";
 import { reducedShape } from "../ops/shape.ts";
 import { correlate1d, correlate1dAdjoint } from "../ops/blur.ts";
-import { attentionBackward, attentionBackwardVjp, splitAttentionGrads } from "../ops/attention.ts";
+import { attentionBackward, attentionBackwardVjp } from "../ops/attention.ts";
+import { layerNormalizeBackward, layerNormalizeBackwardVjp, layerNormalizeDoubleBackwardVjp } from "../ops/layer_norm.ts";
+import { geluCurvature } from "../ops/activation.ts";
 import { conv2dInputGrad, conv2dResolved, conv2dWeightGrad } from "../ops/conv.ts";
 import {
   batchNormAffineGradVjp, batchNormBackwardSumsVjp, batchNormEvalVjp, batchNormMixVjp, batchNormStatsVjp, batchNormTrainBackwardVjp, batchNormTrainVjp,
@@ -114,6 +116,12 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   notEqual: null,
   // linear in g; the mask's derivative is zero almost everywhere
   reluGrad: (h, { inputs: [g, y] }, wants) => [when(wants[0], () => sumTo(reluGrad(h, y), g.shape)), null],
+  // gelu′ in one kernel; its derivative in x is gelu″ = φ·(2 − x²), in public ops
+  gelu: (g, { inputs: [x] }) => [geluGrad(g, x)],
+  geluGrad: (h, { inputs: [g, x] }, wants) => [
+    when(wants[0], () => sumTo(geluGrad(h, x), g.shape)),
+    when(wants[1], () => sumTo(mul(mul(h, g), geluCurvature(x)), x.shape)),
+  ],
   // d where(c, a, b) = where(c, da, db)
   where: (g, { inputs: [c, a, b] }, wants) => [
     null,
@@ -160,13 +168,16 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   // correlation and its adjoint are linear and each other's transposes
   correlate1d: (g, { attrs }) => [correlate1dAdjoint(g, attrs)],
   correlate1dAdjoint: (g, { attrs }) => [correlate1d(g, attrs)],
-  // the fused backward (dq, dk, dv) = attentionBackward(q, k, v, o‖lse, dO‖dlse)
-  attention: (g, { inputs: [q, k, v], output, attrs: { scale } }) =>
-    splitAttentionGrads(attentionBackward(q, k, v, output, g, scale)),
+  // layer norm's normalisation: its fused backward, whose own gradient is written with public ops
+  layerNormalize: (g, { inputs: [x], attrs: { eps } }) => [layerNormalizeBackward(x, g, eps)],
+  layerNormalizeBackward: (h, { inputs: [x, g], attrs: { eps } }, wants) => layerNormalizeBackwardVjp(h, x, g, eps, wants),
+  layerNormalizeDoubleBackward: (k, { inputs, attrs: { eps } }, wants) => layerNormalizeDoubleBackwardVjp(k, inputs, eps, wants),
+  // the fused backward: the stack (dq, dk, dv) = attentionBackward(qkv, o‖lse, dO‖dlse), itself qkv's gradient
+  attention: (g, { inputs: [qkv], output, attrs: { scale } }) => [attentionBackward(qkv, output, g, scale)],
   // its transpose, written with public ops (see attentionBackwardVjp); the packed output is recomputed
-  attentionBackward: (g, { inputs: [q, k, v, , cotangent], attrs: { scale } }) => {
-    const [dq, dk, dv, dCotangent] = attentionBackwardVjp(g, q, k, v, cotangent, scale);
-    return [dq, dk, dv, null, dCotangent];
+  attentionBackward: (g, { inputs: [qkv, , cotangent], attrs: { scale } }) => {
+    const [dQkv, dCotangent] = attentionBackwardVjp(g, qkv, cotangent, scale);
+    return [dQkv, null, dCotangent];
   },
   // y = x ⋆ w: dx = transposed conv of g with w, dw = correlation of x with g
   conv2d: (g, { inputs: [x, w], attrs }, wants) => [
@@ -225,6 +236,8 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   erf: firstInput,
   relu: output,
   reluGrad: ({ inputs: [, y] }) => [y],
+  gelu: firstInput,
+  geluGrad: ({ inputs: [g, x] }, wants) => [wants[1] && g, x],
   add: nothing,
   sub: nothing,
   mul: eachOther,
@@ -245,7 +258,10 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   matmul: eachOther,
   attention: ({ inputs, output }) => [...inputs, output],
   // the packed output (input 3) is recomputed by the rule
-  attentionBackward: ({ inputs: [q, k, v, , cotangent] }) => [q, k, v, cotangent],
+  layerNormalize: firstInput,
+  layerNormalizeBackward: ({ inputs: [x, g] }, wants) => [x, wants[0] && g],
+  layerNormalizeDoubleBackward: ({ inputs }) => inputs,
+  attentionBackward: ({ inputs: [qkv, , cotangent] }) => [qkv, cotangent],
   conv2d: eachOther,
   conv2dInputGrad: eachOther,
   // (x, gy): x's cotangent reads gy, gy's reads x

@@ -9,7 +9,7 @@ import { type Shape, Tensor } from "../tensor.ts";
 import { tidy } from "../engine.ts";
 import { add } from "../ops/elementwise.ts";
 import { linear } from "../ops/linear.ts";
-import { attention } from "../ops/attention.ts";
+import { packedAttention } from "../ops/attention.ts";
 import { broadcastTo, concat, permute, reshape, slice } from "../ops/movement.ts";
 import { randomNormal, tensor, zeros } from "../ops/creation.ts";
 import { Module, type LoadOptions, type LoadReport, type StateDict } from "../nn/module.ts";
@@ -141,9 +141,9 @@ export class Attention extends Module {
   forward(x: Tensor): Tensor {
     const [batch, tokens, width] = x.shape;
     const headDim = width / this.heads;
+    // [3, B, heads, T, headDim]: q, k, v stacked, so their gradient is one stacked tensor too.
     const qkv = permute(reshape(this.qkv.forward(x), [batch, tokens, 3, this.heads, headDim]), [2, 0, 3, 1, 4]);
-    const part = (i: number) => reshape(slice(qkv, [i, 0, 0, 0, 0], [1, -1, -1, -1, -1]), [batch, this.heads, tokens, headDim]);
-    const heads = attention(part(0), part(1), part(2), { scale: 1 / Math.sqrt(headDim), implementation: this.config.attention });
+    const heads = packedAttention(qkv, { scale: 1 / Math.sqrt(headDim), implementation: this.config.attention });
     const merged = reshape(permute(heads, [0, 2, 1, 3]), [batch, tokens, width]);
     return this.projDrop.forward(this.proj.forward(merged));
   }

@@ -1,10 +1,20 @@
-/** Activation functions composed from primitives, so every derivative order follows from the rules. */
+/** Activation functions: GELU as primitives, its tanh approximation composed; every derivative order follows from the rules. */
 import type { Tensor } from "../tensor.ts";
-import { add, erf, mul, tanh } from "./elementwise.ts";
+import { add, exp, mul, sub, tanh } from "./elementwise.ts";
+import { apply } from "./apply.ts";
 
-/** Exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as torch.nn.GELU() and timm's ViT use. */
+/**
+ * Exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as torch.nn.GELU() and timm's ViT use: one kernel (the
+ * primitive `gelu`), whose gradient is the primitive `geluGrad`.
+ */
 export function gelu(x: Tensor): Tensor {
-  return mul(mul(x, 0.5), add(1, erf(mul(x, Math.SQRT1_2))));
+  return apply("gelu", [x], {});
+}
+
+/** gelu″(x) = φ(x)·(2 − x²), φ the standard normal density: geluGrad's derivative in x, in public ops. */
+export function geluCurvature(x: Tensor): Tensor {
+  const squared = mul(x, x);
+  return mul(mul(exp(mul(squared, -0.5)), sub(2, squared)), 1 / Math.sqrt(2 * Math.PI));
 }
 
 /** The tanh approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³))), torch's GELU(approximate="tanh"). */

@@ -1,7 +1,8 @@
 /**
  * Scaled dot-product attention, softmax(scale·q·kᵀ)·v, two ways:
- *   fused:    one FlashAttention-style kernel (primitive `attention`) that never stores the T×T
- *             scores; its gradient is the fused primitive `attentionBackward`, whose own gradient
+ *   fused:    one FlashAttention-style kernel (primitive `attention`, on q, k, v stacked as one
+ *             [3, batch, T, D] tensor) that never stores the T×T scores; its gradient is the fused
+ *             primitive `attentionBackward` (the stacked dq, dk, dv), whose own gradient
  *             (below, `attentionBackwardVjp`) is written with public ops, so any order works;
  *   composed: matmul → softmax → matmul, the reference the fused path is tested against.
  */
@@ -44,17 +45,45 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const scale = options.scale ?? 1 / Math.sqrt(D);
   const batch = lead.reduce((a, b) => a * b, 1);
   const fusable = Tk === T && Dv === D && fusedAttentionFits(batch, T, D);
+  if (chooseImplementation(fusable, options, shapes) === "composed") return composedAttention(q, k, v, scale);
+  return fusedAttention(concat([q, k, v].map((t) => reshape(t, [1, batch, T, D]))), scale, q.shape);
+}
+
+/**
+ * Self-attention of q, k, v stacked on a leading axis: qkv [3, ..., T, D] → [..., T, D], as
+ * attention(qkv[0], qkv[1], qkv[2]). The fused kernel reads the stack as it is, and its gradient is
+ * one stacked tensor: no slices whose gradients are padded back and summed.
+ */
+export function packedAttention(qkv: Tensor, options: AttentionOptions = {}): Tensor {
+  const shapes = () => `qkv ${shapeString(qkv.shape)}`;
+  if (qkv.rank < 3 || qkv.shape[0] !== 3) throw new Error(`packedAttention: qkv must be [3, ..., T, D] (${shapes()})`);
+  const shape = qkv.shape.slice(1);
+  const [T, D] = shape.slice(-2);
+  const scale = options.scale ?? 1 / Math.sqrt(D);
+  const batch = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  if (chooseImplementation(fusedAttentionFits(batch, T, D), options, shapes) === "composed") {
+    const [q, k, v] = [0, 1, 2].map((i) => reshape(slice(qkv, [i, ...shape.map(() => 0)], [1, ...shape]), shape));
+    return composedAttention(q, k, v, scale);
+  }
+  return fusedAttention(reshape(qkv, [3, batch, T, D]), scale, shape);
+}
+
+function chooseImplementation(fusable: boolean, options: AttentionOptions, shapes: () => string): AttentionImplementation {
   const implementation = options.implementation ?? (fusable ? engine.backend.kernels.variants.attention : "composed");
-  if (implementation === "composed") return composedAttention(q, k, v, scale);
-  if (!fusable) {
+  if (implementation === "fused" && !fusable) {
     throw new Error(
       `attention: the fused kernel needs Tq = Tk, Dv = D and a head dim that is a multiple of 4, at most 64, ` +
         `within this device's limits (${shapes()}); use implementation "composed"`,
     );
   }
-  const as3d = (t: Tensor) => reshape(t, [batch, T, D]);
-  const packed = apply("attention", [as3d(q), as3d(k), as3d(v)], { scale });
-  return reshape(slice(packed, [0], [batch * T * D]), q.shape);
+  return implementation;
+}
+
+/** The fused kernel on qkv [3, batch, T, D]; the output's leading part (o, without the log-sum-exps) as `shape`. */
+function fusedAttention(qkv: Tensor, scale: number, shape: readonly number[]): Tensor {
+  const [, batch, T, D] = qkv.shape;
+  const packed = apply("attention", [qkv], { scale });
+  return reshape(slice(packed, [0], [batch * T * D]), shape);
 }
 
 function composedAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
@@ -63,14 +92,14 @@ function composedAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tens
 }
 
 /** The fused backward: [3, batch, T, D] holding dq, dk, dv (see shaders/attention_backward.wgsl). */
-export function attentionBackward(q: Tensor, k: Tensor, v: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
-  return apply("attentionBackward", [q, k, v, packed, cotangent], { scale });
+export function attentionBackward(qkv: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
+  return apply("attentionBackward", [qkv, packed, cotangent], { scale });
 }
 
-/** Splits attentionBackward's [3, batch, T, D] into its three [batch, T, D] gradients. */
-export function splitAttentionGrads(grads: Tensor): [Tensor, Tensor, Tensor] {
-  const [, batch, T, D] = grads.shape;
-  const part = (i: number) => reshape(slice(grads, [i, 0, 0, 0], [1, batch, T, D]), [batch, T, D]);
+/** The three [batch, T, D] parts of a [3, batch, T, D] stack. */
+function unstack(stack: Tensor): [Tensor, Tensor, Tensor] {
+  const [, batch, T, D] = stack.shape;
+  const part = (i: number) => reshape(slice(stack, [i, 0, 0, 0], [1, batch, T, D]), [batch, T, D]);
   return [part(0), part(1), part(2)];
 }
 
@@ -82,18 +111,18 @@ export function splitAttentionGrads(grads: Tensor): [Tensor, Tensor, Tensor] {
  *   P̄ = W∘(dP − δ) − w∘dP + dO·Cᵀ,   dP̄ = P∘(W − w),   S̄ = P∘(P̄ − rowsum(P̄∘P)),
  *   q̄ = scale·(dS·B + S̄·k),   k̄ = scale·(dSᵀ·A + S̄ᵀ·q),   v̄ = dP̄ᵀ·dO,   dŌ = P·C + dP̄·v,   γ̄ = w.
  * The packed forward output gets no cotangent: P is recomputed from q and k, so the packed output is
- * not an input of this function (its dependence on q, k, v is already in q̄, k̄, v̄).
+ * not an input of this function (its dependence on q, k, v is already in q̄, k̄, v̄). q̄, k̄, v̄ come
+ * back stacked like qkv.
  */
 export function attentionBackwardVjp(
   cotangentOfGrads: Tensor,
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
+  qkv: Tensor,
   cotangent: Tensor,
   scale: number,
-): [Tensor, Tensor, Tensor, Tensor] {
+): [Tensor, Tensor] {
+  const [q, k, v] = unstack(qkv);
   const [batch, T, D] = q.shape;
-  const [a, b, c] = splitAttentionGrads(cotangentOfGrads);
+  const [a, b, c] = unstack(cotangentOfGrads);
   const rows = batch * T;
   const dO = reshape(slice(cotangent, [0], [rows * D]), [batch, T, D]);
   const dLse = reshape(slice(cotangent, [rows * D], [rows]), [batch, T, 1]);
@@ -110,5 +139,6 @@ export function attentionBackwardVjp(
   const kBar = mul(add(matmul(dS, a, { transA: true }), matmul(sBar, q, { transA: true })), scale);
   const vBar = matmul(dPBar, dO, { transA: true });
   const dOBar = add(matmul(p, c), matmul(dPBar, v));
-  return [qBar, kBar, vBar, concat([reshape(dOBar, [-1]), reshape(wRow, [-1])])];
+  const stacked = concat([qBar, kBar, vBar].map((t) => reshape(t, [1, batch, T, D])));
+  return [stacked, concat([reshape(dOBar, [-1]), reshape(wRow, [-1])])];
 }

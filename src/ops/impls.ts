@@ -8,6 +8,7 @@ import { matmulKernel } from "./kernels/matmul.ts";
 import { concatKernel, expandKernel, padKernel, permuteKernel, sliceKernel } from "./kernels/movement.ts";
 import { gatherKernel, scatterAddKernel } from "./kernels/gather.ts";
 import { attentionBackwardKernel, attentionKernel } from "./kernels/attention.ts";
+import { layerNormalizeBackwardKernel, layerNormalizeDoubleBackwardKernel, layerNormalizeKernel } from "./kernels/layer_norm.ts";
 import { conv2dInputGradKernel, conv2dKernel, conv2dWeightGradKernel } from "./kernels/conv.ts";
 import { maxPool2dArgmaxKernel } from "./kernels/pool.ts";
 import {
@@ -33,6 +34,7 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   tanh: unary("tanh"),
   erf: unary("erf"),
   relu: unary("relu"),
+  gelu: unary("gelu"),
   add: binary("add"),
   sub: binary("sub"),
   mul: binary("mul"),
@@ -47,6 +49,7 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   equal: binary("equal"),
   notEqual: binary("notEqual"),
   reluGrad: binary("reluGrad"),
+  geluGrad: binary("geluGrad"),
   where: ([c, a, b]) => whereKernel(c, a, b),
   sum: ([x], { axes, keepDims }) => reduceKernel("sum", x, axes, keepDims),
   max: ([x], { axes, keepDims }) => reduceKernel("max", x, axes, keepDims),
@@ -68,8 +71,11 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   cast: ([x], { dtype }) => castKernel(x, dtype),
   correlate1d: ([x], attrs) => correlate1dKernel(x, attrs),
   correlate1dAdjoint: ([g], attrs) => correlate1dAdjointKernel(g, attrs),
-  attention: ([q, k, v], { scale }) => attentionKernel(q, k, v, scale),
-  attentionBackward: ([q, k, v, packed, cotangent], { scale }) => attentionBackwardKernel(q, k, v, packed, cotangent, scale),
+  layerNormalize: ([x], { eps }) => layerNormalizeKernel(x, eps),
+  layerNormalizeBackward: ([x, g], { eps }) => layerNormalizeBackwardKernel(x, g, eps),
+  layerNormalizeDoubleBackward: ([x, g, h], { eps }) => layerNormalizeDoubleBackwardKernel(x, g, h, eps),
+  attention: ([qkv], { scale }) => attentionKernel(qkv, scale),
+  attentionBackward: ([qkv, packed, cotangent], { scale }) => attentionBackwardKernel(qkv, packed, cotangent, scale),
   conv2d: ([x, w], attrs) => conv2dKernel(x, w, attrs),
   conv2dInputGrad: ([gy, w], { inputSize, ...attrs }) => conv2dInputGradKernel(gy, w, attrs, inputSize),
   conv2dWeightGrad: ([x, gy], { kernelSize, ...attrs }) => conv2dWeightGradKernel(x, gy, attrs, kernelSize),

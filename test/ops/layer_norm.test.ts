@@ -1,6 +1,7 @@
 /**
- * Layer normalisation and linear layers: values against float64 references written here, and
- * first- and second-order checks against float64 finite differences (test/support/check_grads.ts).
+ * Layer normalisation (fused kernels and composed path) and linear layers: values against float64
+ * references written here, and first- and second-order checks against float64 finite differences
+ * (test/support/check_grads.ts).
  */
 import * as h from "../../src/mod.ts";
 import { assertClose, assertThrows, test } from "../harness.ts";
@@ -23,51 +24,52 @@ function layerNorm64(x: Float64Array, size: number, eps: number, weight?: Float6
 
 const weighted = (y: Float64Array, w: Float64Array) => y.reduce((acc, value, i) => acc + value * w[i], 0);
 
-test("layerNorm: values match float64 (last axis with affine, eps 1e-6; two axes, default eps)", async () => {
-  await h.init();
-  const x = seededInputs(2 * 3 * 7, 1, 3);
-  const weight = seededInputs(7, 2);
-  const bias = seededInputs(7, 3);
-  const [affine, plain] = h.tidy(() => {
-    const xT = h.tensor(Float32Array.from(x), [2, 3, 7]);
-    return [
-      h.layerNorm(xT, [7], { weight: h.tensor(Float32Array.from(weight)), bias: h.tensor(Float32Array.from(bias)), eps: 1e-6 }),
-      h.layerNorm(xT, 2),
+for (const implementation of ["fused", "composed"] as const) {
+  test(`layerNorm (${implementation}): values match float64 (last axis with affine, eps 1e-6; two axes, default eps)`, async () => {
+    await h.init();
+    const x = seededInputs(2 * 3 * 7, 1, 3);
+    const weight = seededInputs(7, 2);
+    const bias = seededInputs(7, 3);
+    const [affine, plain] = h.tidy(() => {
+      const xT = h.tensor(Float32Array.from(x), [2, 3, 7]);
+      const [w, b] = [weight, bias].map((v) => h.tensor(Float32Array.from(v)));
+      return [h.layerNorm(xT, [7], { weight: w, bias: b, eps: 1e-6, implementation }), h.layerNorm(xT, 2, { implementation })];
+    });
+    assertClose(await affine.floats(), layerNorm64(x, 7, 1e-6, weight, bias), { rtol: 1e-5, atol: 2e-6 }, "affine");
+    assertClose(await plain.floats(), layerNorm64(x, 21, 1e-5), { rtol: 1e-5, atol: 2e-6 }, "two trailing axes");
+    h.dispose([affine, plain]);
+  });
+
+  test(`layerNorm (${implementation}): gradients w.r.t. x, weight and bias match float64 to first and second order`, async () => {
+    const [rows, size] = [3, 5];
+    const w = seededInputs(rows * size, 20);
+    const wT = () => h.tensor(Float32Array.from(w), [rows, size]);
+    const inputs = [
+      { shape: [rows, size], values: seededInputs(rows * size, 21, 2) },
+      { shape: [size], values: seededInputs(size, 22) },
+      { shape: [size], values: seededInputs(size, 23) },
     ];
+    const loss = ([x, weight, bias]: h.Tensor[]) => h.sum(h.mul(h.layerNorm(x, [size], { weight, bias, eps: 1e-6, implementation }), wT()));
+    await checkGrads(loss, inputs, {
+      name: `Σ w·layerNorm(x; weight, bias), ${implementation}`,
+      seed: 24,
+      reference: ([x, weight, bias]) => weighted(layerNorm64(x, size, 1e-6, weight, bias), w),
+    });
   });
-  assertClose(await affine.floats(), layerNorm64(x, 7, 1e-6, weight, bias), { rtol: 1e-5, atol: 2e-6 }, "affine");
-  assertClose(await plain.floats(), layerNorm64(x, 21, 1e-5), { rtol: 1e-5, atol: 2e-6 }, "two trailing axes");
-  h.dispose([affine, plain]);
-});
 
-test("layerNorm: gradients w.r.t. x, weight and bias match float64 to first and second order", async () => {
-  const [rows, size] = [3, 5];
-  const w = seededInputs(rows * size, 20);
-  const wT = () => h.tensor(Float32Array.from(w), [rows, size]);
-  const inputs = [
-    { shape: [rows, size], values: seededInputs(rows * size, 21, 2) },
-    { shape: [size], values: seededInputs(size, 22) },
-    { shape: [size], values: seededInputs(size, 23) },
-  ];
-  await checkGrads(([x, weight, bias]) => h.sum(h.mul(h.layerNorm(x, [size], { weight, bias, eps: 1e-6 }), wT())), inputs, {
-    name: "Σ w·layerNorm(x; weight, bias)",
-    seed: 24,
-    reference: ([x, weight, bias]) => weighted(layerNorm64(x, size, 1e-6, weight, bias), w),
+  test(`layerNorm (${implementation}): a nonlinear loss of the output passes float64 second-order checks`, async () => {
+    const [rows, size] = [2, 6];
+    const cubed = ([x]: h.Tensor[]) => {
+      const y = h.layerNorm(x, 1, { implementation });
+      return h.sum(h.mul(h.mul(y, y), y));
+    };
+    await checkGrads(cubed, [{ shape: [rows, size], values: seededInputs(rows * size, 30, 2) }], {
+      name: `Σ layerNorm(x)³, ${implementation}`,
+      seed: 31,
+      reference: ([x]) => layerNorm64(x, size, 1e-5).reduce((acc, value) => acc + value ** 3, 0),
+    });
   });
-});
-
-test("layerNorm: a nonlinear loss of the output passes float64 second-order checks", async () => {
-  const [rows, size] = [2, 6];
-  const cubed = ([x]: h.Tensor[]) => {
-    const y = h.layerNorm(x, 1);
-    return h.sum(h.mul(h.mul(y, y), y));
-  };
-  await checkGrads(cubed, [{ shape: [rows, size], values: seededInputs(rows * size, 30, 2) }], {
-    name: "Σ layerNorm(x)³",
-    seed: 31,
-    reference: ([x]) => layerNorm64(x, size, 1e-5).reduce((acc, value) => acc + value ** 3, 0),
-  });
-});
+}
 
 test("layerNorm: shapes that do not fit fail with a clear message", async () => {
   await h.init();

@@ -8,6 +8,8 @@
 import * as h from "../../src/mod.ts";
 import * as bn from "../../src/ops/batch_norm_primitives.ts";
 import * as fused from "../../src/ops/fused_relu.ts";
+import { packedAttention } from "../../src/ops/attention.ts";
+import * as ln from "../../src/ops/layer_norm.ts";
 import { type Correlate1d, Ref, ref } from "../support/reference.ts";
 import { refConv2d, type RefGeometry, refPool2d, type RefPool } from "../support/reference_conv.ts";
 import { assertClose, test } from "../harness.ts";
@@ -17,7 +19,7 @@ import { rng, seededValues } from "../support/random.ts";
 /** The subset of the API a spec may use; implemented by the GPU ops and by the reference. */
 export interface Ops<T> {
   neg(x: T): T; exp(x: T): T; log(x: T): T; sqrt(x: T): T; rsqrt(x: T): T; abs(x: T): T;
-  sign(x: T): T; tanh(x: T): T; erf(x: T): T; relu(x: T): T;
+  sign(x: T): T; tanh(x: T): T; erf(x: T): T; relu(x: T): T; gelu(x: T): T;
   add(a: T, b: T): T; sub(a: T, b: T): T; mul(a: T, b: T): T; div(a: T, b: T): T; pow(a: T, b: T): T;
   maximum(a: T, b: T): T; minimum(a: T, b: T): T;
   less(a: T, b: T): T; lessEqual(a: T, b: T): T; greater(a: T, b: T): T; greaterEqual(a: T, b: T): T;
@@ -48,6 +50,8 @@ export interface Ops<T> {
   batchNormBackwardSums(x: T, g: T, h: T, eps: number): T;
   batchNormMix(x: T, coefficients: T, terms: T[], eps: number): T;
   reluGrad(g: T, y: T): T;
+  /** g·gelu′(x), gelu′(x) = Φ(x) + x·φ(x). */
+  geluGrad(g: T, x: T): T;
   batchNormTrainRelu(x: T, weight: T, bias: T, eps: number): T;
   batchNormEvalRelu(x: T, mean: T, variance: T, weight: T, bias: T, eps: number): T;
   addRelu(a: T, b: T): T;
@@ -55,6 +59,14 @@ export interface Ops<T> {
   maxPool2d(x: T, window: RefPool): T;
   /** softmax(q·kᵀ/√D)·v of [batch, T, D] operands; the GPU runs the fused kernel. */
   attention(q: T, k: T, v: T): T;
+  /** (x − mean)·rsqrt(var + eps) over the last axis (the fused layer-norm kernel). */
+  layerNormalize(x: T, eps: number): T;
+  /** The gradient of ⟨g, layerNormalize(x)⟩ with respect to x. */
+  layerNormalizeBackward(x: T, g: T, eps: number): T;
+  /** The gradient of ⟨h, layerNormalizeBackward(x, g)⟩ with respect to x. */
+  layerNormalizeDoubleBackward(x: T, g: T, h: T, eps: number): T;
+  /** attention of q, k, v stacked as qkv [3, batch, T, D]; the GPU runs the fused kernel on the stack. */
+  packedAttention(qkv: T): T;
   argmax(x: T, axis: number): T;
   cast(x: T, dtype: "float32" | "int32"): T;
   /** A constant: float values, or int32 indices when `int` is set. */
@@ -74,11 +86,15 @@ export const gpuOps: Ops<h.Tensor> = {
   batchNormStats: bn.batchNormStats, batchNormTrain: bn.batchNormTrain, batchNormEval: bn.batchNormEval,
   batchNormTrainBackward: bn.batchNormTrainBackward, batchNormAffineGrad: bn.batchNormAffineGrad,
   batchNormBackwardSums: bn.batchNormBackwardSums, batchNormMix: bn.batchNormMix,
-  reluGrad: h.reluGrad, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
+  reluGrad: h.reluGrad, gelu: h.gelu, geluGrad: h.geluGrad, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
   addRelu: fused.addRelu,
   conv2d: (x, w, { stride, padding, dilation, groups }) => h.conv2d(x, w, { stride, padding, dilation, groups }),
   maxPool2d: (x, { kernel, stride, padding, dilation }) => h.maxPool2d(x, { kernelSize: kernel, stride, padding, dilation }),
   attention: (q, k, v) => h.attention(q, k, v, { implementation: "fused" }),
+  packedAttention: (qkv) => packedAttention(qkv, { implementation: "fused" }),
+  layerNormalize: ln.layerNormalize,
+  layerNormalizeBackward: ln.layerNormalizeBackward,
+  layerNormalizeDoubleBackward: ln.layerNormalizeDoubleBackward,
   argmax: (x, axis) => h.argmax(x, axis),
   cast: h.cast,
   constant: (values, shape, int) => h.tensor(int ? Int32Array.from(values) : Float32Array.from(values), shape),
@@ -87,6 +103,11 @@ export const gpuOps: Ops<h.Tensor> = {
 export const refOps: Ops<Ref> = {
   ...ref,
   reluGrad: (g, y) => ref.mul(g, ref.greater(y, new Ref([], Float64Array.of(0)))),
+  gelu: (x) => ref.mul(x, refNormalCdf(x)),
+  geluGrad: (g, x) => {
+    const density = ref.mul(ref.exp(ref.mul(ref.mul(x, x), new Ref([], Float64Array.of(-0.5)))), new Ref([], Float64Array.of(1 / Math.sqrt(2 * Math.PI))));
+    return ref.mul(g, ref.add(refNormalCdf(x), ref.mul(x, density)));
+  },
   batchNormTrainRelu: (x, weight, bias, eps) => ref.relu(ref.batchNormTrain(x, weight, bias, eps)),
   batchNormEvalRelu: (x, mean, variance, weight, bias, eps) => ref.relu(ref.batchNormEval(x, mean, variance, weight, bias, eps)),
   batchNormBackwardSums: (x, g, h, eps) => {
@@ -115,11 +136,52 @@ export const refOps: Ops<Ref> = {
     const scale = new Ref([], Float64Array.of(1 / Math.sqrt(q.shape[q.shape.length - 1])));
     return ref.matmul(ref.softmax(ref.mul(ref.matmul(q, k, { transB: true }), scale), q.shape.length - 1), v);
   },
+  layerNormalize: (x, eps) => refLayerNormalize(x, eps).normalized,
+  layerNormalizeBackward: (x, g, eps) => {
+    const { normalized, r } = refLayerNormalize(x, eps);
+    const rowMean = (t: Ref) => ref.mul(ref.sum(t, [t.shape.length - 1], true), new Ref([], Float64Array.of(1 / t.shape[t.shape.length - 1])));
+    return ref.mul(r, ref.sub(ref.sub(g, rowMean(g)), ref.mul(normalized, rowMean(ref.mul(g, normalized)))));
+  },
+  layerNormalizeDoubleBackward: (x, g, h, eps) => {
+    // the formula of src/ops/layer_norm.ts in float64; its own derivation is checked by the
+    // second-order rows of layerNormalizeBackward (finite differences of that row's reference)
+    const { normalized, r } = refLayerNormalize(x, eps);
+    const n = x.shape[x.shape.length - 1];
+    const c = (v: number) => new Ref([], Float64Array.of(v));
+    const rowSum = (t: Ref) => ref.sum(t, [t.shape.length - 1], true);
+    const [sgx, sg, hxx, hx, shg] = [ref.mul(g, normalized), g, ref.mul(h, normalized), h, ref.mul(h, g)].map(rowSum);
+    const q = ref.mul(ref.mul(r, r), c(-1 / n));
+    const k = ref.sub(shg, ref.mul(ref.add(ref.mul(hx, sg), ref.mul(hxx, sgx)), c(1 / n)));
+    const shift = ref.mul(ref.add(ref.mul(sgx, hx), ref.mul(hxx, sg)), c(-1 / n));
+    const scale = ref.sub(k, ref.mul(ref.mul(sgx, hxx), c(2 / n)));
+    const inner = ref.add(ref.add(ref.mul(sgx, h), ref.mul(hxx, g)), ref.add(shift, ref.mul(scale, normalized)));
+    return ref.mul(q, inner);
+  },
+  packedAttention: (qkv) => {
+    const shape = qkv.shape.slice(1);
+    const [q, k, v] = [0, 1, 2].map((i) => ref.reshape(ref.slice(qkv, [i, ...shape.map(() => 0)], [1, ...shape]), shape));
+    return refOps.attention(q, k, v);
+  },
   cast: (x, dtype) => new Ref(x.shape, dtype === "int32" ? x.data.map(Math.trunc) : x.data),
   constant: (values, shape) => new Ref(shape, Float64Array.from(values)),
 };
 
 type RefShape4 = [number, number, number, number];
+
+/** Φ(x) = ½(1 + erf(x/√2)), from reference ops. */
+function refNormalCdf(x: Ref): Ref {
+  const half = new Ref([], Float64Array.of(0.5));
+  return ref.mul(half, ref.add(new Ref([], Float64Array.of(1)), ref.erf(ref.mul(x, new Ref([], Float64Array.of(Math.SQRT1_2))))));
+}
+
+/** Layer norm's x̂ over the last axis and r = rsqrt(var + eps) per row, from reference ops. */
+function refLayerNormalize(x: Ref, eps: number): { normalized: Ref; r: Ref } {
+  const last = x.shape.length - 1;
+  const rowMean = (t: Ref) => ref.mul(ref.sum(t, [last], true), new Ref([], Float64Array.of(1 / x.shape[last])));
+  const centred = ref.sub(x, rowMean(x));
+  const r = ref.rsqrt(ref.add(rowMean(ref.mul(centred, centred)), new Ref([], Float64Array.of(eps))));
+  return { normalized: ref.mul(centred, r), r };
+}
 
 export type Domain = "any" | "positive" | "awayFromZero" | "unit";
 

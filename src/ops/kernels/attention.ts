@@ -31,36 +31,45 @@ export function fusedAttentionFits(batch: number, T: number, D: number): boolean
     batch <= limits.maxComputeWorkgroupsPerDimension;
 }
 
-function checkInputs(op: string, q: Tensor, k: Tensor, v: Tensor): [number, number, number] {
-  const same = [k, v].every((t) => t.rank === 3 && t.shape.every((d, i) => d === q.shape[i]));
-  if (q.rank !== 3 || !same) {
-    throw new Error(`${op}: q, k, v must all be [batch, T, D], got ${shapeString(q.shape)}, ${shapeString(k.shape)}, ${shapeString(v.shape)}`);
+/** [batch, T, D] of qkv [3, batch, T, D] (q, k, v stacked). */
+function checkInputs(op: string, qkv: Tensor): [number, number, number] {
+  if (qkv.rank !== 4 || qkv.shape[0] !== 3) {
+    throw new Error(`${op}: qkv must be [3, batch, T, D] (q, k, v stacked), got ${shapeString(qkv.shape)}`);
   }
-  const [batch, T, D] = q.shape;
+  const [, batch, T, D] = qkv.shape;
   if (!fusedAttentionFits(batch, T, D)) {
     throw new Error(
       `${op}: the fused kernel needs a non-empty [batch, T, D] with D a multiple of 4, at most ${MAX_FUSED_HEAD_DIM}, ` +
-        `within this device's workgroup-memory and texture limits; got ${shapeString(q.shape)}`,
+        `within this device's workgroup-memory and texture limits; got qkv ${shapeString(qkv.shape)}`,
     );
   }
   return [batch, T, D];
 }
 
-/** Stages [batch, T, D] operands (dO: the leading part of a packed cotangent) as texture arrays. */
-function stageTextures(roles: string[], sources: Tensor[], batch: number, T: number, D: number, params: Uint32Array): ScratchTexture[] {
+/**
+ * Stages [batch, T, D] operands as texture arrays: each source is a tensor and the element where
+ * the operand starts in it (q, k, v in a stack; dO, the leading part of a packed cotangent).
+ */
+function stageTextures(roles: string[], sources: [Tensor, number][], batch: number, T: number, D: number, scale: number): ScratchTexture[] {
   const { size } = textureLayout(batch, T, D);
   const textures = engine.backend.scratchTextures("rgba32float", roles.map((role) => ({ role: `attention.${role}`, size })));
-  sources.forEach((source, i) => {
+  sources.forEach(([source, start], i) => {
     engine.backend.dispatch({
       shader: "attention",
       entry: "attention_pack",
       constants: { HEAD_DIM: D },
-      params,
+      params: attentionParams(batch, T, D, scale, start / 4),
       buffers: [source.buffer, textures[i].view],
       workgroups: [Math.ceil(D / 64), Math.ceil(T / 4), batch],
     });
   });
   return textures;
+}
+
+/** q, k, v of a [3, batch, T, D] stack: each part with the element it starts at. */
+function stackParts(qkv: Tensor): [Tensor, number][] {
+  const part = qkv.size / 3;
+  return [0, 1, 2].map((i) => [qkv, i * part]);
 }
 
 function dispatchBlocks(
@@ -82,27 +91,28 @@ function dispatchBlocks(
   });
 }
 
-function attentionParams(batch: number, T: number, D: number, scale: number): Uint32Array {
-  return new Params().u32(batch).u32(T).f32(scale).u32(textureLayout(batch, T, D).perLayer).build();
+/** The params block; `packOffset` (in texels) is where attention_pack's operand starts in its buffer. */
+function attentionParams(batch: number, T: number, D: number, scale: number, packOffset = 0): Uint32Array {
+  return new Params().u32(batch).u32(T).f32(scale).u32(textureLayout(batch, T, D).perLayer).u32(packOffset).build();
 }
 
-/** Flat [batch·T·D + batch·T]: softmax(scale·q·kᵀ)·v, then each row's log-sum-exp of the scores. */
-export function attentionKernel(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
-  const [batch, T, D] = checkInputs("attention", q, k, v);
+/** Flat [batch·T·D + batch·T]: softmax(scale·q·kᵀ)·v of qkv [3, batch, T, D], then each row's log-sum-exp of the scores. */
+export function attentionKernel(qkv: Tensor, scale: number): Tensor {
+  const [batch, T, D] = checkInputs("attention", qkv);
   const out = engine.allocate("attention", [batch * T * (D + 1)]);
   const params = attentionParams(batch, T, D, scale);
-  const textures = stageTextures(["q", "k", "v"], [q, k, v], batch, T, D, params);
+  const textures = stageTextures(["q", "k", "v"], stackParts(qkv), batch, T, D, scale);
   dispatchBlocks("attention", "attention_forward", D, params, [...textures.map((t) => t.view), out.buffer], T, batch);
   return out;
 }
 
 /** [3, batch, T, D]: dq, dk, dv from the packed output and a cotangent of it (dO, then d lse). */
-export function attentionBackwardKernel(q: Tensor, k: Tensor, v: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
-  const [batch, T, D] = checkInputs("attentionBackward", q, k, v);
+export function attentionBackwardKernel(qkv: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
+  const [batch, T, D] = checkInputs("attentionBackward", qkv);
   const size = batch * T * (D + 1);
   for (const [name, t] of [["packed output", packed], ["cotangent", cotangent]] as const) {
     if (t.rank !== 1 || t.size !== size) {
-      throw new Error(`attentionBackward: ${name} must be [${size}] for q ${shapeString(q.shape)}, got ${shapeString(t.shape)}`);
+      throw new Error(`attentionBackward: ${name} must be [${size}] for qkv ${shapeString(qkv.shape)}, got ${shapeString(t.shape)}`);
     }
   }
   // The kernels read both as vec4 arrays; the pool's size classes are multiples of 16 bytes.
@@ -120,7 +130,7 @@ export function attentionBackwardKernel(q: Tensor, k: Tensor, v: Tensor, packed:
     buffers: [packed.buffer, cotangent.buffer, delta.buffer],
     workgroups: grid1d(batch * T, 64, engine.backend.limits.maxComputeWorkgroupsPerDimension),
   });
-  const textures = stageTextures(["q", "k", "v", "dO"], [q, k, v, cotangent], batch, T, D, params);
+  const textures = stageTextures(["q", "k", "v", "dO"], [...stackParts(qkv), [cotangent, 0]], batch, T, D, scale);
   const grads = engine.allocate("attentionBackward", [3, batch, T, D]);
   const resources = [...textures.map((t) => t.view), packed.buffer, delta.buffer, grads.buffer];
   dispatchBlocks("attention_backward", "attention_grad_q", D, params, resources, T, batch);

@@ -1,6 +1,5 @@
 /** Launchers for permute, expand, slice, pad and concat: all one strided-copy kernel family. */
 import { engine } from "../../engine.ts";
-import { Params } from "../../backend/params.ts";
 import { type Shape, stridesOf, type Tensor } from "../../tensor.ts";
 import { broadcastShapes, broadcastStrides, shapeString } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
@@ -52,10 +51,37 @@ export function padKernel(x: Tensor, pads: readonly (readonly [number, number])[
   const shape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
   const out = engine.allocate("pad", shape, x.dtype);
   const valueBits = x.dtype === "int32" ? new Uint32Array(Int32Array.of(value).buffer)[0] : new Uint32Array(Float32Array.of(value).buffer)[0];
-  const params = new Params().u32(out.size).u32(shape.length).u32(valueBits)
-    .dims(shape).dims(stridesOf(x.shape)).dims(pads.map((p) => p[0])).dims(x.shape).build();
-  launchFlat("movement", "pad", params, [x, out], out.size);
+  const axes = collapsePadAxes(x.shape, pads);
+  const { params, constants } = stridedLaunch(out.size, axes.shape, [axes.strides, axes.before, axes.inner], valueBits);
+  launchFlat("movement", "pad", params, [x, out], out.size, constants);
   return out;
+}
+
+/**
+ * Fewer axes for pad: an unpadded axis merges into the axis outside it (their coordinates read x
+ * contiguously, and the outer axis' bounds scale by the inner extent), and unpadded size-1 axes go.
+ * A gradient of a slice along one axis becomes a rank-1 pad.
+ */
+function collapsePadAxes(inner: Shape, pads: readonly (readonly [number, number])[]) {
+  const axes = { shape: [] as number[], strides: [] as number[], before: [] as number[], inner: [] as number[] };
+  const strides = stridesOf(inner);
+  inner.forEach((extent, d) => {
+    const [before, after] = pads[d];
+    const last = axes.shape.length - 1;
+    if (before === 0 && after === 0 && (extent === 1 || last >= 0)) {
+      if (last < 0) return; // an unpadded size-1 axis outside every other
+      axes.shape[last] *= extent;
+      axes.before[last] *= extent;
+      axes.inner[last] *= extent;
+      axes.strides[last] = strides[d];
+      return;
+    }
+    axes.shape.push(extent + before + after);
+    axes.strides.push(strides[d]);
+    axes.before.push(before);
+    axes.inner.push(extent);
+  });
+  return axes;
 }
 
 export function concatKernel(xs: readonly Tensor[], axis: number): Tensor {

@@ -23,6 +23,12 @@ export const CORE_SPECS: OpSpec[] = [
   { name: "tanh of large and tiny values", inputs: [{ shape: [2, 4] }], fn: (o, x) => o.tanh(o.mul(x, o.constant([12], []))) },
   unary("erf"),
   unary("relu", "awayFromZero"),
+  { name: "gelu", inputs: [{ shape: [3, 5] }], fn: (o, x) => o.gelu(o.mul(x, o.constant([3], []))) },
+  {
+    name: "geluGrad broadcast",
+    inputs: [{ shape: [2, 1, 4] }, { shape: [3, 4] }],
+    fn: (o, g, x) => o.geluGrad(g, o.mul(x, o.constant([3], []))),
+  },
   { name: "sign", inputs: [{ shape: [7], domain: "awayFromZero" }], fn: (o, x) => o.sign(x), order: 0 },
   { name: "add broadcast", inputs: [{ shape: [2, 3, 4] }, { shape: [3, 1] }], fn: (o, a, b) => o.add(a, b) },
   { name: "sub broadcast", inputs: [{ shape: [4] }, { shape: [2, 1, 4] }], fn: (o, a, b) => o.sub(a, b) },
@@ -82,6 +88,13 @@ export const CORE_SPECS: OpSpec[] = [
   { name: "broadcastTo", inputs: [{ shape: [3, 1] }], fn: (o, x) => o.broadcastTo(o.exp(x), [2, 3, 4]) },
   { name: "slice", inputs: [{ shape: [4, 5] }], fn: (o, x) => o.slice(o.mul(x, x), [1, 2], [2, 3]) },
   { name: "pad", inputs: [{ shape: [2, 3] }], fn: (o, x) => o.pad(o.mul(x, x), [[1, 0], [2, 1]], 0.5) },
+  // pad merges unpadded axes into the axis outside them (a size-1 axis outside all goes).
+  {
+    name: "pad of the middle axis (inner axes merged)",
+    inputs: [{ shape: [1, 2, 3, 4, 2] }],
+    fn: (o, x) => o.pad(o.mul(x, x), [[0, 0], [0, 0], [2, 1], [0, 0], [0, 0]], -0.25),
+  },
+  { name: "pad of the outer axis (rank 1)", inputs: [{ shape: [2, 3, 4] }], fn: (o, x) => o.pad(o.exp(x), [[3, 1], [0, 0], [0, 0]]) },
   {
     name: "concat axis 1",
     inputs: [{ shape: [2, 3] }, { shape: [2, 1] }],
@@ -144,6 +157,35 @@ export const CORE_SPECS: OpSpec[] = [
     name: "attention, fused kernel",
     inputs: [{ shape: [2, 5, 4] }, { shape: [2, 5, 4] }, { shape: [2, 5, 4] }],
     fn: (o, q, k, v) => o.attention(q, k, v),
+    rtol: 1e-4,
+    atol: 1e-5,
+  },
+  // Layer norm's fused normalisation, its backward and double backward: every order of layerNorm up to the fourth.
+  {
+    name: "layerNormalize over the last axis",
+    inputs: [{ shape: [2, 3, 7] }],
+    fn: (o, x) => o.mul(o.layerNormalize(x, 1e-5), o.tanh(x)),
+    rtol: 1e-4,
+    atol: 1e-5,
+  },
+  {
+    name: "layerNormalizeBackward",
+    inputs: [{ shape: [4, 6] }, { shape: [4, 6] }],
+    fn: (o, x, g) => o.layerNormalizeBackward(x, o.mul(g, g), 1e-6),
+    rtol: 1e-4,
+    atol: 1e-5,
+  },
+  {
+    name: "layerNormalizeDoubleBackward (its gradient: the fourth order of layerNorm)",
+    inputs: [{ shape: [3, 5] }, { shape: [3, 5] }, { shape: [3, 5] }],
+    fn: (o, x, g, h) => o.layerNormalizeDoubleBackward(x, g, o.tanh(h), 1e-6),
+    rtol: 1e-4,
+    atol: 1e-5,
+  },
+  {
+    name: "attention of a packed qkv, fused kernel",
+    inputs: [{ shape: [3, 2, 5, 4] }],
+    fn: (o, qkv) => o.packedAttention(qkv),
     rtol: 1e-4,
     atol: 1e-5,
   },

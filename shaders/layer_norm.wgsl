@@ -1,0 +1,117 @@
+// Layer normalisation over the last axis of x viewed as [rows, n]: x̂ = (x − μ)·r with the row's
+// mean μ and r = rsqrt(σ² + eps), σ² the mean of (x − μ)² (two passes, as the composed path
+// takes them). One thread per row loops over the row's n values: no workgroup barriers, which CPU
+// adapters pay dearly for. The launcher keeps 4·n loop iterations per thread below lavapipe's
+// 65 535.
+// Bindings (0 is params {rows, n, eps}, 1 is x everywhere):
+//   layer_norm:          2 y (write)            y = x̂
+//   layer_norm_backward: 2 g, 3 dx (write)      dx = r·(g − mean(g) − x̂·mean(g·x̂)), the gradient
+//                                               of ⟨g, x̂⟩
+//   layer_norm_double_backward: 2 g, 3 h, 4 out (write)   the gradient of ⟨h, dx⟩ with respect to
+//                                               x (formula in src/ops/layer_norm.ts)
+// Workgroup: 32 threads (few rows still spread over the CPU cores), 2-D grid (flattened).
+
+const WORKGROUP = 32u;
+
+struct Params { rows: u32, n: u32, eps: f32 }
+@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+
+struct RowStats { mean: f32, r: f32 }
+
+fn row_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * WORKGROUP + lid;
+}
+
+fn row_stats(base: u32) -> RowStats {
+  let n = params.n;
+  var total = 0.0;
+  for (var j = 0u; j < n; j++) { total += x[base + j]; }
+  let mean = total / f32(n);
+  var squares = 0.0;
+  for (var j = 0u; j < n; j++) {
+    let c = x[base + j] - mean;
+    squares += c * c;
+  }
+  return RowStats(mean, inverseSqrt(squares / f32(n) + params.eps));
+}
+
+// ---------------------------------------------------------------------------------------- forward
+
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(WORKGROUP)
+fn layer_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg, lid);
+  if (row >= params.rows) { return; }
+  let base = row * params.n;
+  let s = row_stats(base);
+  for (var j = 0u; j < params.n; j++) { y[base + j] = (x[base + j] - s.mean) * s.r; }
+}
+
+// --------------------------------------------------------------------------------------- backward
+
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(WORKGROUP)
+fn layer_norm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg, lid);
+  if (row >= params.rows) { return; }
+  let n = params.n;
+  let base = row * n;
+  let s = row_stats(base);
+  var sum_g = 0.0;
+  var sum_gx = 0.0;
+  for (var j = 0u; j < n; j++) {
+    let gj = g[base + j];
+    sum_g += gj;
+    sum_gx += gj * (x[base + j] - s.mean) * s.r;
+  }
+  let mean_g = sum_g / f32(n);
+  let mean_gx = sum_gx / f32(n);
+  for (var j = 0u; j < n; j++) {
+    dx[base + j] = s.r * (g[base + j] - mean_g - (x[base + j] - s.mean) * s.r * mean_gx);
+  }
+}
+
+// -------------------------------------------------------------------------------- double backward
+
+@group(0) @binding(3) var<storage, read> h: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WORKGROUP)
+fn layer_norm_double_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                              @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg, lid);
+  if (row >= params.rows) { return; }
+  let n = params.n;
+  let base = row * n;
+  let s = row_stats(base);
+  var sg = 0.0;
+  var sgx = 0.0;
+  var hx = 0.0;
+  var hxx = 0.0;
+  var shg = 0.0;
+  for (var j = 0u; j < n; j++) {
+    let normalized = (x[base + j] - s.mean) * s.r;
+    let gj = g[base + j];
+    let hj = h[base + j];
+    sg += gj;
+    sgx += gj * normalized;
+    hx += hj;
+    hxx += hj * normalized;
+    shg += hj * gj;
+  }
+  let count = f32(n);
+  let q = -s.r * s.r / count;
+  let k = shg - (hx * sg + hxx * sgx) / count;
+  let shift = -(sgx * hx + hxx * sg) / count;
+  let scale = k - 2.0 * sgx * hxx / count;
+  for (var j = 0u; j < n; j++) {
+    let normalized = (x[base + j] - s.mean) * s.r;
+    out[base + j] = q * (sgx * h[base + j] + hxx * g[base + j] + shift + scale * normalized);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Launchers of the fused layer-norm kernels (shaders/layer_norm.wgsl): x [..., n] normalised over
+ * its last axis, one thread per row.
+ */
+import { engine } from "../../engine.ts";
+import { grid1d } from "../../backend/backend.ts";
+import { Params } from "../../backend/params.ts";
+import type { Tensor } from "../../tensor.ts";
+
+/** Threads per workgroup (WORKGROUP in the shader). */
+const WORKGROUP = 32;
+/** layer_norm_double_backward loops over a row four times; llvmpipe ends an invocation's loops after 65 535 iterations. */
+const MAX_ROW = Math.floor(65535 / 4);
+
+/** Whether the fused kernels take rows of `n` values of `dtype`: float32, 1 … 16 383 values. */
+export function fusedLayerNormFits(n: number, dtype: string): boolean {
+  return dtype === "float32" && n >= 1 && n <= MAX_ROW;
+}
+
+function launch(op: string, entry: string, x: Tensor, eps: number, inputs: Tensor[]): Tensor {
+  if (x.rank < 1 || !fusedLayerNormFits(x.shape[x.rank - 1], x.dtype)) throw new Error(`${op}: x must be float32 [..., n] with 1 ≤ n ≤ ${MAX_ROW}, got ${x}`);
+  for (const t of inputs) {
+    if (t.dtype !== "float32" || t.rank !== x.rank || t.shape.some((d, i) => d !== x.shape[i])) {
+      throw new Error(`${op}: ${t} must be float32 shaped like x ${x}`);
+    }
+  }
+  const out = engine.allocate(op, x.shape);
+  const rows = x.size / x.shape[x.rank - 1];
+  if (rows === 0) return out;
+  engine.backend.dispatch({
+    shader: "layer_norm",
+    entry,
+    params: new Params().u32(rows).u32(x.shape[x.rank - 1]).f32(eps).build(),
+    buffers: [x.buffer, ...inputs.map((t) => t.buffer), out.buffer],
+    workgroups: grid1d(rows, WORKGROUP, engine.backend.limits.maxComputeWorkgroupsPerDimension),
+  });
+  return out;
+}
+
+/** x̂ = (x − mean)·rsqrt(var + eps) per row of the last axis. */
+export function layerNormalizeKernel(x: Tensor, eps: number): Tensor {
+  return launch("layerNormalize", "layer_norm", x, eps, []);
+}
+
+/** The gradient of ⟨g, x̂⟩ with respect to x: r·(g − mean(g) − x̂·mean(g·x̂)) per row. */
+export function layerNormalizeBackwardKernel(x: Tensor, g: Tensor, eps: number): Tensor {
+  return launch("layerNormalizeBackward", "layer_norm_backward", x, eps, [g]);
+}
+
+/** The gradient of ⟨h, layerNormalizeBackward(x, g)⟩ with respect to x, per row. */
+export function layerNormalizeDoubleBackwardKernel(x: Tensor, g: Tensor, h: Tensor, eps: number): Tensor {
+  return launch("layerNormalizeDoubleBackward", "layer_norm_double_backward", x, eps, [g, h]);
+}
