@@ -42,15 +42,15 @@ export function harmonizePeer(options: BackendOptions = {}): Peer {
       return workload(opened(), [ta, tb], () => matmul(ta, tb, options));
     },
 
+    // The texture convolutions keep a tensor's packings beside it (conv_textures.ts), which peers
+    // do not: every repetition uploads x and w again as new tensors, so they are packed again.
     conv2d(x: HostTensor, w: HostTensor, options: ConvOptions) {
-      const [tx, tw] = [tensor(x.data, x.shape), tensor(w.data, w.shape)];
-      return workload(opened(), [tx, tw], () => conv2d(tx, tw, options));
+      return workload(opened(), [], () => tidy(() => conv2d(tensor(x.data, x.shape), tensor(w.data, w.shape), options)));
     },
 
     conv2dTrain(x: HostTensor, w: HostTensor, options: ConvOptions) {
-      const [tx, tw] = [tensor(x.data, x.shape), tensor(w.data, w.shape)];
       const gradients = grad(([a, b]: Tensor[]) => sum(conv2d(a, b, options)));
-      return workload(opened(), [tx, tw], () => tidy(() => gradients([tx, tw])));
+      return workload(opened(), [], () => tidy(() => gradients([tensor(x.data, x.shape), tensor(w.data, w.shape)])));
     },
   };
 }
