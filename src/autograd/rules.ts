@@ -132,8 +132,8 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   sum: (g, { inputs: [x], attrs }) => [unreduce(g, x, attrs.axes)],
   max: extremumRule,
   min: extremumRule,
-  // d Σx² = 2x·dy: the cotangent stays reduced-shaped and the multiply broadcasts it
-  sumSquares: (g, { inputs: [x], attrs: { axes } }) => [mul(x, reshape(mul(g, 2), reducedShape(x.shape, axes, true)))],
+  // d Σx² = 2x·dy: the cotangent stays reduced-shaped and the multiply broadcasts it (g + g: no constant to fill)
+  sumSquares: (g, { inputs: [x], attrs: { axes } }) => [mul(x, reshape(add(g, g), reducedShape(x.shape, axes, true)))],
   argmax: null,
   // C = op(A)·op(B): d op(A) = g·op(B)ᵀ, d op(B) = op(A)ᵀ·g, transposed back where op transposed.
   matmul: (g, { inputs: [a, b], attrs: { transA, transB } }, wants) => [
