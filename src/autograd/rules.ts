@@ -174,9 +174,9 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   layerNormalizeDoubleBackward: (k, { inputs, attrs: { eps } }, wants) => layerNormalizeDoubleBackwardVjp(k, inputs, eps, wants),
   // the fused backward: the stack (dq, dk, dv) = attentionBackward(qkv, o‖lse, dO‖dlse), itself qkv's gradient
   attention: (g, { inputs: [qkv], output, attrs: { scale } }) => [attentionBackward(qkv, output, g, scale)],
-  // its transpose, written with public ops (see attentionBackwardVjp); the packed output is recomputed
-  attentionBackward: (g, { inputs: [qkv, , cotangent], attrs: { scale } }) => {
-    const [dQkv, dCotangent] = attentionBackwardVjp(g, qkv, cotangent, scale);
+  // its transpose, written with public ops (see attentionBackwardVjp); P from the packed output's lse
+  attentionBackward: (g, { inputs: [qkv, packed, cotangent], attrs: { scale } }) => {
+    const [dQkv, dCotangent] = attentionBackwardVjp(g, qkv, packed, cotangent, scale);
     return [dQkv, null, dCotangent];
   },
   // y = x ⋆ w: dx = transposed conv of g with w, dw = correlation of x with g
@@ -261,7 +261,7 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   layerNormalize: firstInput,
   layerNormalizeBackward: ({ inputs: [x, g] }, wants) => [x, wants[0] && g],
   layerNormalizeDoubleBackward: ({ inputs }) => inputs,
-  attentionBackward: ({ inputs: [qkv, , cotangent] }) => [qkv, cotangent],
+  attentionBackward: ({ inputs }) => inputs,
   conv2d: eachOther,
   conv2dInputGrad: eachOther,
   // (x, gy): x's cotangent reads gy, gy's reads x

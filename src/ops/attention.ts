@@ -10,7 +10,7 @@ import type { Tensor } from "../tensor.ts";
 import { engine } from "../engine.ts";
 import type { AttentionVariant } from "../backend/kernel_policy.ts";
 import { apply } from "./apply.ts";
-import { add, mul, sub } from "./elementwise.ts";
+import { add, exp, mul, sub } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
 import { concat, reshape, slice } from "./movement.ts";
 import { sum } from "./reduce.ts";
@@ -110,13 +110,14 @@ function unstack(stack: Tensor): [Tensor, Tensor, Tensor] {
  *   W = scale·(A·kᵀ + q·Bᵀ) (cotangent of dS), w = rowsum(W∘P),
  *   P̄ = W∘(dP − δ) − w∘dP + dO·Cᵀ,   dP̄ = P∘(W − w),   S̄ = P∘(P̄ − rowsum(P̄∘P)),
  *   q̄ = scale·(dS·B + S̄·k),   k̄ = scale·(dSᵀ·A + S̄ᵀ·q),   v̄ = dP̄ᵀ·dO,   dŌ = P·C + dP̄·v,   γ̄ = w.
- * The packed forward output gets no cotangent: P is recomputed from q and k, so the packed output is
- * not an input of this function (its dependence on q, k, v is already in q̄, k̄, v̄). q̄, k̄, v̄ come
- * back stacked like qkv.
+ * P is exp(scale·q·kᵀ − lse) with lse from the packed forward output. attentionBackward itself
+ * depends on the packed output only through q, k, v, so the packed output gets no cotangent here
+ * (its dependence is already in q̄, k̄, v̄). q̄, k̄, v̄ come back stacked like qkv.
  */
 export function attentionBackwardVjp(
   cotangentOfGrads: Tensor,
   qkv: Tensor,
+  packed: Tensor,
   cotangent: Tensor,
   scale: number,
 ): [Tensor, Tensor] {
@@ -126,7 +127,10 @@ export function attentionBackwardVjp(
   const rows = batch * T;
   const dO = reshape(slice(cotangent, [0], [rows * D]), [batch, T, D]);
   const dLse = reshape(slice(cotangent, [rows * D], [rows]), [batch, T, 1]);
-  const p = softmax(mul(matmul(q, k, { transB: true }), scale), -1);
+  // P from the forward's log-sum-exps: a higher order differentiates lse through the packed output
+  // (the attention primitive's own rule), so the total derivative in q and k stays exact.
+  const lse = reshape(slice(packed, [rows * D], [rows]), [batch, T, 1]);
+  const p = exp(sub(mul(matmul(q, k, { transB: true }), scale), lse));
   const dP = matmul(dO, v, { transB: true });
   const centred = sub(dP, sub(sum(mul(p, dP), -1, true), dLse));
   const dS = mul(p, centred);
