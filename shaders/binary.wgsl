@@ -1,5 +1,5 @@
 // Binary elementwise ops with numpy broadcasting; comparisons write 1.0 or 0.0, reluGrad writes
-// a where b > 0, else 0, geluGrad writes a·gelu′(b).
+// a where b > 0, else 0, geluGrad writes a·gelu′(b), geluSecondGrad a·gelu″(b).
 // Bindings: 0 params, 1 a: array<f32>, 2 b: array<f32>, 3 out: array<f32> (write).
 // Workgroup: 256 threads, 2-D grid (flattened). Overrides: OP (order of BINARY_OPS in
 // src/primitive.ts); BROADCAST=false when a, b and out share one shape (no index math);
@@ -53,6 +53,7 @@ fn apply_op(x: f32, y: f32) -> f32 {
     case 12u: { return select(0.0, 1.0, x != y); }
     case 13u: { return select(0.0, x, y > 0.0); }
     case 14u: { return x * gelu_slope_f32(y); }
+    case 15u: { return x * gelu_curvature_f32(y); }
     default: { return x; }
   }
 }

@@ -8,10 +8,14 @@ import type { Tensor } from "./tensor.ts";
 
 /** gelu(x) is x·Φ(x), the exact GELU, in one kernel. */
 export const UNARY_OPS = ["neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "tanh", "erf", "relu", "gelu"] as const;
-/** reluGrad(g, y) is g where y > 0, else 0: ReLU's backward in one kernel; geluGrad(g, x) is g·gelu′(x). */
+/**
+ * reluGrad(g, y) is g where y > 0, else 0: ReLU's backward in one kernel; geluGrad(g, x) is g·gelu′(x)
+ * and geluSecondGrad(g, x) is g·gelu″(x), GELU's backward and the x-part of its gradient.
+ */
 export const BINARY_OPS = [
   "add", "sub", "mul", "div", "pow", "maximum", "minimum",
   "less", "lessEqual", "greater", "greaterEqual", "equal", "notEqual", "reluGrad", "geluGrad",
+  "geluSecondGrad",
 ] as const;
 
 export type UnaryOp = typeof UNARY_OPS[number];

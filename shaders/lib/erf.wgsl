@@ -24,3 +24,8 @@ fn gelu_f32(v: f32) -> f32 {
 fn gelu_slope_f32(v: f32) -> f32 {
   return 0.5 * (1.0 + erf_f32(v * SQRT1_2)) + v * INV_SQRT_2PI * exp(-0.5 * v * v);
 }
+
+// d²/dx² x·Φ(x) = φ(x)·(2 − x²).
+fn gelu_curvature_f32(v: f32) -> f32 {
+  return INV_SQRT_2PI * exp(-0.5 * v * v) * (2.0 - v * v);
+}

@@ -7,7 +7,7 @@
 import type { Tensor } from "../tensor.ts";
 import type { Node, Primitive } from "../primitive.ts";
 import {
-  abs, add, div, equal, exp, geluGrad, greater, less, log, mul, neg, pow, reluGrad, sign, sub, where,
+  abs, add, div, equal, exp, geluGrad, geluSecondGrad, greater, less, log, mul, neg, pow, reluGrad, sign, sub, where,
 } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
 import { matmul } from "../ops/matmul.ts";
@@ -17,7 +17,7 @@ import { reducedShape } from "../ops/shape.ts";
 import { correlate1d, correlate1dAdjoint } from "../ops/blur.ts";
 import { attentionBackward, attentionBackwardVjp } from "../ops/attention.ts";
 import { layerNormalizeBackward, layerNormalizeBackwardVjp, layerNormalizeDoubleBackwardVjp } from "../ops/layer_norm.ts";
-import { geluCurvature } from "../ops/activation.ts";
+import { geluThirdDerivative } from "../ops/activation.ts";
 import { conv2dInputGrad, conv2dResolved, conv2dWeightGrad } from "../ops/conv.ts";
 import {
   batchNormAffineGradVjp, batchNormBackwardSumsVjp, batchNormEvalVjp, batchNormMixVjp, batchNormStatsVjp, batchNormTrainBackwardVjp, batchNormTrainVjp,
@@ -116,11 +116,15 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   notEqual: null,
   // linear in g; the mask's derivative is zero almost everywhere
   reluGrad: (h, { inputs: [g, y] }, wants) => [when(wants[0], () => sumTo(reluGrad(h, y), g.shape)), null],
-  // gelu′ in one kernel; its derivative in x is gelu″ = φ·(2 − x²), in public ops
+  // gelu′ and gelu″ in one kernel each; gelu‴ = φ·(x³ − 4x) in public ops
   gelu: (g, { inputs: [x] }) => [geluGrad(g, x)],
   geluGrad: (h, { inputs: [g, x] }, wants) => [
     when(wants[0], () => sumTo(geluGrad(h, x), g.shape)),
-    when(wants[1], () => sumTo(mul(mul(h, g), geluCurvature(x)), x.shape)),
+    when(wants[1], () => sumTo(geluSecondGrad(mul(h, g), x), x.shape)),
+  ],
+  geluSecondGrad: (h, { inputs: [g, x] }, wants) => [
+    when(wants[0], () => sumTo(geluSecondGrad(h, x), g.shape)),
+    when(wants[1], () => sumTo(mul(mul(h, g), geluThirdDerivative(x)), x.shape)),
   ],
   // d where(c, a, b) = where(c, da, db)
   where: (g, { inputs: [c, a, b] }, wants) => [
@@ -238,6 +242,7 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   reluGrad: ({ inputs: [, y] }) => [y],
   gelu: firstInput,
   geluGrad: ({ inputs: [g, x] }, wants) => [wants[1] && g, x],
+  geluSecondGrad: ({ inputs: [g, x] }, wants) => [wants[1] && g, x],
   add: nothing,
   sub: nothing,
   mul: eachOther,

@@ -11,10 +11,10 @@ export function gelu(x: Tensor): Tensor {
   return apply("gelu", [x], {});
 }
 
-/** gelu″(x) = φ(x)·(2 − x²), φ the standard normal density: geluGrad's derivative in x, in public ops. */
-export function geluCurvature(x: Tensor): Tensor {
+/** gelu‴(x) = φ(x)·(x³ − 4x), φ the standard normal density: geluSecondGrad's derivative in x, in public ops. */
+export function geluThirdDerivative(x: Tensor): Tensor {
   const squared = mul(x, x);
-  return mul(mul(exp(mul(squared, -0.5)), sub(2, squared)), 1 / Math.sqrt(2 * Math.PI));
+  return mul(mul(exp(mul(squared, -0.5)), mul(x, sub(squared, 4))), 1 / Math.sqrt(2 * Math.PI));
 }
 
 /** The tanh approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³))), torch's GELU(approximate="tanh"). */

@@ -40,6 +40,8 @@ export const notEqual = (a: TensorLike, b: TensorLike): Tensor => apply("notEqua
 export const reluGrad = (g: TensorLike, y: TensorLike): Tensor => apply("reluGrad", [t(g), t(y)], {});
 /** g·gelu′(x), gelu′(x) = Φ(x) + x·φ(x): the exact GELU's backward in one kernel. */
 export const geluGrad = (g: TensorLike, x: TensorLike): Tensor => apply("geluGrad", [t(g), t(x)], {});
+/** g·gelu″(x), gelu″(x) = φ(x)·(2 − x²): the x-part of geluGrad's gradient in one kernel. */
+export const geluSecondGrad = (g: TensorLike, x: TensorLike): Tensor => apply("geluSecondGrad", [t(g), t(x)], {});
 
 /** a where cond ≠ 0, else b. */
 export const where = (cond: Tensor, a: TensorLike, b: TensorLike): Tensor => apply("where", [cond, t(a), t(b)], {});

@@ -50,6 +50,7 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   notEqual: binary("notEqual"),
   reluGrad: binary("reluGrad"),
   geluGrad: binary("geluGrad"),
+  geluSecondGrad: binary("geluSecondGrad"),
   where: ([c, a, b]) => whereKernel(c, a, b),
   sum: ([x], { axes, keepDims }) => reduceKernel("sum", x, axes, keepDims),
   max: ([x], { axes, keepDims }) => reduceKernel("max", x, axes, keepDims),

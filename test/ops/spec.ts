@@ -52,6 +52,8 @@ export interface Ops<T> {
   reluGrad(g: T, y: T): T;
   /** g·gelu′(x), gelu′(x) = Φ(x) + x·φ(x). */
   geluGrad(g: T, x: T): T;
+  /** g·gelu″(x), gelu″(x) = φ(x)·(2 − x²). */
+  geluSecondGrad(g: T, x: T): T;
   batchNormTrainRelu(x: T, weight: T, bias: T, eps: number): T;
   batchNormEvalRelu(x: T, mean: T, variance: T, weight: T, bias: T, eps: number): T;
   addRelu(a: T, b: T): T;
@@ -86,7 +88,7 @@ export const gpuOps: Ops<h.Tensor> = {
   batchNormStats: bn.batchNormStats, batchNormTrain: bn.batchNormTrain, batchNormEval: bn.batchNormEval,
   batchNormTrainBackward: bn.batchNormTrainBackward, batchNormAffineGrad: bn.batchNormAffineGrad,
   batchNormBackwardSums: bn.batchNormBackwardSums, batchNormMix: bn.batchNormMix,
-  reluGrad: h.reluGrad, gelu: h.gelu, geluGrad: h.geluGrad, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
+  reluGrad: h.reluGrad, gelu: h.gelu, geluGrad: h.geluGrad, geluSecondGrad: h.geluSecondGrad, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
   addRelu: fused.addRelu,
   conv2d: (x, w, { stride, padding, dilation, groups }) => h.conv2d(x, w, { stride, padding, dilation, groups }),
   maxPool2d: (x, { kernel, stride, padding, dilation }) => h.maxPool2d(x, { kernelSize: kernel, stride, padding, dilation }),
@@ -104,10 +106,8 @@ export const refOps: Ops<Ref> = {
   ...ref,
   reluGrad: (g, y) => ref.mul(g, ref.greater(y, new Ref([], Float64Array.of(0)))),
   gelu: (x) => ref.mul(x, refNormalCdf(x)),
-  geluGrad: (g, x) => {
-    const density = ref.mul(ref.exp(ref.mul(ref.mul(x, x), new Ref([], Float64Array.of(-0.5)))), new Ref([], Float64Array.of(1 / Math.sqrt(2 * Math.PI))));
-    return ref.mul(g, ref.add(refNormalCdf(x), ref.mul(x, density)));
-  },
+  geluGrad: (g, x) => ref.mul(g, ref.add(refNormalCdf(x), ref.mul(x, refNormalDensity(x)))),
+  geluSecondGrad: (g, x) => ref.mul(g, ref.mul(refNormalDensity(x), ref.sub(new Ref([], Float64Array.of(2)), ref.mul(x, x)))),
   batchNormTrainRelu: (x, weight, bias, eps) => ref.relu(ref.batchNormTrain(x, weight, bias, eps)),
   batchNormEvalRelu: (x, mean, variance, weight, bias, eps) => ref.relu(ref.batchNormEval(x, mean, variance, weight, bias, eps)),
   batchNormBackwardSums: (x, g, h, eps) => {
@@ -167,6 +167,11 @@ export const refOps: Ops<Ref> = {
 };
 
 type RefShape4 = [number, number, number, number];
+
+/** φ(x) = e^(−x²/2)/√(2π), from reference ops. */
+function refNormalDensity(x: Ref): Ref {
+  return ref.mul(ref.exp(ref.mul(ref.mul(x, x), new Ref([], Float64Array.of(-0.5)))), new Ref([], Float64Array.of(1 / Math.sqrt(2 * Math.PI))));
+}
 
 /** Φ(x) = ½(1 + erf(x/√2)), from reference ops. */
 function refNormalCdf(x: Ref): Ref {

@@ -29,6 +29,11 @@ export const CORE_SPECS: OpSpec[] = [
     inputs: [{ shape: [2, 1, 4] }, { shape: [3, 4] }],
     fn: (o, g, x) => o.geluGrad(g, o.mul(x, o.constant([3], []))),
   },
+  {
+    name: "geluSecondGrad broadcast",
+    inputs: [{ shape: [3, 1] }, { shape: [3, 4] }],
+    fn: (o, g, x) => o.geluSecondGrad(g, o.mul(x, o.constant([3], []))),
+  },
   { name: "sign", inputs: [{ shape: [7], domain: "awayFromZero" }], fn: (o, x) => o.sign(x), order: 0 },
   { name: "add broadcast", inputs: [{ shape: [2, 3, 4] }, { shape: [3, 1] }], fn: (o, a, b) => o.add(a, b) },
   { name: "sub broadcast", inputs: [{ shape: [4] }, { shape: [2, 1, 4] }], fn: (o, a, b) => o.sub(a, b) },
