@@ -5,6 +5,10 @@
 // (adjacent threads read adjacent addresses), `*_combine` merges a channel's K partials in one
 // thread. The launcher keeps n/K and K below 32768: lavapipe ends an invocation's loops after
 // 65535 iterations in all.
+// The elementwise passes (normalize, backward_input, mix) give each row of P values (one sample,
+// one channel) to `lanes` adjacent threads, each taking every lanes-th value: a thread loads its
+// channel's values once, not per element (per-lane gathers cost CPU adapters more than the
+// arithmetic), and adjacent threads still read adjacent addresses.
 // Entry points (bindings after 0 = params):
 //   stats_partial:  1 x, 2 partials [C·K·3] (write)          count, mean, M2 of each thread's values
 //   stats_combine:  1 partials, 2 stats [2·C] (write)         mean, biased variance (Chan's merge)
@@ -29,6 +33,7 @@ struct Params {
   chunks: u32,
   var_offset: u32,
   eps: f32,
+  lanes: u32,
 }
 @group(0) @binding(0) var<storage, read> params: Params;
 
@@ -44,6 +49,22 @@ fn count() -> u32 {
 fn channel_value(c: u32, e: u32) -> u32 {
   let b = e / params.plane;
   return (b * params.channels + c) * params.plane + (e - b * params.plane);
+}
+
+// A thread of an elementwise pass: where its row starts, its channel, its first value in the row.
+struct RowLane {
+  start: u32,
+  channel: u32,
+  lane: u32,
+}
+
+fn row_lane(t: u32) -> RowLane {
+  let row = t / params.lanes;
+  return RowLane(row * params.plane, row % params.channels, t - row * params.lanes);
+}
+
+fn row_threads() -> u32 {
+  return params.batch * params.channels * params.lanes;
 }
 
 fn inverse_std(variance: f32) -> f32 {
@@ -154,11 +175,19 @@ fn grad_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
 @compute @workgroup_size(256)
 fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) lid: u32) {
-  let i = thread_index(wid, nwg, lid);
-  if (i >= params.batch * params.channels * params.plane) { return; }
-  let c = (i / params.plane) % params.channels;
-  let normalized = (x[i] - mean_in[c]) * inverse_std(variance_in[params.var_offset + c]) * weight_in[c] + bias_in[c];
-  y[i] = select(normalized, max(normalized, 0.0), RELU);
+  let t = thread_index(wid, nwg, lid);
+  if (t >= row_threads()) { return; }
+  let at = row_lane(t);
+  let c = at.channel;
+  let mean = mean_in[c];
+  let r = inverse_std(variance_in[params.var_offset + c]);
+  let weight = weight_in[c];
+  let bias = bias_in[c];
+  for (var p = at.lane; p < params.plane; p += params.lanes) {
+    let i = at.start + p;
+    let normalized = (x[i] - mean) * r * weight + bias;
+    y[i] = select(normalized, max(normalized, 0.0), RELU);
+  }
 }
 
 @group(0) @binding(4) var<storage, read> sums: array<f32>;
@@ -168,13 +197,21 @@ fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 @compute @workgroup_size(256)
 fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) lid: u32) {
-  let i = thread_index(wid, nwg, lid);
-  if (i >= params.batch * params.channels * params.plane) { return; }
-  let c = (i / params.plane) % params.channels;
+  let t = thread_index(wid, nwg, lid);
+  if (t >= row_threads()) { return; }
+  let at = row_lane(t);
+  let c = at.channel;
+  let mean = stats[c];
   let r = inverse_std(stats[params.channels + c]);
   let n = f32(count());
-  let normalized = (x[i] - stats[c]) * r;
-  dx[i] = backward_weight[c] * r * (g[i] - sums[params.channels + c] / n - normalized * sums[c] / n);
+  let scale = backward_weight[c] * r;
+  let mean_g = sums[params.channels + c] / n;
+  let sum_gx = sums[c];
+  for (var p = at.lane; p < params.plane; p += params.lanes) {
+    let i = at.start + p;
+    let normalized = (x[i] - mean) * r;
+    dx[i] = scale * (g[i] - mean_g - normalized * sum_gx / n);
+  }
 }
 
 @group(0) @binding(3) var<storage, read> cross_h: array<f32>;
@@ -241,14 +278,26 @@ fn cross_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @compute @workgroup_size(256)
 fn mix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
        @builtin(local_invocation_index) lid: u32) {
-  let i = thread_index(wid, nwg, lid);
-  if (i >= params.batch * params.channels * params.plane) { return; }
+  let t = thread_index(wid, nwg, lid);
+  if (t >= row_threads()) { return; }
+  let at = row_lane(t);
   let channels = params.channels;
-  let c = (i / params.plane) % channels;
-  let normalized = (x[i] - mix_stats[c]) * inverse_std(mix_stats[channels + c]);
-  var value = coefficients[c] * normalized + coefficients[channels + c] + coefficients[2u * channels + c] * mix_u[i];
+  let c = at.channel;
+  let mean = mix_stats[c];
+  let r = inverse_std(mix_stats[channels + c]);
+  let c0 = coefficients[c];
+  let c1 = coefficients[channels + c];
+  let c2 = coefficients[2u * channels + c];
+  var c3 = 0.0;
   if (TERMS == 2u) {
-    value += coefficients[3u * channels + c] * mix_v[i];
+    c3 = coefficients[3u * channels + c];
   }
-  mixed[i] = value;
+  for (var p = at.lane; p < params.plane; p += params.lanes) {
+    let i = at.start + p;
+    var value = c0 * ((x[i] - mean) * r) + c1 + c2 * mix_u[i];
+    if (TERMS == 2u) {
+      value += c3 * mix_v[i];
+    }
+    mixed[i] = value;
+  }
 }

@@ -21,6 +21,8 @@ const VALUES_PER_THREAD = 64;
 const MAX_CHUNKS = 4096;
 /** llvmpipe ends an invocation's loops after 65535 iterations; stats_partial loops twice. */
 const MAX_THREAD_LOOP = 32767;
+/** Threads per row (one sample, one channel) in the elementwise passes: llvmpipe's SIMD width. */
+const ROW_LANES = 8;
 
 interface Geometry {
   batch: number;
@@ -30,6 +32,8 @@ interface Geometry {
   count: number;
   /** Threads per channel in the partial passes. */
   chunks: number;
+  /** Threads per row of `plane` values in the elementwise passes. */
+  lanes: number;
 }
 
 /** Whether the fused kernels take x (at most MAX_CHUNKS · MAX_THREAD_LOOP values per channel). */
@@ -46,12 +50,16 @@ function geometry(op: string, x: Tensor): Geometry {
   if (Math.ceil(count / chunks) > MAX_THREAD_LOOP) {
     throw new Error(`${op}: ${count} values per channel exceed the kernel's limit of ${MAX_CHUNKS * MAX_THREAD_LOOP} (x ${x})`);
   }
-  return { batch, channels, plane, count, chunks };
+  const lanes = Math.max(Math.min(plane, ROW_LANES), Math.ceil(plane / MAX_THREAD_LOOP));
+  return { batch, channels, plane, count, chunks, lanes };
 }
 
-function params({ batch, channels, plane, chunks }: Geometry, eps: number, varOffset = 0): Uint32Array {
-  return new Params().u32(batch).u32(channels).u32(plane).u32(chunks).u32(varOffset).f32(eps).build();
+function params({ batch, channels, plane, chunks, lanes }: Geometry, eps: number, varOffset = 0): Uint32Array {
+  return new Params().u32(batch).u32(channels).u32(plane).u32(chunks).u32(varOffset).f32(eps).u32(lanes).build();
 }
+
+/** Threads of an elementwise pass. */
+const rowThreads = ({ batch, channels, lanes }: Geometry) => batch * channels * lanes;
 
 function checkChannelVector(op: string, name: string, t: Tensor, channels: number): void {
   if (t.rank !== 1 || t.shape[0] !== channels || t.dtype !== "float32") {
@@ -92,7 +100,7 @@ export function batchNormKernel(x: Tensor, weight: Tensor, bias: Tensor, eps: nu
   checkChannelVector(op, "bias", bias, geo.channels);
   const stats = statsOf(op, x, geo);
   const y = engine.allocate(op, x.shape);
-  launchFlat("batch_norm", "normalize", params(geo, eps, geo.channels), [x, stats, stats, weight, bias, y], x.size, reluConstants(relu));
+  launchFlat("batch_norm", "normalize", params(geo, eps, geo.channels), [x, stats, stats, weight, bias, y], rowThreads(geo), reluConstants(relu));
   return y;
 }
 
@@ -106,7 +114,7 @@ export function batchNormInferenceKernel(
     checkChannelVector(op, name, t, geo.channels);
   }
   const y = engine.allocate(op, x.shape);
-  launchFlat("batch_norm", "normalize", params(geo, eps), [x, mean, variance, weight, bias, y], x.size, reluConstants(relu));
+  launchFlat("batch_norm", "normalize", params(geo, eps), [x, mean, variance, weight, bias, y], rowThreads(geo), reluConstants(relu));
   return y;
 }
 
@@ -157,7 +165,7 @@ export function batchNormBackwardKernel(x: Tensor, weight: Tensor, g: Tensor, ep
   checkChannelVector(op, "weight", weight, geo.channels);
   const { stats, sums } = gradientSums(op, x, g, geo, eps);
   const dx = engine.allocate(op, x.shape);
-  launchFlat("batch_norm", "backward_input", params(geo, eps), [x, g, stats, sums, weight, dx], x.size);
+  launchFlat("batch_norm", "backward_input", params(geo, eps), [x, g, stats, sums, weight, dx], rowThreads(geo));
   return dx;
 }
 
@@ -193,6 +201,6 @@ export function batchNormMixKernel(x: Tensor, coefficients: Tensor, terms: reado
   const stats = statsOf(op, x, geo);
   const out = engine.allocate(op, x.shape);
   const [u, v = u] = terms;
-  launchFlat("batch_norm", "mix", params(geo, eps), [x, stats, coefficients, u, v, out], x.size, { TERMS: terms.length });
+  launchFlat("batch_norm", "mix", params(geo, eps), [x, stats, coefficients, u, v, out], rowThreads(geo), { TERMS: terms.length });
   return out;
 }

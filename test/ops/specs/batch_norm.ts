@@ -2,7 +2,8 @@
  * The op-spec table's rows for the fused batch-norm primitives: each checked forward against float64 and
  * to first and second order by finite differences. The backward primitives' second order is the
  * third order of batch norm (their gradients are composed). Shapes with more values per channel
- * than lavapipe lets one invocation loop over check the kernels' chunked reductions.
+ * than lavapipe lets one invocation loop over check the kernels' chunked reductions; planes longer
+ * than the threads that share a row (8) check the elementwise passes' loops.
  */
 import type { OpSpec } from "../spec.ts";
 
@@ -63,6 +64,17 @@ export const BATCH_NORM_SPECS: OpSpec[] = [
     name: "batchNormMix two terms",
     inputs: [{ shape: [3, 2, 2, 2] }, { shape: [4, 2] }, { shape: [3, 2, 2, 2] }, { shape: [3, 2, 2, 2] }],
     fn: (o, x, c, u, v) => o.batchNormMix(x, c, [u, v], EPS),
+  },
+  {
+    name: "batchNormMix two terms, rows longer than the threads sharing them (3×3 planes)",
+    inputs: [{ shape: [2, 2, 3, 3] }, { shape: [4, 2] }, { shape: [2, 2, 3, 3] }, { shape: [2, 2, 3, 3] }],
+    fn: (o, x, c, u, v) => o.batchNormMix(x, c, [u, v], EPS),
+  },
+  {
+    name: "batchNormMix with 13×13 planes",
+    inputs: [{ shape: [2, 3, 13, 13] }, { shape: [3, 3] }, { shape: [2, 3, 13, 13] }],
+    fn: (o, x, c, u) => o.batchNormMix(x, c, [u], EPS),
+    order: 0,
   },
   {
     name: "batchNormTrainBackward composed with tanh (its gradient's cross-sample terms)",
