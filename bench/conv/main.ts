@@ -3,9 +3,9 @@
  * x and w), in GFLOP/s for Harmonize and its WebGPU peers on the same adapter in one run, with
  * ratios. Forward results are cross-checked against Harmonize's; the gradients of every framework
  * (Harmonize's included) against a float64 closed form. A framework whose result is wrong is left
- * out of the table and named below it. Harmonize keeps a tensor's packings beside it, which the
- * peers do not: each of its repetitions uploads x and w as new tensors (timed), so it packs them
- * again (bench/peers/harmonize.ts). Then ResNet-18 throughput (Harmonize only): eval-mode
+ * out of the table and named below it. Harmonize's texture kernels keep a tensor's packings
+ * beside it, which the peers do not: with them each repetition uploads x and w as new tensors
+ * (timed), so it packs them again (bench/peers/harmonize.ts). Then ResNet-18 throughput (Harmonize only): eval-mode
  * forward and one plain cross-entropy SGD training step, in images/s.
  *
  *   deno task bench:conv [--quick] [--parts conv,resnet] [--batch 8] [--peers tfjs,jax-js]

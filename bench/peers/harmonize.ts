@@ -16,6 +16,18 @@ function workload(backend: Backend, inputs: Tensor[], op: () => Tensor | Tensor[
   });
 }
 
+/**
+ * x and w for each repetition. The texture convolutions keep a tensor's packings beside it
+ * (conv_textures.ts), which peers do not: with them every repetition uploads x and w again as new
+ * tensors (timed), so it packs them again. The buffer kernels pack nothing and reuse one upload.
+ */
+function convOperands(backend: Backend, x: HostTensor, w: HostTensor): { inputs: Tensor[]; operands: () => [Tensor, Tensor] } {
+  const upload = (): [Tensor, Tensor] => [tensor(x.data, x.shape), tensor(w.data, w.shape)];
+  if (backend.kernels.variants.conv === "textures") return { inputs: [], operands: upload };
+  const uploaded = upload();
+  return { inputs: uploaded, operands: () => uploaded };
+}
+
 /** Harmonize as a peer; `options` (e.g. the matmul variant) apply when it opens its device. */
 export function harmonizePeer(options: BackendOptions = {}): Peer {
   let backend: Backend | null = null;
@@ -42,15 +54,15 @@ export function harmonizePeer(options: BackendOptions = {}): Peer {
       return workload(opened(), [ta, tb], () => matmul(ta, tb, options));
     },
 
-    // The texture convolutions keep a tensor's packings beside it (conv_textures.ts), which peers
-    // do not: every repetition uploads x and w again as new tensors, so they are packed again.
     conv2d(x: HostTensor, w: HostTensor, options: ConvOptions) {
-      return workload(opened(), [], () => tidy(() => conv2d(tensor(x.data, x.shape), tensor(w.data, w.shape), options)));
+      const { inputs, operands } = convOperands(opened(), x, w);
+      return workload(opened(), inputs, () => tidy(() => conv2d(...operands(), options)));
     },
 
     conv2dTrain(x: HostTensor, w: HostTensor, options: ConvOptions) {
+      const { inputs, operands } = convOperands(opened(), x, w);
       const gradients = grad(([a, b]: Tensor[]) => sum(conv2d(a, b, options)));
-      return workload(opened(), [], () => tidy(() => gradients([tensor(x.data, x.shape), tensor(w.data, w.shape)])));
+      return workload(opened(), inputs, () => tidy(() => gradients(operands())));
     },
   };
 }

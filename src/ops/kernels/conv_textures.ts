@@ -1,6 +1,7 @@
 /**
  * conv2d's texture kernels (shaders/conv2d_texture.wgsl), for CPU adapters: operands packed
  * channels-last into rgba32float textures, the input gradient computed stride phase by stride phase.
+ * Weights and padded inputs are packed once per tensor and kept beside its storage (docs/kernels.md).
  */
 import { engine } from "../../engine.ts";
 import { Params } from "../../backend/params.ts";
