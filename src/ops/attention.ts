@@ -10,6 +10,7 @@ import type { Tensor } from "../tensor.ts";
 import { engine } from "../engine.ts";
 import type { AttentionVariant } from "../backend/kernel_policy.ts";
 import { apply } from "./apply.ts";
+import { scalar } from "./creation.ts";
 import { add, exp, mul, sub } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
 import { concat, reshape, slice } from "./movement.ts";
@@ -130,17 +131,18 @@ export function attentionBackwardVjp(
   // P from the forward's log-sum-exps: a higher order differentiates lse through the packed output
   // (the attention primitive's own rule), so the total derivative in q and k stays exact.
   const lse = reshape(slice(packed, [rows * D], [rows]), [batch, T, 1]);
-  const p = exp(sub(mul(matmul(q, k, { transB: true }), scale), lse));
+  const scaleT = scalar(scale); // one fill, not one per product
+  const p = exp(sub(mul(matmul(q, k, { transB: true }), scaleT), lse));
   const dP = matmul(dO, v, { transB: true });
   const centred = sub(dP, sub(sum(mul(p, dP), -1, true), dLse));
   const dS = mul(p, centred);
-  const w = mul(add(matmul(a, k, { transB: true }), matmul(q, b, { transB: true })), scale);
+  const w = mul(add(matmul(a, k, { transB: true }), matmul(q, b, { transB: true })), scaleT);
   const wRow = sum(mul(w, p), -1, true);
   const pBar = add(sub(mul(w, centred), mul(wRow, dP)), matmul(dO, c, { transB: true }));
   const dPBar = mul(p, sub(w, wRow));
   const sBar = mul(p, sub(pBar, sum(mul(pBar, p), -1, true)));
-  const qBar = mul(add(matmul(dS, b), matmul(sBar, k)), scale);
-  const kBar = mul(add(matmul(dS, a, { transA: true }), matmul(sBar, q, { transA: true })), scale);
+  const qBar = mul(add(matmul(dS, b), matmul(sBar, k)), scaleT);
+  const kBar = mul(add(matmul(dS, a, { transA: true }), matmul(sBar, q, { transA: true })), scaleT);
   const vBar = matmul(dPBar, dO, { transA: true });
   const dOBar = add(matmul(p, c), matmul(dPBar, v));
   const stacked = concat([qBar, kBar, vBar].map((t) => reshape(t, [1, batch, T, D])));
