@@ -26,6 +26,16 @@ export interface AdamWUpdate {
   step: number;
 }
 
+/**
+ * Dispatches `entry` over `size` values, four per thread where the size allows (the `_vec4` entry
+ * points); `fields` writes the parameter block after its first word, the count of threads' items.
+ */
+function launchUpdate(entry: string, size: number, tensors: Tensor[], fields: (params: Params) => Params): void {
+  const vec4 = size % 4 === 0;
+  const threads = vec4 ? size / 4 : size;
+  launchFlat("optimizer", vec4 ? `${entry}_vec4` : entry, fields(new Params().u32(threads)).build(), tensors, threads);
+}
+
 function checkOperands(name: string, p: Tensor, others: (Tensor | undefined)[]): void {
   for (const t of others) {
     if (t && (t.dtype !== "float32" || t.size !== p.size)) {
@@ -40,16 +50,16 @@ function checkOperands(name: string, p: Tensor, others: (Tensor | undefined)[]):
  */
 export function sgdUpdateKernel(p: Tensor, g: Tensor, buffer: Tensor | undefined, o: SgdUpdate): { param: Tensor; buffer?: Tensor } {
   checkOperands("sgd", p, [g, buffer]);
-  const params = new Params().u32(p.size).f32(o.lr).f32(o.weightDecay).f32(o.momentum).f32(1 - o.dampening)
-    .u32(o.nesterov ? 1 : 0).u32(buffer ? 0 : 1).build();
+  const fields = (params: Params) =>
+    params.f32(o.lr).f32(o.weightDecay).f32(o.momentum).f32(1 - o.dampening).u32(o.nesterov ? 1 : 0).u32(buffer ? 0 : 1);
   const param = engine.allocate("sgd", p.shape);
   if (!o.momentum) {
-    launchFlat("optimizer", "sgd", params, [p, g, param], p.size);
+    launchUpdate("sgd", p.size, [p, g, param], fields);
     return { param };
   }
   const next = engine.allocate("sgd", p.shape);
   // Before the first step there is no buffer: the kernel does not read its binding, g stands in.
-  launchFlat("optimizer", "sgd_momentum", params, [p, g, buffer ?? g, param, next], p.size);
+  launchUpdate("sgd_momentum", p.size, [p, g, buffer ?? g, param, next], fields);
   return { param, buffer: next };
 }
 
@@ -61,10 +71,9 @@ export function adamWUpdateKernel(
   o: AdamWUpdate,
 ): { param: Tensor; m: Tensor; v: Tensor } {
   checkOperands("adamw", p, [g, moments?.m, moments?.v]);
-  const params = new Params().u32(p.size).f32(o.lr).f32(1 - o.lr * o.weightDecay).f32(o.beta1).f32(1 - o.beta1)
-    .f32(o.beta2).f32(1 - o.beta2).f32(1 - o.beta1 ** o.step).f32(1 - o.beta2 ** o.step).f32(o.epsilon)
-    .u32(moments ? 0 : 1).build();
   const [param, m, v] = [0, 1, 2].map(() => engine.allocate("adamw", p.shape));
-  launchFlat("optimizer", "adamw", params, [p, g, moments?.m ?? g, moments?.v ?? g, param, m, v], p.size);
+  launchUpdate("adamw", p.size, [p, g, moments?.m ?? g, moments?.v ?? g, param, m, v], (params) =>
+    params.f32(o.lr).f32(1 - o.lr * o.weightDecay).f32(o.beta1).f32(1 - o.beta1).f32(o.beta2).f32(1 - o.beta2)
+      .f32(1 - o.beta1 ** o.step).f32(1 - o.beta2 ** o.step).f32(o.epsilon).u32(moments ? 0 : 1));
   return { param, m, v };
 }

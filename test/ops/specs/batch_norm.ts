@@ -82,6 +82,18 @@ export const BATCH_NORM_SPECS: OpSpec[] = [
     fn: (o, x, w, g) => o.tanh(o.batchNormTrainBackward(x, w, g, EPS)),
   },
   {
+    name: "batchNormTrainBackward with a partial's stride longer than a plane ([100, 2, 3]: 5 partials per channel)",
+    inputs: [{ shape: [100, 2, 3] }, { shape: [2] }, { shape: [100, 2, 3] }],
+    fn: (o, x, w, g) => o.batchNormTrainBackward(x, w, g, EPS),
+    order: 1,
+  },
+  {
+    name: "batchNormBackwardSums with a partial's stride longer than a plane ([100, 2, 3])",
+    inputs: [{ shape: [100, 2, 3] }, { shape: [100, 2, 3] }, { shape: [100, 2, 3] }],
+    fn: (o, x, g, h) => o.batchNormBackwardSums(x, g, h, EPS),
+    order: 0,
+  },
+  {
     name: "batchNormTrain with 80000 values per channel (chunked reductions)",
     inputs: [{ shape: [2, 2, 200, 200] }, { shape: [2] }, { shape: [2] }],
     fn: (o, x, w, b) => o.batchNormTrain(x, w, b, EPS),
