@@ -24,7 +24,9 @@
 //   Bindings: 0 params, 1 weights, 2 input (texture_2d_array<f32>), 3 out (storage, write).
 //   Grid (ceil(N·OH·OW / (16·WG_X)), ceil(rows / (4·ROW_QUADS·WG_Y))).
 // weight_grad_texture — partial[split, o, c, kh, kw] = Σ_{(n, oh) in split, ow} G[n, oh, ow, o] ·
-//   X[n, oh·sh + kh·dh, ow·sw + kw·dw, c] with G the packed output gradient, X the padded input.
+//   X[n, oh·sh + kh·dh, ow·sw + kw·dw, c] with G the packed output gradient, X the padded input;
+//   G[n, oh, ow] lies at (dest.off + (oh, ow)) of its [dest.height, dest.width] block (a
+//   stride-1 convolution shares the input gradient's padded packing of gy).
 //   Each thread owns 16 output channels × 4 column groups (tap, c4) of 4 input channels: 8
 //   fetches per 256 products (8 × 4 took about a tenth more CPU time on lavapipe; 32 × 4, a sixth
 //   less, but its 512 accumulators took LLVM 30 s to compile).
@@ -320,16 +322,17 @@ fn weight_grad_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
     let v = n * conv.tex_h + oh * conv.window.stride_h;
     let xv = vec4<u32>(v) + dv;
     var xu = du;
-    var gu = o4 * conv.out_w;
+    let gv = n * conv.dest.height + conv.dest.off_h + oh;
+    var gu = o4 * conv.dest.width + conv.dest.off_w;
     for (var ow = 0u; ow < conv.out_w; ow++) {
       let x0 = fetch(input_tex, xu.x, xv.x);
       let x1 = fetch(input_tex, xu.y, xv.y);
       let x2 = fetch(input_tex, xu.z, xv.z);
       let x3 = fetch(input_tex, xu.w, xv.w);
-      a = quad_add(a, x0, x1, x2, x3, fetch(first_tex, gu, k));
-      b = quad_add(b, x0, x1, x2, x3, fetch(first_tex, gu + conv.out_w, k));
-      c = quad_add(c, x0, x1, x2, x3, fetch(first_tex, gu + 2u * conv.out_w, k));
-      d = quad_add(d, x0, x1, x2, x3, fetch(first_tex, gu + 3u * conv.out_w, k));
+      a = quad_add(a, x0, x1, x2, x3, fetch(first_tex, gu, gv));
+      b = quad_add(b, x0, x1, x2, x3, fetch(first_tex, gu + conv.dest.width, gv));
+      c = quad_add(c, x0, x1, x2, x3, fetch(first_tex, gu + 2u * conv.dest.width, gv));
+      d = quad_add(d, x0, x1, x2, x3, fetch(first_tex, gu + 3u * conv.dest.width, gv));
       gu++;
       xu += vec4<u32>(conv.window.stride_w);
     }

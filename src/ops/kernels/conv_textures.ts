@@ -79,6 +79,27 @@ function packedPaddedInput(x: Tensor, geo: Geometry, attrs: ConvAttrs): { view: 
   return { view, texH, texW };
 }
 
+/** Where a packed gy's pixels lie: (offset + (oh, ow)) of each [texH, texW] block. */
+interface GradientPlacement {
+  texH: number;
+  texW: number;
+  offset: [number, number];
+}
+
+/**
+ * gy packed with a stride-1 input gradient's placement, kept beside gy's storage: that input
+ * gradient and the weight gradient of the same convolution both read it (see gradientPlacement).
+ */
+function packedGradient(gy: Tensor, { texH, texW, offset }: GradientPlacement): GPUTextureView {
+  const size = packedSize(gy.shape, texH, texW);
+  const key = `conv.gradient ${gy.shape.join("x")} at ${offset} in ${texH}x${texW}: ${size.join("x")} rgba32float`;
+  return gy.storage.derived(key, () => {
+    const packed = engine.backend.keptTexture(key, size, "rgba32float");
+    recordPackInput(gy, texH, texW, offset, packed.view);
+    return packed;
+  }).view;
+}
+
 /** Which kernel taps a packed weight texture holds, per axis: first + step·t for t < taps. */
 interface TapSelection {
   taps: [number, number];
@@ -126,7 +147,11 @@ interface TextureConv {
   texW: number;
   kChunk: number;
   channels: number;
-  /** Where grid pixel (i, j) is written: (off + step·i) of a [height, width] plane; default the grid itself. */
+  /**
+   * conv_texture: where grid pixel (i, j) is written, (off + step·i) of a [height, width] plane;
+   * weight_grad_texture: where gy's pixel (i, j) lies in its packing, (off + i) of a [height, width]
+   * block. Default the grid itself.
+   */
   dest?: { height: number; width: number; offset: [number, number]; step: [number, number] };
 }
 
@@ -201,8 +226,8 @@ export function forwardTextures(x: Tensor, w: Tensor, geo: Geometry, attrs: Conv
   }, weights, input, out);
 }
 
-/** dx phase by phase (see PhaseAxis): each stride phase is a stride-1 convolution of gy. */
-export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: ConvAttrs, xShape: number[]): Tensor {
+/** The stride phases of dx: per axis its PhaseAxis (null where no tap reaches) and its phase. */
+function stridePhases(geo: Geometry, attrs: ConvAttrs): [PhaseAxis | null, PhaseAxis | null, number, number][] {
   const [sh, sw] = attrs.stride;
   const phases: [PhaseAxis | null, PhaseAxis | null, number, number][] = [];
   for (let ph = 0; ph < sh; ph++) {
@@ -215,14 +240,42 @@ export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: C
       ]);
     }
   }
+  return phases;
+}
+
+/** How one stride phase's convolution reads gy: shifted by −eMin, within the taps' reach. */
+const phasePlacement = (a: PhaseAxis, b: PhaseAxis): GradientPlacement => ({
+  texH: a.count + (a.taps - 1) * a.dilation,
+  texW: b.count + (b.taps - 1) * b.dilation,
+  offset: [-a.eMin, -b.eMin],
+});
+
+/**
+ * A stride-1 input gradient's placement of gy, if it holds all of gy (the padding before and
+ * after is at most the dilated kernel's reach), so that the weight gradient can read it too.
+ */
+function gradientPlacement(geo: Geometry, attrs: ConvAttrs): GradientPlacement | null {
+  if (attrs.stride[0] !== 1 || attrs.stride[1] !== 1) return null;
+  const [[a, b]] = stridePhases(geo, attrs);
+  if (!a || !b) return null;
+  const placement = phasePlacement(a, b);
+  const holds = placement.offset.every((o, i) => o >= 0 && o + [geo.outHeight, geo.outWidth][i] <= [placement.texH, placement.texW][i]);
+  return holds ? placement : null;
+}
+
+/** dx phase by phase (see PhaseAxis): each stride phase is a stride-1 convolution of gy. */
+export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: ConvAttrs, xShape: number[]): Tensor {
+  const [sh, sw] = attrs.stride;
+  const phases = stridePhases(geo, attrs);
+  const shared = gradientPlacement(geo, attrs);
   // Positions no tap reaches (e.g. a 1×1 kernel at stride 2) get no gradient: start from zeros.
   const everyPixelReached = phases.every(([a, b]) => a && b);
   const dx = everyPixelReached ? engine.allocate("conv2dInputGrad", xShape) : fillKernel("conv2dInputGrad", xShape, 0);
   for (const [a, b, ph, pw] of phases) {
     if (!a || !b) continue;
-    const texH = a.count + (a.taps - 1) * a.dilation;
-    const texW = b.count + (b.taps - 1) * b.dilation;
-    const input = packInput("conv.gradient", gy, texH, texW, [-a.eMin, -b.eMin]);
+    const placement = phasePlacement(a, b);
+    const { texH, texW } = placement;
+    const input = shared ? packedGradient(gy, shared) : packInput("conv.gradient", gy, texH, texW, placement.offset);
     const weights = packedWeights(w, true, { taps: [a.taps, b.taps], first: [a.first, b.first], step: [a.step, b.step] });
     convTexture({
       batch: geo.batch, rows: geo.channels, inner: geo.outChannels, outH: a.count, outW: b.count,
@@ -236,7 +289,9 @@ export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: C
 
 export function weightGradTextures(x: Tensor, gy: Tensor, geo: Geometry, attrs: ConvAttrs, wShape: number[]): Tensor {
   const { view: input, texH, texW } = packedPaddedInput(x, geo, attrs);
-  const gradient = packInput("conv.gradient", gy, geo.outHeight, geo.outWidth, [0, 0]);
+  const shared = gradientPlacement(geo, attrs);
+  const placement = shared ?? { texH: geo.outHeight, texW: geo.outWidth, offset: [0, 0] };
+  const gradient = shared ? packedGradient(gy, shared) : packInput("conv.gradient", gy, placement.texH, placement.texW, placement.offset);
   const columnGroups = geo.kernelH * geo.kernelW * quads(geo.channels);
   const tiles = Math.ceil(columnGroups / TEXTURE_WEIGHT_GRAD_GROUPS) * Math.ceil(geo.outChannels / TEXTURE_WEIGHT_GRAD_ROWS);
   // Split the depth by whole output rows (n, oh), each at least MIN_SPLIT_DEPTH long in total.
@@ -249,6 +304,7 @@ export function weightGradTextures(x: Tensor, gy: Tensor, geo: Geometry, attrs: 
       batch: geo.batch, rows: geo.outChannels, inner: geo.channels, outH: geo.outHeight, outW: geo.outWidth,
       kernel: [geo.kernelH, geo.kernelW], stride: attrs.stride, dilation: attrs.dilation, texH, texW, kChunk: chunk,
       channels: geo.channels,
+      dest: { height: placement.texH, width: placement.texW, offset: placement.offset, step: [1, 1] },
     }),
     buffers: [gradient, input, partial.buffer],
     workgroups: [Math.ceil(columnGroups / TEXTURE_WEIGHT_GRAD_GROUPS), Math.ceil(geo.outChannels / TEXTURE_WEIGHT_GRAD_ROWS), splits],
