@@ -6,8 +6,7 @@ import { dispose, tidy } from "../engine.ts";
 import type { Model } from "../models/mod.ts";
 import { Dropout } from "../nn/dropout.ts";
 import type { Module } from "../nn/module.ts";
-import { mul } from "../ops/elementwise.ts";
-import { sum } from "../ops/reduce.ts";
+import { sumSquares } from "../ops/reduce.ts";
 import { stack } from "../ops/movement.ts";
 import type { Batch } from "../data/batch.ts";
 import type { Optimizer } from "../harmonize/optimizers.ts";
@@ -57,7 +56,7 @@ export class Member {
     const { parts, logits, grads } = lossGradients(this.model, batch, { ...options, mode: this.mode });
     try {
       const names = Object.keys(grads);
-      const readout = tidy(() => stack([...PARTS.map((p) => parts[p]), ...names.map((n) => sum(mul(grads[n], grads[n])))]));
+      const readout = tidy(() => stack([...PARTS.map((p) => parts[p]), ...names.map((n) => sumSquares(grads[n]))]));
       const values = await readout.data();
       readout.dispose();
       const loss = Object.fromEntries(PARTS.map((p, i) => [p, values[i]])) as unknown as LossValues;
