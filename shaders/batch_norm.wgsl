@@ -8,7 +8,7 @@
 // The elementwise passes (normalize, backward_input, mix) give each row of P values (one sample,
 // one channel) to `lanes` adjacent threads, each taking every lanes-th value: a thread loads its
 // channel's values once, not per element (per-lane gathers cost CPU adapters more than the
-// arithmetic), and adjacent threads still read adjacent addresses.
+// arithmetic), and adjacent threads still read adjacent addresses; P/lanes stays below 32768.
 // Entry points (bindings after 0 = params):
 //   stats_partial:  1 x, 2 partials [C·K·3] (write)          count, mean, M2 of each thread's values
 //   stats_combine:  1 partials, 2 stats [2·C] (write)         mean, biased variance (Chan's merge)
