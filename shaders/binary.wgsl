@@ -5,17 +5,29 @@
 // src/primitive.ts); BROADCAST=false when a, b and out share one shape (no index math);
 // RELU=true writes max(result, 0) (addRelu: a residual sum and its ReLU in one pass).
 // Broadcasting reads a and b at the offsets of lib/strided.wgsl (lanes 0 and 1).
+// Entry main_vec4 (the launcher's choice when the output's size is a multiple of 4 and each operand
+// is the output's shape or one value): four values per thread, read and written as vec4 (16 bytes
+// per lane on CPU adapters), each computed by the same scalar rule as main, so results match bit
+// for bit. Its params is {size} in vec4s; override ONE_VALUE: 0 none, 1 a, 2 b is one value, read
+// as the first lane of its first vec4 (pool buffers hold at least 256 bytes).
 #include "lib/flat_index.wgsl"
 #include "lib/strided.wgsl"
 #include "lib/erf.wgsl"
 override OP: u32 = 0u;
 override BROADCAST: bool = true;
 override RELU: bool = false;
+override ONE_VALUE: u32 = 0u;
 
 @group(0) @binding(0) var<storage, read> params: Strided;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// The same bindings seen as vec4s, for main_vec4.
+struct Count { size: u32 }
+@group(0) @binding(0) var<storage, read> count: Count;
+@group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
 
 // pow with the real-valued cases WGSL leaves undefined: x < 0 with integer y, and 0^0 = 1.
 fn pow_f32(x: f32, y: f32) -> f32 {
@@ -34,6 +46,10 @@ fn pow_f32(x: f32, y: f32) -> f32 {
 fn result(x: f32, y: f32) -> f32 {
   let value = apply_op(x, y);
   return select(value, max(value, 0.0), RELU);
+}
+
+fn result4(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
+  return vec4(result(x.x, y.x), result(x.y, y.y), result(x.z, y.z), result(x.w, y.w));
 }
 
 fn apply_op(x: f32, y: f32) -> f32 {
@@ -69,4 +85,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let at = strided_offsets(i);
   out[i] = result(a[at.x], b[at.y]);
+}
+
+@compute @workgroup_size(256)
+fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+  let i = flat_index(wid, nwg, lid);
+  if (i >= count.size) { return; }
+  var x: vec4<f32>;
+  var y: vec4<f32>;
+  if (ONE_VALUE == 1u) { x = vec4(a4[0].x); } else { x = a4[i]; }
+  if (ONE_VALUE == 2u) { y = vec4(b4[0].x); } else { y = b4[i]; }
+  out4[i] = result4(x, y);
 }

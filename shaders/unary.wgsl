@@ -1,7 +1,9 @@
 // Unary elementwise ops over contiguous float32 tensors.
 // Bindings: 0 params {size}, 1 x: array<f32> (read), 2 y: array<f32> (write).
 // Workgroup: 256 threads, 2-D grid of workgroups (flattened). Override OP picks the function,
-// in the order of UNARY_OPS in src/primitive.ts.
+// in the order of UNARY_OPS in src/primitive.ts. Entry main_vec4 (sizes a multiple of 4): four
+// values per thread as vec4s (16-byte loads and stores on CPU adapters), params.size in vec4s,
+// each value by main's scalar rule.
 #include "lib/flat_index.wgsl"
 #include "lib/erf.wgsl"
 override OP: u32 = 0u;
@@ -10,6 +12,8 @@ struct Params { size: u32 }
 @group(0) @binding(0) var<storage, read> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
 
 // exp(-2|v|) form cannot overflow; the series keeps relative accuracy near zero.
 fn tanh_f32(v: f32) -> f32 {
@@ -45,4 +49,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = flat_index(wid, nwg, lid);
   if (i >= params.size) { return; }
   y[i] = apply_op(x[i]);
+}
+
+@compute @workgroup_size(256)
+fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+  let i = flat_index(wid, nwg, lid);
+  if (i >= params.size) { return; }
+  let v = x4[i];
+  y4[i] = vec4(apply_op(v.x), apply_op(v.y), apply_op(v.z), apply_op(v.w));
 }

@@ -17,8 +17,27 @@ function requireFloat(op: string, ...tensors: Tensor[]): void {
 export function unaryKernel(op: UnaryOp, x: Tensor): Tensor {
   requireFloat(op, x);
   const out = engine.allocate(op, x.shape);
-  launchFlat("unary", "main", new Params().u32(x.size).build(), [x, out], x.size, { OP: UNARY_OPS.indexOf(op) });
+  // Four values per thread where the size allows (main_vec4): 16-byte loads and stores.
+  const vec4 = x.size % 4 === 0;
+  const threads = vec4 ? x.size / 4 : x.size;
+  launchFlat("unary", vec4 ? "main_vec4" : "main", new Params().u32(threads).build(), [x, out], threads, {
+    OP: UNARY_OPS.indexOf(op),
+  });
   return out;
+}
+
+/**
+ * Which operand of a vec4 launch is one value (0 none, 1 a, 2 b), or undefined when main_vec4
+ * cannot take the shapes: the size is not a multiple of 4, or an operand is neither the output's
+ * shape nor one value.
+ */
+function vec4OneValue(a: Tensor, b: Tensor, shape: number[], size: number): number | undefined {
+  if (size % 4 !== 0) return undefined;
+  const full = (t: Tensor) => sameShape(t.shape, shape);
+  if (full(a) && full(b)) return 0;
+  if (a.size === 1 && full(b)) return 1;
+  if (b.size === 1 && full(a)) return 2;
+  return undefined;
 }
 
 /** `relu`: the result's ReLU is taken in the same pass (addRelu). */
@@ -27,6 +46,16 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, relu = false): 
   requireFloat(name, a, b);
   const shape = broadcastShapes(name, a.shape, b.shape);
   const out = engine.allocate(name, shape);
+  const oneValue = vec4OneValue(a, b, shape, out.size);
+  if (oneValue !== undefined) {
+    const threads = out.size / 4;
+    launchFlat("binary", "main_vec4", new Params().u32(threads).build(), [a, b, out], threads, {
+      OP: BINARY_OPS.indexOf(op),
+      RELU: relu ? 1 : 0,
+      ONE_VALUE: oneValue,
+    });
+    return out;
+  }
   const plain = sameShape(a.shape, shape) && sameShape(b.shape, shape);
   const dims = collapseDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   const { params, constants } = stridedLaunch(out.size, dims.shape, dims.strides);

@@ -50,6 +50,31 @@ export const CORE_SPECS: OpSpec[] = [
     fn: (o, a, b) => o[name](o.add(a, o.mul(b, o.constant([0], []))), o.slice(a, [1, 0], [1, 3])),
     order: 0,
   })),
+  // Four values per thread (main_vec4: size 4·k, operands of the output's shape or one value)
+  // and one per thread (4·k + 1), for each family.
+  ...([[3, 4], [13]] as const).flatMap(([...shape]): OpSpec[] => [
+    ...(["add", "sub", "mul", "maximum", "minimum", "reluGrad", "geluGrad", "addRelu"] as const).map((name): OpSpec => ({
+      name: `${name} [${shape}]`,
+      inputs: [{ shape, domain: "awayFromZero" }, { shape, domain: "awayFromZero" }],
+      fn: (o, a, b) => o[name](a, b),
+    })),
+    { name: `div [${shape}]`, inputs: [{ shape }, { shape, domain: "positive" }], fn: (o, a, b) => o.div(a, b) },
+    { name: `pow [${shape}]`, inputs: [{ shape, domain: "positive" }, { shape }], fn: (o, a, b) => o.pow(a, b) },
+    { name: `mul by one value [${shape}]`, inputs: [{ shape }, { shape: [] }], fn: (o, a, b) => o.mul(a, b) },
+    { name: `sub from one value [${shape}]`, inputs: [{ shape: [1] }, { shape }], fn: (o, a, b) => o.sub(a, b) },
+    {
+      name: `geluSecondGrad by one value [${shape}]`,
+      inputs: [{ shape: [] }, { shape }],
+      fn: (o, g, x) => o.geluSecondGrad(g, x),
+    },
+    { name: `greater than one value [${shape}]`, inputs: [{ shape }, { shape: [] }], fn: (o, a, b) => o.greater(a, b), order: 0 },
+    ...(["exp", "tanh", "erf"] as const).map((name): OpSpec => ({
+      name: `${name} [${shape}]`,
+      inputs: [{ shape }],
+      fn: (o, x) => o[name](x),
+    })),
+    { name: `gelu [${shape}]`, inputs: [{ shape }], fn: (o, x) => o.gelu(x) },
+  ]),
   {
     name: "where",
     inputs: [{ shape: [3, 4] }, { shape: [3, 4] }, { shape: [4] }],
