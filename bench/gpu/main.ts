@@ -19,7 +19,7 @@ import { formatProfile, profile } from "../../src/profile.ts";
 import { formatNumber, formatTable, gflops, intOption, randomHost, timeWorkload, type TimingOptions } from "../lib.ts";
 import { harmonizePeer } from "../peers/harmonize.ts";
 import type { Workload } from "../peers/peer.ts";
-import { hostBatch, oursStepWorkload, uploadBatch } from "../harmonize/step.ts";
+import { hostBatch, oursStepWorkload } from "../harmonize/step.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -117,8 +117,7 @@ for (const variant of KERNEL_VARIANTS.conv as readonly ConvVariant[]) {
 backend.setKernelVariant("conv", "buffers");
 
 const model = createModel({ arch: "resnet", preset: "resnet50", classes: CLASSES });
-const batch = uploadBatch(hostBatch(batchSize, imageSize, CLASSES));
-const step = oursStepWorkload(model, batch, { mode: "harmonized", lr: LR, classes: CLASSES });
+const step = oursStepWorkload(model, hostBatch(batchSize, imageSize, CLASSES), { mode: "harmonized", lr: LR, classes: CLASSES });
 try {
   const timed = await timeWorkload(step, timing);
   const label = `ResNet-50 ${imageSize}² b${batchSize} harmonized step (matmul shared, conv buffers)`;
@@ -133,7 +132,6 @@ try {
   }
 } finally {
   step.dispose();
-  dispose(batch);
   model.dispose();
 }
 

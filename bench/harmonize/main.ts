@@ -29,7 +29,7 @@ import { dispose, init } from "../../src/mod.ts";
 import { createModel, type Model } from "../../src/models/mod.ts";
 import { type BatchNormVariant, checkVariant } from "../../src/backend/kernel_policy.ts";
 import { formatProfile, profile } from "../../src/profile.ts";
-import { hostBatch, oursStepWorkload, uploadBatch } from "./step.ts";
+import { hostBatch, oursStepWorkload } from "./step.ts";
 import { formatNumber, formatTable, intOption, listOption, median, timeInterleaved, type TimingOptions } from "../lib.ts";
 import type { Workload } from "../peers/peer.ts";
 import { jaxjs } from "../peers/jaxjs.ts";
@@ -180,8 +180,7 @@ for (const size of sizes) {
     const oursLabel = (variant?: BatchNormVariant) => (variant && batchNormVariants.length > 1 ? `${label} (BN ${variant})` : label);
     const stepModels = ours.map(() => MODEL_CONFIGS[name](size));
     const host = hostBatch(batchSize, size, CLASSES);
-    const batch = uploadBatch(host);
-    const workloads: Measured[] = ours.map(({ variant, mode }, i) => withCpuTime(oursStepWorkload(stepModels[i], batch, { mode, lr: LR, classes: CLASSES }, variant)));
+    const workloads: Measured[] = ours.map(({ variant, mode }, i) => withCpuTime(oursStepWorkload(stepModels[i], host, { mode, lr: LR, classes: CLASSES }, variant)));
     if (withPeer) {
       const state = await stepModels[0].hostStateDict();
       for (const mode of MODES) workloads.push(withCpuTime(resnet18StepWorkload(mode, state, host, LR)));
@@ -238,7 +237,6 @@ for (const size of sizes) {
       console.error(`  failed: ${(e as Error).message}`);
     } finally {
       for (const w of workloads) w.dispose();
-      dispose(batch);
       for (const m of stepModels) m.dispose();
     }
   }

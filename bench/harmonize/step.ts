@@ -39,14 +39,17 @@ export function uploadBatch(host: HostBatch): Batch {
 
 /**
  * One SGD step per run() (with the given batch-norm kernel variant, else the policy's); run()
- * resets the pool's peak, sync() reads the loss back and records the step's peak bytes.
+ * resets the pool's peak, sync() reads the loss back and records the step's peak bytes. Each run()
+ * uploads the images anew, as training does with every batch: the texture convolutions keep an
+ * input's packing beside its storage, which one reused images tensor would carry from step to step.
  */
 export function oursStepWorkload(
   model: Model,
-  batch: Batch,
+  host: HostBatch,
   options: Omit<StepOptions, "clipNorm">,
   batchNorm?: BatchNormVariant,
 ): Workload & { peakBytes: () => number } {
+  let batch = uploadBatch(host);
   const optimizer = new Sgd(model.namedParameters());
   let result: StepResult | null = null;
   let loss = NaN;
@@ -57,6 +60,8 @@ export function oursStepWorkload(
       result = null;
       engine.backend.pool.resetPeak();
       if (batchNorm) engine.backend.setKernelVariant("batchNorm", batchNorm);
+      batch.images.dispose();
+      batch = { ...batch, images: tensor(host.images.data, host.images.shape) };
       result = trainStep(model, optimizer, batch, options);
     },
     async sync() {
@@ -68,6 +73,7 @@ export function oursStepWorkload(
     dispose() {
       dispose(result);
       result = null;
+      dispose(batch);
       optimizer.dispose();
     },
   };
