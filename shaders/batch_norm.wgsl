@@ -20,8 +20,12 @@
 //                   dx = weight·r·(g − Σg/n − x̂·Σg·x̂/n), r = rsqrt(var + eps)
 //   cross_partial:  1 x, 2 g, 3 h, 4 stats, 5 partials [C·K·5]  Σg·(x − mean), Σg, Σh·(x − mean), Σh, Σh·g
 //   cross_combine:  1 partials, 2 stats, 3 sums [5·C] (write)    Σg·x̂, Σg, Σh·x̂, Σh, Σh·g
-//   mix:            1 x, 2 stats, 3 coefficients [(2 + TERMS)·C], 4 u, 5 v (read when TERMS = 2), 6 out
-//                   out = c₀·x̂ + c₁ + c₂·u (+ c₃·v) with per-channel coefficients c
+//   mix:            1 x, 2 stats, 3 coefficients [rows·C], 4 u, 5 v (read when TERMS = 2), 6 out
+//                   out = c₀·x̂ + c₁ + c₂·u (+ c₃·v) with per-channel coefficients c, the rows of
+//                   the coefficients from first_row on
+//   mix_coefficients: 1 sums [5·C] (cross_combine's), 2 stats, 3 weight, 4 coefficients [8·C] (write)
+//                   the double backward's per-channel coefficients (batchNormMixCoefficients in
+//                   src/ops/batch_norm_primitives.ts); one thread per channel, n in `batch` (plane 1)
 
 override RELU: bool = false;
 override TERMS: u32 = 1u;
@@ -34,6 +38,7 @@ struct Params {
   var_offset: u32,
   eps: f32,
   lanes: u32,
+  first_row: u32,
 }
 @group(0) @binding(0) var<storage, read> params: Params;
 
@@ -308,12 +313,13 @@ fn mix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let c = at.channel;
   let mean = mix_stats[c];
   let r = inverse_std(mix_stats[channels + c]);
-  let c0 = coefficients[c];
-  let c1 = coefficients[channels + c];
-  let c2 = coefficients[2u * channels + c];
+  let first = params.first_row * channels + c;
+  let c0 = coefficients[first];
+  let c1 = coefficients[first + channels];
+  let c2 = coefficients[first + 2u * channels];
   var c3 = 0.0;
   if (TERMS == 2u) {
-    c3 = coefficients[3u * channels + c];
+    c3 = coefficients[first + 3u * channels];
   }
   for (var p = at.lane; p < params.plane; p += params.lanes) {
     let i = at.start + p;
@@ -322,5 +328,41 @@ fn mix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       value += c3 * mix_v[i];
     }
     mixed[i] = value;
+  }
+}
+
+@group(0) @binding(1) var<storage, read> coefficient_sums: array<f32>;
+@group(0) @binding(2) var<storage, read> coefficient_stats: array<f32>;
+@group(0) @binding(3) var<storage, read> coefficient_weight: array<f32>;
+@group(0) @binding(4) var<storage, read_write> coefficients_out: array<f32>;
+
+// The same products, in the same order, as the public ops they replace (a higher order
+// differentiates those): with m = −1/n, K = Σh·g + m·(Σh·Σg + Σh·x̂·Σg·x̂), q = m·γ·r²,
+// rows 0–3 weigh x̂, 1, h, g in ∂x; rows 4–6 weigh x̂, 1, h in ∂g; row 7 is ∂γ = r·K.
+@compute @workgroup_size(256)
+fn mix_coefficients(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+  let c = thread_index(wid, nwg, lid);
+  let channels = params.channels;
+  if (c >= channels) { return; }
+  let sgx = coefficient_sums[c];
+  let sg = coefficient_sums[channels + c];
+  let hxx = coefficient_sums[2u * channels + c];
+  let hx = coefficient_sums[3u * channels + c];
+  let shg = coefficient_sums[4u * channels + c];
+  let weight = coefficient_weight[c];
+  let r = inverse_std(coefficient_stats[channels + c]);
+  let m = -1.0 / f32(count());
+  let k = shg + (hx * sg + hxx * sgx) * m;
+  let q = weight * (r * r) * m;
+  let cross = sgx * hxx * m;
+  let gr = weight * r;
+  let grm = gr * m;
+  let rows = array<f32, 8>(
+    q * (k + (cross + cross)), q * (sgx * hx + hxx * sg) * m, q * sgx, q * hxx,
+    grm * hxx, grm * hx, gr, r * k,
+  );
+  for (var j = 0u; j < 8u; j++) {
+    coefficients_out[j * channels + c] = rows[j];
   }
 }

@@ -86,8 +86,10 @@ export type PrimitiveAttrs =
     batchNormAffineGrad: { eps: number };
     /** batchNormTrainBackward's gradient sums from (x, g, h) → [5, C]: Σ g·x̂, Σ g, Σ h·x̂, Σ h, Σ h·g. */
     batchNormBackwardSums: { eps: number };
-    /** (x, coefficients [2 + T, C], T = 1 or 2 terms like x) → c₀·x̂ + c₁ + Σ c₂₊ᵢ·termᵢ, per channel. */
-    batchNormMix: { eps: number };
+    /** (x, coefficients [≥ first + 2 + T, C], T = 1 or 2 terms like x) → c₀·x̂ + c₁ + Σ c₂₊ᵢ·termᵢ, per channel, c = the rows from `first`. */
+    batchNormMix: { eps: number; first: number };
+    /** batchNormTrainBackward's gradient coefficients from (batchNormBackwardSums, batchNormStats, γ) → [8, C], n = `count` values per channel. */
+    batchNormMixCoefficients: { eps: number; count: number };
     /** relu(batchNormTrain(x, γ, β)) in one kernel (src/ops/fused_relu.ts). */
     batchNormTrainRelu: { eps: number };
     /** relu(batchNormEval(x, mean, var, γ, β)) in one kernel. */

@@ -20,7 +20,7 @@ import { layerNormalizeBackward, layerNormalizeBackwardVjp, layerNormalizeDouble
 import { geluThirdDerivative } from "../ops/activation.ts";
 import { conv2dInputGrad, conv2dResolved, conv2dWeightGrad } from "../ops/conv.ts";
 import {
-  batchNormAffineGradVjp, batchNormBackwardSumsVjp, batchNormEvalVjp, batchNormMixVjp, batchNormStatsVjp, batchNormTrainBackwardVjp, batchNormTrainVjp,
+  batchNormAffineGradVjp, batchNormBackwardSumsVjp, batchNormEvalVjp, batchNormMixCoefficientsVjp, batchNormMixVjp, batchNormStatsVjp, batchNormTrainBackwardVjp, batchNormTrainVjp,
 } from "../ops/batch_norm_primitives.ts";
 
 /**
@@ -206,7 +206,9 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   batchNormTrainBackward: (h, { inputs, attrs: { eps } }, wants) => batchNormTrainBackwardVjp(h, inputs, eps, wants),
   batchNormAffineGrad: (h, { inputs, attrs: { eps } }, wants) => batchNormAffineGradVjp(h, inputs, eps, wants),
   batchNormBackwardSums: (k, { inputs, attrs: { eps } }, wants) => batchNormBackwardSumsVjp(k, inputs, eps, wants),
-  batchNormMix: (k, { inputs: [x, coefficients, ...terms], attrs: { eps } }, wants) => batchNormMixVjp(k, x, coefficients, terms, eps, wants),
+  batchNormMix: (k, { inputs: [x, coefficients, ...terms], attrs: { eps, first } }, wants) =>
+    batchNormMixVjp(k, x, coefficients, terms, eps, first, wants),
+  batchNormMixCoefficients: (k, { inputs, attrs: { eps, count } }, wants) => batchNormMixCoefficientsVjp(k, inputs, eps, count, wants),
   // a fused ReLU (fused_relu.ts): the cotangent masked where the output is positive, then the unfused rule
   batchNormTrainRelu: (g, { inputs: [x, weight], output, attrs: { eps } }, wants) =>
     batchNormTrainVjp(reluGrad(g, output), x, weight, eps, wants),
@@ -280,6 +282,7 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   batchNormTrainRelu: ({ inputs: [x, weight], output }, wants) => [x, wants[0] && weight, output],
   batchNormEvalRelu: ({ inputs: [x, mean, variance, weight], output }) => [x, mean, variance, weight, output],
   addRelu: output,
+  batchNormMixCoefficients: ({ inputs }) => inputs,
 };
 
 export function savedTensors(node: Node, wants: readonly boolean[]): Tensor[] {

@@ -12,7 +12,7 @@ import { layerNormalizeBackwardKernel, layerNormalizeDoubleBackwardKernel, layer
 import { conv2dInputGradKernel, conv2dKernel, conv2dWeightGradKernel } from "./kernels/conv.ts";
 import { maxPool2dArgmaxKernel } from "./kernels/pool.ts";
 import {
-  batchNormAffineGradKernel, batchNormBackwardKernel, batchNormBackwardSumsKernel, batchNormMixKernel, batchNormInferenceKernel, batchNormKernel, batchNormStatsKernel,
+  batchNormAffineGradKernel, batchNormBackwardKernel, batchNormBackwardSumsKernel, batchNormMixCoefficientsKernel, batchNormMixKernel, batchNormInferenceKernel, batchNormKernel, batchNormStatsKernel,
 } from "./kernels/batch_norm.ts";
 import { shapeSize } from "../tensor.ts";
 import { correlate1dAdjointKernel, correlate1dKernel } from "./kernels/blur.ts";
@@ -87,7 +87,8 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   batchNormTrainBackward: ([x, weight, g], { eps }) => batchNormBackwardKernel(x, weight, g, eps),
   batchNormAffineGrad: ([x, g], { eps }) => batchNormAffineGradKernel(x, g, eps),
   batchNormBackwardSums: ([x, g, h], { eps }) => batchNormBackwardSumsKernel(x, g, h, eps),
-  batchNormMix: ([x, coefficients, ...terms], { eps }) => batchNormMixKernel(x, coefficients, terms, eps),
+  batchNormMix: ([x, coefficients, ...terms], { eps, first }) => batchNormMixKernel(x, coefficients, terms, eps, first),
+  batchNormMixCoefficients: ([sums, stats, weight], { eps, count }) => batchNormMixCoefficientsKernel(sums, stats, weight, eps, count),
   batchNormTrainRelu: ([x, weight, bias], { eps }) => batchNormKernel(x, weight, bias, eps, true),
   batchNormEvalRelu: ([x, mean, variance, weight, bias], { eps }) => batchNormInferenceKernel(x, mean, variance, weight, bias, eps, true),
   addRelu: ([a, b]) => binaryKernel("add", a, b, true),

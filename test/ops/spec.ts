@@ -48,7 +48,8 @@ export interface Ops<T> {
   batchNormTrainBackward(x: T, weight: T, g: T, eps: number): T;
   batchNormAffineGrad(x: T, g: T, eps: number): T;
   batchNormBackwardSums(x: T, g: T, h: T, eps: number): T;
-  batchNormMix(x: T, coefficients: T, terms: T[], eps: number): T;
+  batchNormMix(x: T, coefficients: T, terms: T[], eps: number, first?: number): T;
+  batchNormMixCoefficients(sums: T, stats: T, weight: T, eps: number, count: number): T;
   reluGrad(g: T, y: T): T;
   /** g·gelu′(x), gelu′(x) = Φ(x) + x·φ(x). */
   geluGrad(g: T, x: T): T;
@@ -87,7 +88,7 @@ export const gpuOps: Ops<h.Tensor> = {
   correlate1d: h.correlate1d, correlate1dAdjoint: h.correlate1dAdjoint,
   batchNormStats: bn.batchNormStats, batchNormTrain: bn.batchNormTrain, batchNormEval: bn.batchNormEval,
   batchNormTrainBackward: bn.batchNormTrainBackward, batchNormAffineGrad: bn.batchNormAffineGrad,
-  batchNormBackwardSums: bn.batchNormBackwardSums, batchNormMix: bn.batchNormMix,
+  batchNormBackwardSums: bn.batchNormBackwardSums, batchNormMix: bn.batchNormMix, batchNormMixCoefficients: bn.batchNormMixCoefficients,
   reluGrad: h.reluGrad, gelu: h.gelu, geluGrad: h.geluGrad, geluSecondGrad: h.geluSecondGrad, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
   addRelu: fused.addRelu,
   conv2d: (x, w, { stride, padding, dilation, groups }) => h.conv2d(x, w, { stride, padding, dilation, groups }),
@@ -115,11 +116,30 @@ export const refOps: Ops<Ref> = {
     const sumHg = ref.reshape(ref.sum(ref.mul(h, g), x.shape.map((_, i) => i).filter((i) => i !== 1)), [1, channels]);
     return ref.concat([ref.batchNormAffineGrad(x, g, eps), ref.batchNormAffineGrad(x, h, eps), sumHg], 0);
   },
-  batchNormMix: (x, coefficients, terms, eps) => {
+  batchNormMix: (x, coefficients, terms, eps, first = 0) => {
     const channels = x.shape[1];
-    const row = (i: number) => ref.reshape(ref.slice(coefficients, [i, 0], [1, channels]), [channels]);
+    const row = (i: number) => ref.reshape(ref.slice(coefficients, [first + i, 0], [1, channels]), [channels]);
     const perChannel = (i: number) => ref.reshape(row(i), [1, channels, ...x.shape.slice(2).map(() => 1)]);
     return terms.reduce((acc, t, i) => ref.add(acc, ref.mul(perChannel(2 + i), t)), ref.batchNormTrain(x, row(0), row(1), eps));
+  },
+  batchNormMixCoefficients: (sums, stats, weight, eps, count) => {
+    // the formulas of batchNormTrainBackwardVjp (src/ops/batch_norm_primitives.ts) in float64
+    const channels = weight.shape[0];
+    const row = (t: Ref, i: number) => ref.reshape(ref.slice(t, [i, 0], [1, channels]), [channels]);
+    const c = (v: number) => new Ref([], Float64Array.of(v));
+    const [sgx, sg, hxx, hx, shg] = [0, 1, 2, 3, 4].map((i) => row(sums, i));
+    const r = ref.rsqrt(ref.add(row(stats, 1), c(eps)));
+    const m = c(-1 / count);
+    const k = ref.add(shg, ref.mul(ref.add(ref.mul(hx, sg), ref.mul(hxx, sgx)), m));
+    const q = ref.mul(ref.mul(weight, ref.mul(r, r)), m);
+    const cross = ref.mul(ref.mul(sgx, hxx), m);
+    const gr = ref.mul(weight, r);
+    const grm = ref.mul(gr, m);
+    const rows = [
+      ref.mul(q, ref.add(k, ref.add(cross, cross))), ref.mul(ref.mul(q, ref.add(ref.mul(sgx, hx), ref.mul(hxx, sg))), m),
+      ref.mul(q, sgx), ref.mul(q, hxx), ref.mul(grm, hxx), ref.mul(grm, hx), gr, ref.mul(r, k),
+    ];
+    return ref.concat(rows.map((v) => ref.reshape(v, [1, channels])), 0);
   },
   addRelu: (a, b) => ref.relu(ref.add(a, b)),
   sumSquares: (x, axes, keepDims) => ref.sum(ref.mul(x, x), axes, keepDims),

@@ -2,7 +2,8 @@
  * Launchers of the fused batch-norm kernels (shaders/batch_norm.wgsl) for x [N, C, ...]
  * normalised per channel over the other axes: statistics, the normalisation, the two halves
  * of its backward pass (the input's cotangent, and the per-channel sums that are γ's and β's),
- * and the two passes of its double backward (five per-channel sums, then a per-channel mix).
+ * and the passes of its double backward (five per-channel sums, the mixes' per-channel coefficients
+ * from them, then a per-channel mix per cotangent).
  *
  * x's statistics are computed once per tensor: they are kept beside x's storage (tensors are
  * immutable) and freed with it, so every kernel that reads x after the first reuses them. The
@@ -54,8 +55,8 @@ function geometry(op: string, x: Tensor): Geometry {
   return { batch, channels, plane, count, chunks, lanes };
 }
 
-function params({ batch, channels, plane, chunks, lanes }: Geometry, eps: number, varOffset = 0): Uint32Array {
-  return new Params().u32(batch).u32(channels).u32(plane).u32(chunks).u32(varOffset).f32(eps).u32(lanes).build();
+function params({ batch, channels, plane, chunks, lanes }: Geometry, eps: number, varOffset = 0, firstRow = 0): Uint32Array {
+  return new Params().u32(batch).u32(channels).u32(plane).u32(chunks).u32(varOffset).f32(eps).u32(lanes).u32(firstRow).build();
 }
 
 /** Threads of an elementwise pass. */
@@ -188,19 +189,47 @@ export function batchNormBackwardSumsKernel(x: Tensor, g: Tensor, h: Tensor, eps
   return sums;
 }
 
-/** c₀·x̂ + c₁ + Σᵢ c₂₊ᵢ·termsᵢ with per-channel coefficients [2 + terms, C] (one or two terms shaped like x). */
-export function batchNormMixKernel(x: Tensor, coefficients: Tensor, terms: readonly Tensor[], eps: number): Tensor {
+/**
+ * c₀·x̂ + c₁ + Σᵢ c₂₊ᵢ·termsᵢ with per-channel coefficients: rows `first` to `first` + 1 + terms of
+ * [rows, C] (one or two terms shaped like x).
+ */
+export function batchNormMixKernel(x: Tensor, coefficients: Tensor, terms: readonly Tensor[], eps: number, first: number): Tensor {
   const op = "batchNormMix";
   const geo = geometry(op, x);
   if (terms.length < 1 || terms.length > 2) throw new Error(`${op}: takes one or two terms, got ${terms.length}`);
   terms.forEach((t, i) => checkLikeX(op, `term ${i}`, t, x));
-  const rows = 2 + terms.length;
-  if (coefficients.rank !== 2 || coefficients.shape[0] !== rows || coefficients.shape[1] !== geo.channels || coefficients.dtype !== "float32") {
-    throw new Error(`${op}: coefficients must be float32 [${rows}, ${geo.channels}], got ${coefficients}`);
+  const rows = first + 2 + terms.length;
+  const fits = coefficients.rank === 2 && coefficients.shape[0] >= rows && coefficients.shape[1] === geo.channels;
+  if (!fits || coefficients.dtype !== "float32" || !Number.isInteger(first) || first < 0) {
+    throw new Error(`${op}: coefficients must be float32 [≥ ${rows}, ${geo.channels}] (rows from ${first}), got ${coefficients}`);
   }
   const stats = statsOf(op, x, geo);
   const out = engine.allocate(op, x.shape);
   const [u, v = u] = terms;
-  launchFlat("batch_norm", "mix", params(geo, eps), [x, stats, coefficients, u, v, out], rowThreads(geo), { TERMS: terms.length });
+  launchFlat("batch_norm", "mix", params(geo, eps, 0, first), [x, stats, coefficients, u, v, out], rowThreads(geo), { TERMS: terms.length });
+  return out;
+}
+
+/** Rows of batchNormMixCoefficients' output. */
+const MIX_COEFFICIENTS = 8;
+
+/**
+ * [8, C]: the double backward's per-channel coefficients (batchNormMixCoefficients) from the five
+ * sums [5, C], x's statistics [2, C] and γ [C], for `count` values per channel, in one thread per channel.
+ */
+export function batchNormMixCoefficientsKernel(sums: Tensor, stats: Tensor, weight: Tensor, eps: number, count: number): Tensor {
+  const op = "batchNormMixCoefficients";
+  const channels = weight.shape[0];
+  checkChannelVector(op, "weight", weight, channels);
+  for (const [name, t, rows] of [["sums", sums, CROSS_SUMS], ["stats", stats, 2]] as const) {
+    if (t.rank !== 2 || t.shape[0] !== rows || t.shape[1] !== channels || t.dtype !== "float32") {
+      throw new Error(`${op}: ${name} must be float32 [${rows}, ${channels}], got ${t}`);
+    }
+  }
+  if (!Number.isInteger(count) || count < 1) throw new Error(`${op}: count must be a positive integer, got ${count}`);
+  const out = engine.allocate(op, [MIX_COEFFICIENTS, channels]);
+  // n rides in `batch` with planes of one value: the shader's count() is n
+  const geo = { batch: count, channels, plane: 1, count, chunks: 1, lanes: 1 };
+  launchFlat("batch_norm", "mix_coefficients", params(geo, eps), [sums, stats, weight, out], channels);
   return out;
 }

@@ -77,6 +77,26 @@ export const BATCH_NORM_SPECS: OpSpec[] = [
     order: 0,
   },
   {
+    name: "batchNormMix from coefficient row 2 of 6, one term",
+    inputs: [{ shape: [3, 2, 2, 2] }, { shape: [6, 2] }, { shape: [3, 2, 2, 2] }],
+    fn: (o, x, c, u) => o.batchNormMix(x, c, [u], EPS, 2),
+  },
+  {
+    name: "batchNormMix from coefficient row 1 of 6, two terms",
+    inputs: [{ shape: [3, 2, 2, 2] }, { shape: [6, 2] }, { shape: [3, 2, 2, 2] }, { shape: [3, 2, 2, 2] }],
+    fn: (o, x, c, u, v) => o.batchNormMix(x, c, [u, v], EPS, 1),
+  },
+  {
+    name: "batchNormMixCoefficients",
+    inputs: [{ shape: [5, 3] }, { shape: [2, 3], domain: "positive" }, { shape: [3] }],
+    fn: (o, sums, stats, w) => o.batchNormMixCoefficients(sums, stats, w, EPS, 7),
+  },
+  {
+    name: "batchNormMixCoefficients of a batch norm's sums and statistics (through x, g, h)",
+    inputs: [{ shape: [2, 3, 2, 2] }, { shape: [3] }, { shape: [2, 3, 2, 2] }, { shape: [2, 3, 2, 2] }],
+    fn: (o, x, w, g, h) => o.batchNormMixCoefficients(o.batchNormBackwardSums(x, g, h, EPS), o.batchNormStats(x), w, EPS, 8),
+  },
+  {
     name: "batchNormTrainBackward composed with tanh (its gradient's cross-sample terms)",
     inputs: [{ shape: [2, 3, 2, 2] }, { shape: [3] }, { shape: [2, 3, 2, 2] }],
     fn: (o, x, w, g) => o.tanh(o.batchNormTrainBackward(x, w, g, EPS)),
