@@ -1,9 +1,9 @@
 /** Launcher for batched matmul with optional transposes and a broadcast batch. */
 import { engine } from "../../engine.ts";
 import { Params } from "../../backend/params.ts";
-import type { ScratchTexture } from "../../backend/backend.ts";
 import { KERNEL_FALLBACKS } from "../../backend/kernel_policy.ts";
 import { shapeSize, type Tensor } from "../../tensor.ts";
+import type { Storage } from "../../storage.ts";
 import { shapeString } from "../shape.ts";
 import { sliceKernel } from "./movement.ts";
 import { binaryKernel } from "./elementwise.ts";
@@ -114,40 +114,78 @@ function texturesFit(p: Product): boolean {
 }
 
 /**
+ * Tensors whose staged textures are kept beside their storage (see keepStagedOperands): their
+ * storages, so that views made by reshape count too. A storage is never reused for other contents.
+ */
+const keptOperands = new WeakSet<Storage>();
+
+/**
+ * Keeps the packed textures of `t` (each layout matmul_pack stages it in) beside its storage until
+ * it is freed, for a matrix read by many products: in a harmonized step a layer's weight W is read
+ * as Wᵀ by the forward pass (x·Wᵀ) and again by the double backward (h·Wᵀ, the gradient in g of the
+ * saliency pass's g·W). Only the texture kernels stage operands.
+ */
+export function keepStagedOperands(t: Tensor): void {
+  keptOperands.add(t.storage);
+}
+
+/** Where an operand is staged: a texture kept beside its storage, or this product's scratch texture. */
+type Staging = { kept: true; key: string } | { kept: false; role: string };
+
+/** Whether op(X) [rows, cols] is staged by matmul_pack; else its rows are copied in as texel rows. */
+const packed = (cols: number, trans: boolean) => trans || cols % 64 !== 0;
+
+/**
  * Stages op(A) and op(B) as rgba32float textures, then multiplies texel by texel. An operand whose
  * texel rows are its own rows (not transposed, row bytes a multiple of 256) is copied as is;
  * others go through matmul_pack. Texels past the copied rows and columns may hold stale values:
- * they only reach rows/columns of out that are never written.
+ * they only reach rows/columns of out that are never written. An operand marked by
+ * keepStagedOperands keeps each packed layout beside its storage; copied layouts are not kept (a
+ * copy is cheap, and keeping it would add the operand's size again for as long as it lives).
  */
 function matmulTextures(p: Product, a: Tensor, b: Tensor, out: Tensor): void {
   const backend = engine.backend;
   const sizes = textureSizes(p);
-  const [texA, texB] = backend.scratchTextures("rgba32float", [
-    { role: "matmul.a", size: sizes.a },
-    { role: "matmul.b", size: sizes.b },
-  ]);
-  const stage = (src: Tensor, dst: ScratchTexture, size: [number, number, number], rows: number, cols: number, trans: boolean) => {
-    if (!trans && cols % 64 === 0) {
-      backend.copyToTexture(src.buffer, dst.texture, cols * 4, [cols / 4, rows, size[2]]);
-      return;
-    }
-    // op(X)[r, c] sits at r·row_stride + c·col_stride of each batch matrix.
+  // The staged layout is fixed by the operand's shape, its transpose and the texture size.
+  const staging = (role: "a" | "b", x: Tensor, cols: number, trans: boolean, size: [number, number, number]): Staging =>
+    keptOperands.has(x.storage) && packed(cols, trans)
+      ? { kept: true, key: `matmul.${role} [${x.shape}]${trans ? "ᵀ" : ""}: ${size.join("x")} rgba32float` }
+      : { kept: false, role: `matmul.${role}` };
+  const where = [staging("a", a, p.K, p.transA, sizes.a), staging("b", b, p.N, p.transB, sizes.b)];
+  const scratch = backend.scratchTextures(
+    "rgba32float",
+    where.flatMap((w, i) => (w.kept ? [] : [{ role: w.role, size: i === 0 ? sizes.a : sizes.b }])),
+  );
+  /** Records matmul_pack of op(X) [rows, cols] into `dst`: op(X)[r, c] sits at r·row_stride + c·col_stride of each batch matrix. */
+  const pack = (src: Tensor, dst: GPUTextureView, size: [number, number, number], rows: number, cols: number, trans: boolean) =>
     backend.dispatch({
       shader: "matmul_texture",
       entry: "matmul_pack",
       params: new Params().u32(rows).u32(cols).u32(trans ? 1 : cols).u32(trans ? rows : 1).u32(rows * cols).build(),
-      buffers: [src.buffer, dst.view],
+      buffers: [src.buffer, dst],
       workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8), size[2]],
     });
+  const stage = (w: Staging, src: Tensor, size: [number, number, number], rows: number, cols: number, trans: boolean): GPUTextureView => {
+    if (w.kept) {
+      return src.storage.derived(w.key, () => {
+        const kept = backend.keptTexture(w.key, size, "rgba32float");
+        pack(src, kept.view, size, rows, cols, trans);
+        return kept;
+      }).view;
+    }
+    const dst = scratch.shift()!;
+    if (packed(cols, trans)) pack(src, dst.view, size, rows, cols, trans);
+    else backend.copyToTexture(src.buffer, dst.texture, cols * 4, [cols / 4, rows, size[2]]);
+    return dst.view;
   };
-  stage(a, texA, sizes.a, p.M, p.K, p.transA);
-  stage(b, texB, sizes.b, p.K, p.N, p.transB);
+  const viewA = stage(where[0], a, sizes.a, p.M, p.K, p.transA);
+  const viewB = stage(where[1], b, sizes.b, p.K, p.N, p.transB);
   backend.dispatch({
     shader: "matmul_texture",
     entry: "matmul_texture",
     params: new Params().u32(p.M).u32(p.N).u32(Math.ceil(p.K / 4))
       .u32(p.countA === 1 ? 0 : 1).u32(p.countB === 1 ? 0 : 1).build(),
-    buffers: [texA.view, texB.view, out.buffer],
+    buffers: [viewA, viewB, out.buffer],
     workgroups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch],
   });
 }
