@@ -23,6 +23,7 @@
 //   mix:            1 x, 2 stats, 3 coefficients [rows·C], 4 u, 5 v (read when TERMS = 2), 6 out
 //                   out = c₀·x̂ + c₁ + c₂·u (+ c₃·v) with per-channel coefficients c, the rows of
 //                   the coefficients from first_row on
+//   mix_vec4:       mix with x, u, v, out read and written as vec4s (planes of a multiple of 4 values)
 //   mix_coefficients: 1 sums [5·C] (cross_combine's), 2 stats, 3 weight, 4 coefficients [8·C] (write)
 //                   the double backward's per-channel coefficients (batchNormMixCoefficients in
 //                   src/ops/batch_norm_primitives.ts); one thread per channel, n in `batch` (plane 1)
@@ -302,32 +303,63 @@ fn cross_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @group(0) @binding(4) var<storage, read> mix_u: array<f32>;
 @group(0) @binding(5) var<storage, read> mix_v: array<f32>;
 @group(0) @binding(6) var<storage, read_write> mixed: array<f32>;
+// The same bindings seen as vec4s, for mix_vec4.
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> mix_u4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> mix_v4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> mixed4: array<vec4<f32>>;
+
+// A mix thread's row and its channel's mean, r and coefficients c₀…c₃ (c₃ = 0 for one term).
+struct MixRow {
+  at: RowLane,
+  mean: f32,
+  r: f32,
+  c: vec4<f32>,
+}
+
+fn mix_row(t: u32) -> MixRow {
+  let at = row_lane(t);
+  let channels = params.channels;
+  let ch = at.channel;
+  let first = params.first_row * channels + ch;
+  var c = vec4<f32>(coefficients[first], coefficients[first + channels], coefficients[first + 2u * channels], 0.0);
+  if (TERMS == 2u) {
+    c.w = coefficients[first + 3u * channels];
+  }
+  return MixRow(at, mix_stats[ch], inverse_std(mix_stats[channels + ch]), c);
+}
 
 @compute @workgroup_size(256)
 fn mix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
        @builtin(local_invocation_index) lid: u32) {
   let t = thread_index(wid, nwg, lid);
   if (t >= row_threads()) { return; }
-  let at = row_lane(t);
-  let channels = params.channels;
-  let c = at.channel;
-  let mean = mix_stats[c];
-  let r = inverse_std(mix_stats[channels + c]);
-  let first = params.first_row * channels + c;
-  let c0 = coefficients[first];
-  let c1 = coefficients[first + channels];
-  let c2 = coefficients[first + 2u * channels];
-  var c3 = 0.0;
-  if (TERMS == 2u) {
-    c3 = coefficients[first + 3u * channels];
-  }
-  for (var p = at.lane; p < params.plane; p += params.lanes) {
-    let i = at.start + p;
-    var value = c0 * ((x[i] - mean) * r) + c1 + c2 * mix_u[i];
+  let row = mix_row(t);
+  for (var p = row.at.lane; p < params.plane; p += params.lanes) {
+    let i = row.at.start + p;
+    var value = row.c.x * ((x[i] - row.mean) * row.r) + row.c.y + row.c.z * mix_u[i];
     if (TERMS == 2u) {
-      value += c3 * mix_v[i];
+      value += row.c.w * mix_v[i];
     }
     mixed[i] = value;
+  }
+}
+
+// mix four values at a time where planes hold a multiple of 4 values (params.plane counts vec4s):
+// the same rule on each lane of a vec4, so the same bits as mix.
+@compute @workgroup_size(256)
+fn mix_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= row_threads()) { return; }
+  let row = mix_row(t);
+  for (var p = row.at.lane; p < params.plane; p += params.lanes) {
+    let i = row.at.start + p;
+    var value = row.c.x * ((x4[i] - row.mean) * row.r) + row.c.y + row.c.z * mix_u4[i];
+    if (TERMS == 2u) {
+      value += row.c.w * mix_v4[i];
+    }
+    mixed4[i] = value;
   }
 }
 

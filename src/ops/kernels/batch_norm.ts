@@ -51,8 +51,12 @@ function geometry(op: string, x: Tensor): Geometry {
   if (Math.ceil(count / chunks) > MAX_THREAD_LOOP) {
     throw new Error(`${op}: ${count} values per channel exceed the kernel's limit of ${MAX_CHUNKS * MAX_THREAD_LOOP} (x ${x})`);
   }
-  const lanes = Math.max(Math.min(plane, ROW_LANES), Math.ceil(plane / MAX_THREAD_LOOP));
-  return { batch, channels, plane, count, chunks, lanes };
+  return rowGeometry({ batch, channels, plane, count, chunks, lanes: 0 }, plane);
+}
+
+/** The geometry of an elementwise pass over planes of `plane` items (values, or vec4s of them). */
+function rowGeometry(geo: Geometry, plane: number): Geometry {
+  return { ...geo, plane, lanes: Math.max(Math.min(plane, ROW_LANES), Math.ceil(plane / MAX_THREAD_LOOP)) };
 }
 
 function params({ batch, channels, plane, chunks, lanes }: Geometry, eps: number, varOffset = 0, firstRow = 0): Uint32Array {
@@ -206,7 +210,11 @@ export function batchNormMixKernel(x: Tensor, coefficients: Tensor, terms: reado
   const stats = statsOf(op, x, geo);
   const out = engine.allocate(op, x.shape);
   const [u, v = u] = terms;
-  launchFlat("batch_norm", "mix", params(geo, eps, 0, first), [x, stats, coefficients, u, v, out], rowThreads(geo), { TERMS: terms.length });
+  // four values per thread where a plane is a whole number of vec4s (16-byte loads on CPU adapters)
+  const vec4 = geo.plane % 4 === 0;
+  const pass = vec4 ? rowGeometry(geo, geo.plane / 4) : geo;
+  const p = params(pass, eps, 0, first);
+  launchFlat("batch_norm", vec4 ? "mix_vec4" : "mix", p, [x, stats, coefficients, u, v, out], rowThreads(pass), { TERMS: terms.length });
   return out;
 }
 

@@ -77,6 +77,16 @@ export const BATCH_NORM_SPECS: OpSpec[] = [
     order: 0,
   },
   {
+    name: "batchNormMix two terms, vec4s of 8×8 planes (two per thread)",
+    inputs: [{ shape: [2, 2, 8, 8] }, { shape: [4, 2] }, { shape: [2, 2, 8, 8] }, { shape: [2, 2, 8, 8] }],
+    fn: (o, x, c, u, v) => o.batchNormMix(x, c, [u, v], EPS),
+  },
+  {
+    name: "batchNormMix one term, vec4s of 6×2 planes (three threads a row)",
+    inputs: [{ shape: [2, 3, 6, 2] }, { shape: [3, 3] }, { shape: [2, 3, 6, 2] }],
+    fn: (o, x, c, u) => o.batchNormMix(x, c, [u], EPS),
+  },
+  {
     name: "batchNormMix from coefficient row 2 of 6, one term",
     inputs: [{ shape: [3, 2, 2, 2] }, { shape: [6, 2] }, { shape: [3, 2, 2, 2] }],
     fn: (o, x, c, u) => o.batchNormMix(x, c, [u], EPS, 2),
