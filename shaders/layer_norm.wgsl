@@ -9,6 +9,8 @@
 //                                               of ⟨g, x̂⟩
 //   layer_norm_double_backward: 2 g, 3 h, 4 out (write)   the gradient of ⟨h, dx⟩ with respect to
 //                                               x (formula in src/ops/layer_norm.ts)
+//   layer_norm_double_backward_pair: the same and 5 h_backward (write) = layer_norm_backward's dx
+//                                               for g = h (the other half of the same rule)
 // Workgroup: 32 threads (few rows still spread over the CPU cores), 2-D grid (flattened).
 
 const WORKGROUP = 32u;
@@ -81,20 +83,21 @@ fn layer_norm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
 
 @group(0) @binding(3) var<storage, read> h: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> h_backward: array<f32>;
 
-@compute @workgroup_size(WORKGROUP)
-fn layer_norm_double_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                              @builtin(local_invocation_index) lid: u32) {
-  let row = row_index(wid, nwg, lid);
-  if (row >= params.rows) { return; }
+// A row's statistics and the coefficients of out = q·(sgx·h + hxx·g + shift + scale·x̂); mean_h and
+// mean_hx give ψ″·h = r·(h − mean_h − x̂·mean_hx) (layer_norm_backward's dx for g = h).
+struct DoubleBackwardRow { s: RowStats, q: f32, sgx: f32, hxx: f32, shift: f32, scale: f32, mean_h: f32, mean_hx: f32 }
+
+fn double_backward_row(base: u32) -> DoubleBackwardRow {
   let n = params.n;
-  let base = row * n;
   let s = row_stats(base);
   var sg = 0.0;
   var sgx = 0.0;
   var hx = 0.0;
   var hxx = 0.0;
   var shg = 0.0;
+  var hx_backward = 0.0; // Σh·x̂ multiplied as layer_norm_backward does, so ψ″·h rounds as that kernel's
   for (var j = 0u; j < n; j++) {
     let normalized = (x[base + j] - s.mean) * s.r;
     let gj = g[base + j];
@@ -104,14 +107,38 @@ fn layer_norm_double_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
     hx += hj;
     hxx += hj * normalized;
     shg += hj * gj;
+    hx_backward += hj * (x[base + j] - s.mean) * s.r;
   }
   let count = f32(n);
-  let q = -s.r * s.r / count;
   let k = shg - (hx * sg + hxx * sgx) / count;
-  let shift = -(sgx * hx + hxx * sg) / count;
-  let scale = k - 2.0 * sgx * hxx / count;
-  for (var j = 0u; j < n; j++) {
-    let normalized = (x[base + j] - s.mean) * s.r;
-    out[base + j] = q * (sgx * h[base + j] + hxx * g[base + j] + shift + scale * normalized);
+  return DoubleBackwardRow(s, -s.r * s.r / count, sgx, hxx, -(sgx * hx + hxx * sg) / count, k - 2.0 * sgx * hxx / count,
+                           hx / count, hx_backward / count);
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn layer_norm_double_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                              @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg, lid);
+  if (row >= params.rows) { return; }
+  let base = row * params.n;
+  let c = double_backward_row(base);
+  for (var j = 0u; j < params.n; j++) {
+    let normalized = (x[base + j] - c.s.mean) * c.s.r;
+    out[base + j] = c.q * (c.sgx * h[base + j] + c.hxx * g[base + j] + c.shift + c.scale * normalized);
+  }
+}
+
+// The same, and ψ″·h into h_backward: the rule that asks for the double backward asks for ψ″·h next.
+@compute @workgroup_size(WORKGROUP)
+fn layer_norm_double_backward_pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                                   @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg, lid);
+  if (row >= params.rows) { return; }
+  let base = row * params.n;
+  let c = double_backward_row(base);
+  for (var j = 0u; j < params.n; j++) {
+    let normalized = (x[base + j] - c.s.mean) * c.s.r;
+    out[base + j] = c.q * (c.sgx * h[base + j] + c.hxx * g[base + j] + c.shift + c.scale * normalized);
+    h_backward[base + j] = c.s.r * (h[base + j] - c.mean_h - (x[base + j] - c.s.mean) * c.s.r * c.mean_hx);
   }
 }

@@ -84,7 +84,8 @@ export const layerNormalizeDoubleBackward = (x: Tensor, g: Tensor, h: Tensor, ep
 /**
  * layerNormalizeBackward's gradient. Per row x̂ is the gradient of ψ(x) = n·√(var + eps), so
  * layerNormalizeBackward(x, g) is ψ″·g and layerNormalizeDoubleBackward(x, g, h) is ψ‴[g, h]:
- * ∂g = ψ″·h = layerNormalizeBackward(x, h), ∂x = layerNormalizeDoubleBackward(x, g, h).
+ * ∂g = ψ″·h = layerNormalizeBackward(x, h), ∂x = layerNormalizeDoubleBackward(x, g, h). The
+ * double backward's kernel writes ψ″·h in the same pass, which the first call then takes.
  */
 export function layerNormalizeBackwardVjp(h: Tensor, x: Tensor, g: Tensor, eps: number, wants: readonly boolean[]): (Tensor | null)[] {
   return [

@@ -4,7 +4,8 @@
  * (test/support/check_grads.ts).
  */
 import * as h from "../../src/mod.ts";
-import { assertClose, assertThrows, test } from "../harness.ts";
+import { layerNormalizeBackward, layerNormalizeDoubleBackward } from "../../src/ops/layer_norm.ts";
+import { assertClose, assertEquals, assertThrows, test } from "../harness.ts";
 import { checkGrads } from "../support/check_grads.ts";
 import { seededInputs } from "../support/random.ts";
 
@@ -70,6 +71,28 @@ for (const implementation of ["fused", "composed"] as const) {
     });
   });
 }
+
+test("layerNormalizeDoubleBackward(x, g, h) writes layerNormalizeBackward(x, h) in the same pass, as the backward kernel computes it", async () => {
+  await h.init();
+  const shape = [3, 5, 70];
+  const [xs, gs, hs] = [1, 2, 3].map((seed) => Float32Array.from(seededInputs(3 * 5 * 70, seed)));
+  const layerNormKernels = (report: h.ProfileReport) => report.kernels.filter((k) => k.name.startsWith("layer_norm.")).map((k) => `${k.name} ${k.dispatches}`);
+  const { result: [paired, double], report } = await h.profile(() =>
+    h.tidy(() => {
+      const [x, g, hT] = [xs, gs, hs].map((v) => h.tensor(v, shape));
+      const double = layerNormalizeDoubleBackward(x, g, hT, 1e-6);
+      return [layerNormalizeBackward(x, hT, 1e-6), double];
+    })
+  );
+  assertEquals(layerNormKernels(report), ["layer_norm.layer_norm_double_backward_pair 1"], "one pass for both");
+  const [alone, doubleAgain] = h.tidy(() => {
+    const [x, g, hT] = [xs, gs, hs].map((v) => h.tensor(v, shape));
+    return [layerNormalizeBackward(x, hT, 1e-6), layerNormalizeDoubleBackward(h.tensor(xs, shape), g, hT, 1e-6)];
+  });
+  assertClose(await paired.floats(), await alone.floats(), { rtol: 1e-6, atol: 1e-6 }, "ψ″·h as layer_norm_backward gives it");
+  assertEquals([...await double.floats()], [...await doubleAgain.floats()], "the double backward itself unchanged");
+  h.dispose([paired, double, alone, doubleAgain]);
+});
 
 test("layerNorm: shapes that do not fit fail with a clear message", async () => {
   await h.init();

@@ -2,10 +2,11 @@
  * Launchers of the fused layer-norm kernels (shaders/layer_norm.wgsl): x [..., n] normalised over
  * its last axis, one thread per row.
  */
-import { engine } from "../../engine.ts";
+import { engine, keep } from "../../engine.ts";
 import { grid1d } from "../../backend/backend.ts";
 import { Params } from "../../backend/params.ts";
 import type { Tensor } from "../../tensor.ts";
+import type { Disposable } from "../../storage.ts";
 
 /** Threads per workgroup (WORKGROUP in the shader). */
 const WORKGROUP = 32;
@@ -17,37 +18,63 @@ export function fusedLayerNormFits(n: number, dtype: string): boolean {
   return dtype === "float32" && n >= 1 && n <= MAX_ROW;
 }
 
-function launch(op: string, entry: string, x: Tensor, eps: number, inputs: Tensor[]): Tensor {
+function launch(op: string, entry: string, x: Tensor, eps: number, inputs: Tensor[], outputs = 1): Tensor[] {
   if (x.rank < 1 || !fusedLayerNormFits(x.shape[x.rank - 1], x.dtype)) throw new Error(`${op}: x must be float32 [..., n] with 1 ≤ n ≤ ${MAX_ROW}, got ${x}`);
   for (const t of inputs) {
     if (t.dtype !== "float32" || t.rank !== x.rank || t.shape.some((d, i) => d !== x.shape[i])) {
       throw new Error(`${op}: ${t} must be float32 shaped like x ${x}`);
     }
   }
-  const out = engine.allocate(op, x.shape);
+  const outs = Array.from({ length: outputs }, () => engine.allocate(op, x.shape));
   const rows = x.size / x.shape[x.rank - 1];
-  if (rows === 0) return out;
+  if (rows === 0) return outs;
   engine.backend.dispatch({
     shader: "layer_norm",
     entry,
     params: new Params().u32(rows).u32(x.shape[x.rank - 1]).f32(eps).build(),
-    buffers: [x.buffer, ...inputs.map((t) => t.buffer), out.buffer],
+    buffers: [x.buffer, ...inputs.map((t) => t.buffer), ...outs.map((t) => t.buffer)],
     workgroups: grid1d(rows, WORKGROUP, engine.backend.limits.maxComputeWorkgroupsPerDimension),
   });
-  return out;
+  return outs;
 }
+
+/**
+ * ψ″·h = layerNormalizeBackward(x, h), written by a double backward of (x, ·, h) and kept beside
+ * h's storage until layerNormalizeBackward(x, h) takes it: layerNormalizeBackwardVjp asks for both.
+ */
+class PairedBackward implements Disposable {
+  tensor: Tensor | null = null;
+
+  dispose(): void {
+    this.tensor?.dispose();
+    this.tensor = null;
+  }
+}
+
+/** Names x by its tensor (ids are never reused), with eps: a paired result belongs to that x. */
+const pairedKey = (x: Tensor, eps: number) => `layerNormalizeBackward of tensor ${x.id} [${x.shape}] eps ${eps}`;
 
 /** x̂ = (x − mean)·rsqrt(var + eps) per row of the last axis. */
 export function layerNormalizeKernel(x: Tensor, eps: number): Tensor {
-  return launch("layerNormalize", "layer_norm", x, eps, []);
+  return launch("layerNormalize", "layer_norm", x, eps, [])[0];
 }
 
 /** The gradient of ⟨g, x̂⟩ with respect to x: r·(g − mean(g) − x̂·mean(g·x̂)) per row. */
 export function layerNormalizeBackwardKernel(x: Tensor, g: Tensor, eps: number): Tensor {
-  return launch("layerNormalizeBackward", "layer_norm_backward", x, eps, [g]);
+  const paired = g.storage.derived(pairedKey(x, eps), () => new PairedBackward());
+  // A view: the kept tensor stays the storage's to free.
+  if (paired.tensor) return engine.view(paired.tensor, x.shape);
+  return launch("layerNormalizeBackward", "layer_norm_backward", x, eps, [g])[0];
 }
 
-/** The gradient of ⟨h, layerNormalizeBackward(x, g)⟩ with respect to x, per row. */
+/**
+ * The gradient of ⟨h, layerNormalizeBackward(x, g)⟩ with respect to x, per row; the same pass
+ * writes layerNormalizeBackward(x, h) for the call that follows it (see PairedBackward).
+ */
 export function layerNormalizeDoubleBackwardKernel(x: Tensor, g: Tensor, h: Tensor, eps: number): Tensor {
-  return launch("layerNormalizeDoubleBackward", "layer_norm_double_backward", x, eps, [g, h]);
+  const paired = h.storage.derived(pairedKey(x, eps), () => new PairedBackward());
+  if (paired.tensor) return launch("layerNormalizeDoubleBackward", "layer_norm_double_backward", x, eps, [g, h])[0];
+  const [out, hBackward] = launch("layerNormalizeDoubleBackward", "layer_norm_double_backward_pair", x, eps, [g, h], 2);
+  paired.tensor = keep(hBackward);
+  return out;
 }
