@@ -18,13 +18,17 @@ export function fusedLayerNormFits(n: number, dtype: string): boolean {
   return dtype === "float32" && n >= 1 && n <= MAX_ROW;
 }
 
-function launch(op: string, entry: string, x: Tensor, eps: number, inputs: Tensor[], outputs = 1): Tensor[] {
+function checkOperands(op: string, x: Tensor, inputs: Tensor[]): void {
   if (x.rank < 1 || !fusedLayerNormFits(x.shape[x.rank - 1], x.dtype)) throw new Error(`${op}: x must be float32 [..., n] with 1 ≤ n ≤ ${MAX_ROW}, got ${x}`);
   for (const t of inputs) {
     if (t.dtype !== "float32" || t.rank !== x.rank || t.shape.some((d, i) => d !== x.shape[i])) {
       throw new Error(`${op}: ${t} must be float32 shaped like x ${x}`);
     }
   }
+}
+
+function launch(op: string, entry: string, x: Tensor, eps: number, inputs: Tensor[], outputs = 1): Tensor[] {
+  checkOperands(op, x, inputs);
   const outs = Array.from({ length: outputs }, () => engine.allocate(op, x.shape));
   const rows = x.size / x.shape[x.rank - 1];
   if (rows === 0) return outs;
@@ -61,6 +65,7 @@ export function layerNormalizeKernel(x: Tensor, eps: number): Tensor {
 
 /** The gradient of ⟨g, x̂⟩ with respect to x: r·(g − mean(g) − x̂·mean(g·x̂)) per row. */
 export function layerNormalizeBackwardKernel(x: Tensor, g: Tensor, eps: number): Tensor {
+  checkOperands("layerNormalizeBackward", x, [g]);
   const paired = g.storage.derived(pairedKey(x, eps), () => new PairedBackward());
   // A view: the kept tensor stays the storage's to free.
   if (paired.tensor) return engine.view(paired.tensor, x.shape);
