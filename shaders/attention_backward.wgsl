@@ -1,5 +1,6 @@
 // The backward of fused attention (see attention.wgsl for the layout, the register blocking and
-// why inputs are texels; lib/attention_blocks.wgsl holds what both files use):
+// why inputs are texels; lib/attention_blocks.wgsl holds what every attention file uses, and
+// lib/attention_grads.wgsl what this file shares with attention_double_backward.wgsl):
 //   P = exp(s − lse), dP = dO·vᵀ, δ_i = dO_i·o_i − dlse_i, dS = P∘(dP − δ),
 //   dq = scale·dS·k (grad_q, over query blocks), dk = scale·dSᵀ·q and dv = Pᵀ·dO (grad_kv, over
 //   key blocks); each recomputes P tile by tile, so no float atomics are needed.
@@ -10,6 +11,7 @@
 // Workgroup (grad_q, grad_kv): 16 (D ≤ 64: at most 16 chunks). Grid: (ceil(T / 16), batch).
 // Override: HEAD_DIM (D).
 #include "lib/attention_blocks.wgsl"
+#include "lib/attention_grads.wgsl"
 
 // ------------------------------------------------------------------------------------------ delta
 
@@ -31,53 +33,11 @@ fn attention_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
 
 // --------------------------------------------------------------------------------------- backward
 
-@group(0) @binding(4) var grad_out: texture_2d_array<f32>;
-@group(0) @binding(5) var<storage, read> packed: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> delta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> grads: array<f32>;
-
-fn do_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(grad_out, vec2<u32>(c, p.y0 + t), p.layer, 0); }
-fn do_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(do_texel(p, t, c.x), do_texel(p, t, c.y), do_texel(p, t, c.z), do_texel(p, t, c.w)); }
-fn do_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(mat4x4<f32>(do_texel(p, t.x, c), do_texel(p, t.y, c), do_texel(p, t.z, c), do_texel(p, t.w, c)));
-}
-
-// lse of rows t of batch b; lse = +big where `valid` is false makes their P zero.
-fn lse_at(b: u32, t: vec4<u32>, valid: vec4<bool>) -> vec4<f32> {
-  let at = params.batch * params.T * HEAD_DIM + b * params.T + t;
-  let values = vec4<f32>(packed[at.x / 4u][at.x % 4u], packed[at.y / 4u][at.y % 4u], packed[at.z / 4u][at.z % 4u], packed[at.w / 4u][at.w % 4u]);
-  return select(vec4<f32>(-NEG_BIG), values, valid);
-}
 
 fn delta_at(b: u32, t: vec4<u32>) -> vec4<f32> {
   let at = b * params.T + t;
   return vec4<f32>(delta[at.x], delta[at.y], delta[at.z], delta[at.w]);
-}
-
-fn write_grad(slot: u32, base: u32, row: u32, chunk: u32, g: vec4<f32>) {
-  if (row >= params.T) { return; }
-  let at = slot + base + row * HEAD_DIM + chunk;
-  grads[at] = g.x;
-  grads[at + 1u] = g.y;
-  grads[at + 2u] = g.z;
-  grads[at + 3u] = g.w;
-}
-
-fn write_grads4(slot: u32, base: u32, first: u32, chunk: u32, g: Rows4) {
-  write_grad(slot, base, first, chunk, g.a);
-  write_grad(slot, base, first + 1u, chunk, g.b);
-  write_grad(slot, base, first + 2u, chunk, g.c);
-  write_grad(slot, base, first + 3u, chunk, g.d);
-}
-
-// Accumulators of rows first … first+3 and chunks `chunks` (see add_outer_chunks).
-fn write_grads_chunks(slot: u32, base: u32, first: u32, cg: u32, g: Rows16) {
-  let chunks = lane_chunks(cg);
-  let inside = chunks_inside(cg);
-  if (inside.x) { write_grads4(slot, base, first, 4u * chunks.x, g.a); }
-  if (inside.y) { write_grads4(slot, base, first, 4u * chunks.y, g.b); }
-  if (inside.z) { write_grads4(slot, base, first, 4u * chunks.z, g.c); }
-  if (inside.w) { write_grads4(slot, base, first, 4u * chunks.w, g.d); }
 }
 
 // dS = exp(scale·s − lse)·(dp − δ) for four block rows (per-row lse, δ) against four tile rows.

@@ -66,6 +66,11 @@ export type PrimitiveAttrs =
     attention: { scale: number };
     /** Fused gradient of attention from (qkv, packed output, packed cotangent) → [3, batch, T, D]: dq, dk, dv. */
     attentionBackward: { scale: number };
+    /**
+     * Fused gradient of attentionBackward from (its result's cotangent, qkv, packed output, packed cotangent)
+     * → flat [4·batch·T·D + batch·T]: q̄, k̄, v̄ stacked like qkv, then the packed cotangent's cotangent.
+     */
+    attentionDoubleBackward: { scale: number };
     /** NCHW ⋆ OIHW cross-correlation → [N, O, OH, OW]. */
     conv2d: ConvAttrs;
     /** Transposed convolution: the gradient of conv2d w.r.t. x [N, C, inputSize] from gy and w. */

@@ -15,7 +15,7 @@ import { broadcastTo, pad, permute, reshape, slice } from "../ops/movement.ts";
 import { gather, scatterAdd } from "../ops/indexing.ts";
 import { reducedShape } from "../ops/shape.ts";
 import { correlate1d, correlate1dAdjoint } from "../ops/blur.ts";
-import { attentionBackward, attentionBackwardVjp } from "../ops/attention.ts";
+import { attentionBackward, attentionBackwardVjp, attentionDoubleBackwardVjp } from "../ops/attention.ts";
 import { layerNormalizeBackward, layerNormalizeBackwardVjp, layerNormalizeDoubleBackwardVjp } from "../ops/layer_norm.ts";
 import { geluThirdDerivative } from "../ops/activation.ts";
 import { conv2dInputGrad, conv2dResolved, conv2dWeightGrad } from "../ops/conv.ts";
@@ -183,6 +183,8 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
     const [dQkv, dCotangent] = attentionBackwardVjp(g, qkv, packed, cotangent, scale);
     return [dQkv, null, dCotangent];
   },
+  // the fused attentionBackwardVjp's own transpose: the derivative of its composition, in public ops
+  attentionDoubleBackward: (h, { inputs, attrs: { scale } }) => attentionDoubleBackwardVjp(h, inputs, scale),
   // y = x ⋆ w: dx = transposed conv of g with w, dw = correlation of x with g
   conv2d: (g, { inputs: [x, w], attrs }, wants) => [
     when(wants[0], () => conv2dInputGrad(g, w, attrs, [x.shape[2], x.shape[3]])),
@@ -269,6 +271,7 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   layerNormalizeBackward: ({ inputs: [x, g] }, wants) => [x, wants[0] && g],
   layerNormalizeDoubleBackward: ({ inputs }) => inputs,
   attentionBackward: ({ inputs }) => inputs,
+  attentionDoubleBackward: ({ inputs }) => inputs,
   conv2d: eachOther,
   conv2dInputGrad: eachOther,
   // (x, gy): x's cotangent reads gy, gy's reads x

@@ -24,6 +24,12 @@ export type ConvVariant = "textures" | "buffers";
 export type AttentionVariant = "fused" | "composed";
 
 /**
+ * The gradient of fused attention's backward (a harmonized step's double backward): "fused" is the
+ * attentionDoubleBackward kernels, "composed" the same products in matmuls and elementwise ops.
+ */
+export type AttentionDoubleBackwardVariant = "fused" | "composed";
+
+/**
  * Batch norm: "fused" is the batch-norm primitives (statistics, normalisation and backward as
  * kernels), "composed" is mean → subtract → rsqrt → multiply from elementwise primitives.
  */
@@ -46,6 +52,7 @@ export interface KernelVariants {
   matmul: MatmulVariant;
   conv: ConvVariant;
   attention: AttentionVariant;
+  attentionDoubleBackward: AttentionDoubleBackwardVariant;
   batchNorm: BatchNormVariant;
   reluFusion: ReluFusionVariant;
   optimizer: OptimizerVariant;
@@ -57,6 +64,7 @@ export const KERNEL_VARIANTS: { readonly [O in KernelOp]: readonly KernelVariant
   matmul: ["textures", "registers", "shared"],
   conv: ["textures", "buffers"],
   attention: ["fused", "composed"],
+  attentionDoubleBackward: ["fused", "composed"],
   batchNorm: ["fused", "composed"],
   reluFusion: ["fused", "separate"],
   optimizer: ["fused", "composed"],
@@ -65,13 +73,15 @@ export const KERNEL_VARIANTS: { readonly [O in KernelOp]: readonly KernelVariant
 /**
  * What runs when the chosen variant cannot take a case: matmul and conv operands beyond the texture
  * limits (and conv with groups ≠ 1) use the buffer kernels; attention the fused kernel cannot take
- * (head dim not a multiple of 4 or above 64, Tq ≠ Tk, beyond the limits) is composed; so is batch
+ * (head dim not a multiple of 4 or above 64, Tq ≠ Tk, beyond the limits) is composed, and so is the
+ * gradient of its backward beyond the double-backward kernels' limits; so is batch
  * norm past the fused kernels' 134 M values per channel, and with it the ReLU it would have fused.
  */
 export const KERNEL_FALLBACKS = {
   matmul: "registers",
   conv: "buffers",
   attention: "composed",
+  attentionDoubleBackward: "composed",
   batchNorm: "composed",
   reluFusion: "separate",
   optimizer: "composed",
@@ -109,6 +119,7 @@ export function resolveKernelPolicy(kind: AdapterKind, chosen: Partial<KernelVar
     matmul: cpu ? "textures" : "shared",
     conv: cpu ? "textures" : "buffers",
     attention: "fused",
+    attentionDoubleBackward: "fused",
     batchNorm: "fused",
     reluFusion: "fused",
     optimizer: "fused",

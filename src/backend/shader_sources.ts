@@ -20,6 +20,7 @@ export const SHADER_FILES = [
   "blur",
   "attention",
   "attention_backward",
+  "attention_double_backward",
   "layer_norm",
   "conv2d",
   "conv2d_texture",

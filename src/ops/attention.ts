@@ -3,21 +3,22 @@
  *   fused:    one FlashAttention-style kernel (primitive `attention`, on q, k, v stacked as one
  *             [3, batch, T, D] tensor) that never stores the T×T scores; its gradient is the fused
  *             primitive `attentionBackward` (the stacked dq, dk, dv), whose own gradient
- *             (below, `attentionBackwardVjp`) is written with public ops, so any order works;
+ *             (`attentionBackwardVjp`) is the fused primitive `attentionDoubleBackward` or the same
+ *             in public ops, and that one's gradient is written with public ops, so any order works;
  *   composed: matmul → softmax → matmul, the reference the fused path is tested against.
  */
 import type { Tensor } from "../tensor.ts";
 import { engine } from "../engine.ts";
-import type { AttentionVariant } from "../backend/kernel_policy.ts";
+import type { AttentionDoubleBackwardVariant, AttentionVariant } from "../backend/kernel_policy.ts";
 import { apply } from "./apply.ts";
-import { scalar } from "./creation.ts";
-import { add, exp, mul, sub } from "./elementwise.ts";
+import { scalar, zeros } from "./creation.ts";
+import { add, exp, mul, neg, sub } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
 import { concat, reshape, slice } from "./movement.ts";
 import { sum } from "./reduce.ts";
 import { softmax } from "./softmax.ts";
 import { shapeString } from "./shape.ts";
-import { fusedAttentionFits } from "./kernels/attention.ts";
+import { fusedAttentionDoubleBackwardFits, fusedAttentionFits } from "./kernels/attention.ts";
 
 export type AttentionImplementation = AttentionVariant;
 
@@ -83,8 +84,12 @@ function chooseImplementation(fusable: boolean, options: AttentionOptions, shape
 /** The fused kernel on qkv [3, batch, T, D]; the output's leading part (o, without the log-sum-exps) as `shape`. */
 function fusedAttention(qkv: Tensor, scale: number, shape: readonly number[]): Tensor {
   const [, batch, T, D] = qkv.shape;
-  const packed = apply("attention", [qkv], { scale });
-  return reshape(slice(packed, [0], [batch * T * D]), shape);
+  return reshape(slice(attentionPacked(qkv, scale), [0], [batch * T * D]), shape);
+}
+
+/** The fused forward's flat output for qkv [3, batch, T, D]: o [batch, T, D], then each row's log-sum-exp. */
+export function attentionPacked(qkv: Tensor, scale: number): Tensor {
+  return apply("attention", [qkv], { scale });
 }
 
 function composedAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
@@ -97,6 +102,14 @@ export function attentionBackward(qkv: Tensor, packed: Tensor, cotangent: Tensor
   return apply("attentionBackward", [qkv, packed, cotangent], { scale });
 }
 
+/**
+ * The fused gradient of attentionBackward (see attentionBackwardVjp), flat: q̄, k̄, v̄ stacked like
+ * qkv, then the cotangent of the packed cotangent (dŌ, then that of d lse).
+ */
+export function attentionDoubleBackward(cotangentOfGrads: Tensor, qkv: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
+  return apply("attentionDoubleBackward", [cotangentOfGrads, qkv, packed, cotangent], { scale });
+}
+
 /** The three [batch, T, D] parts of a [3, batch, T, D] stack. */
 function unstack(stack: Tensor): [Tensor, Tensor, Tensor] {
   const [, batch, T, D] = stack.shape;
@@ -105,7 +118,7 @@ function unstack(stack: Tensor): [Tensor, Tensor, Tensor] {
 }
 
 /**
- * Vector–Jacobian product of attentionBackward, in public ops. With S = scale·q·kᵀ, P = softmax(S),
+ * Vector–Jacobian product of attentionBackward. With S = scale·q·kᵀ, P = softmax(S),
  * cotangent = (dO, γ), δ = rowsum(P∘dP) − γ, dP = dO·vᵀ, dS = P∘(dP − δ), and incoming cotangents
  * A, B, C of dq = scale·dS·k, dk = scale·dSᵀ·q, dv = Pᵀ·dO:
  *   W = scale·(A·kᵀ + q·Bᵀ) (cotangent of dS), w = rowsum(W∘P),
@@ -114,6 +127,9 @@ function unstack(stack: Tensor): [Tensor, Tensor, Tensor] {
  * P is exp(scale·q·kᵀ − lse) with lse from the packed forward output. attentionBackward itself
  * depends on the packed output only through q, k, v, so the packed output gets no cotangent here
  * (its dependence is already in q̄, k̄, v̄). q̄, k̄, v̄ come back stacked like qkv.
+ * The fused kernels (primitive attentionDoubleBackward, shaders/attention_double_backward.wgsl)
+ * compute it where the kernel policy's `attentionDoubleBackward` is "fused" (the default) and the
+ * shapes fit; the composition in public ops is the reference and the fallback.
  */
 export function attentionBackwardVjp(
   cotangentOfGrads: Tensor,
@@ -121,7 +137,23 @@ export function attentionBackwardVjp(
   packed: Tensor,
   cotangent: Tensor,
   scale: number,
+  implementation?: AttentionDoubleBackwardVariant,
 ): [Tensor, Tensor] {
+  const [, batch, T, D] = qkv.shape;
+  const chosen = implementation ??
+    (fusedAttentionDoubleBackwardFits(batch, T, D) ? engine.backend.kernels.variants.attentionDoubleBackward : "composed");
+  if (chosen === "composed") {
+    const x = composedVjpParts(cotangentOfGrads, qkv, packed, cotangent, scale);
+    const stacked = concat([x.qBar, x.kBar, x.vBar].map((t) => reshape(t, [1, batch, T, D])));
+    return [stacked, concat([reshape(x.dOBar, [-1]), reshape(x.wRow, [-1])])];
+  }
+  const out = attentionDoubleBackward(cotangentOfGrads, qkv, packed, cotangent, scale);
+  const grads = 3 * batch * T * D;
+  return [reshape(slice(out, [0], [grads]), qkv.shape), slice(out, [grads], [batch * T * (D + 1)])];
+}
+
+/** The composed vector–Jacobian product of attentionBackward, with the intermediates its own gradient reads. */
+function composedVjpParts(cotangentOfGrads: Tensor, qkv: Tensor, packed: Tensor, cotangent: Tensor, scale: number) {
   const [q, k, v] = unstack(qkv);
   const [batch, T, D] = q.shape;
   const [a, b, c] = unstack(cotangentOfGrads);
@@ -145,6 +177,58 @@ export function attentionBackwardVjp(
   const kBar = mul(add(matmul(dS, a, { transA: true }), matmul(sBar, q, { transA: true })), scaleT);
   const vBar = matmul(dPBar, dO, { transA: true });
   const dOBar = add(matmul(p, c), matmul(dPBar, v));
-  const stacked = concat([qBar, kBar, vBar].map((t) => reshape(t, [1, batch, T, D])));
-  return [stacked, concat([reshape(dOBar, [-1]), reshape(wRow, [-1])])];
+  return { q, k, v, a, b, c, dO, scaleT, p, dP, centred, dS, w, wRow, pBar, dPBar, sBar, qBar, kBar, vBar, dOBar };
+}
+
+/**
+ * Vector–Jacobian product of attentionDoubleBackward (needed from the third order on): the
+ * derivative of the composition above, spelled out in public ops step by step backwards. `h` is
+ * the cotangent of the primitive's flat result (q̄, k̄, v̄, dŌ, γ̄); the result holds the cotangents
+ * of its inputs (cotangentOfGrads, qkv, packed, cotangent), the packed output's in its lse part only.
+ */
+export function attentionDoubleBackwardVjp(h: Tensor, [cotangentOfGrads, qkv, packed, cotangent]: Tensor[], scale: number): Tensor[] {
+  const x = composedVjpParts(cotangentOfGrads, qkv, packed, cotangent, scale);
+  const { q, k, v, a, b, c, dO, scaleT: s, p, dP, centred, dS, w, wRow, pBar, dPBar, sBar } = x;
+  const [batch, T, D] = q.shape;
+  const part = batch * T * D;
+  const [hq, hk, hv] = unstack(reshape(slice(h, [0], [3 * part]), [3, batch, T, D]));
+  const hdO = reshape(slice(h, [3 * part], [part]), [batch, T, D]);
+  const hGamma = reshape(slice(h, [4 * part], [batch * T]), [batch, T, 1]);
+  const rowSum = (t: Tensor) => sum(t, -1, true);
+  const transB = { transB: true };
+  const transA = { transA: true };
+  // Cotangents of the T×T intermediates, from the outputs back to P.
+  const gDS = mul(add(matmul(a, hk, transB), matmul(hq, b, transB)), s);
+  const gSBar = mul(add(matmul(q, hk, transB), matmul(hq, k, transB)), s);
+  const gDPBar = add(matmul(hdO, v, transB), matmul(dO, hv, transB));
+  const gSBarP = rowSum(mul(gSBar, p));
+  const gPBar = mul(p, sub(gSBar, gSBarP));
+  const gW0 = rowSum(mul(gDPBar, p));
+  const gWRow = sub(sub(hGamma, gW0), rowSum(mul(gPBar, dP)));
+  const gW = add(add(mul(gDPBar, p), mul(gPBar, centred)), mul(gWRow, p));
+  const gCentred = add(mul(gPBar, w), mul(gDS, p));
+  const gCentredRow = rowSum(gCentred);
+  const gDP = sub(sub(gCentred, mul(gCentredRow, p)), mul(wRow, gPBar));
+  const rho = rowSum(mul(pBar, p));
+  const gP = sub(
+    add(add(matmul(hdO, c, transB), mul(gSBar, sub(pBar, rho))), add(add(mul(gDPBar, sub(w, wRow)), mul(gWRow, w)), mul(gDS, centred))),
+    add(mul(gSBarP, pBar), mul(gCentredRow, dP)),
+  );
+  const gZ = mul(gP, p);
+  // Cotangents of the inputs.
+  const gq = mul(add(add(matmul(gZ, k), matmul(gW, b)), matmul(sBar, hk)), s);
+  const gk = mul(add(add(matmul(gZ, q, transA), matmul(gW, a, transA)), matmul(sBar, hq, transA)), s);
+  const gv = add(matmul(gDP, dO, transA), matmul(dPBar, hdO, transA));
+  const gA = mul(add(matmul(gW, k), matmul(dS, hk)), s);
+  const gB = mul(add(matmul(gW, q, transA), matmul(dS, hq, transA)), s);
+  const gC = add(matmul(gPBar, dO, transA), matmul(p, hdO, transA));
+  const gdO = add(add(matmul(gPBar, c), matmul(dPBar, hv)), matmul(gDP, v));
+  const stack = (ts: Tensor[]) => concat(ts.map((t) => reshape(t, [1, batch, T, D])));
+  const flat = (ts: Tensor[]) => concat(ts.map((t) => reshape(t, [-1])));
+  return [
+    stack([gA, gB, gC]),
+    stack([gq, gk, gv]),
+    flat([zeros([part]), neg(rowSum(gZ))]),
+    flat([gdO, gCentredRow]),
+  ];
 }

@@ -7,7 +7,7 @@ import { reduceKernel } from "./kernels/reduce.ts";
 import { matmulKernel } from "./kernels/matmul.ts";
 import { concatKernel, expandKernel, padKernel, permuteKernel, sliceKernel } from "./kernels/movement.ts";
 import { gatherKernel, scatterAddKernel } from "./kernels/gather.ts";
-import { attentionBackwardKernel, attentionKernel } from "./kernels/attention.ts";
+import { attentionBackwardKernel, attentionDoubleBackwardKernel, attentionKernel } from "./kernels/attention.ts";
 import { layerNormalizeBackwardKernel, layerNormalizeDoubleBackwardKernel, layerNormalizeKernel } from "./kernels/layer_norm.ts";
 import { conv2dInputGradKernel, conv2dKernel, conv2dWeightGradKernel } from "./kernels/conv.ts";
 import { maxPool2dArgmaxKernel } from "./kernels/pool.ts";
@@ -77,6 +77,7 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   layerNormalizeDoubleBackward: ([x, g, h], { eps }) => layerNormalizeDoubleBackwardKernel(x, g, h, eps),
   attention: ([qkv], { scale }) => attentionKernel(qkv, scale),
   attentionBackward: ([qkv, packed, cotangent], { scale }) => attentionBackwardKernel(qkv, packed, cotangent, scale),
+  attentionDoubleBackward: ([g, qkv, packed, cotangent], { scale }) => attentionDoubleBackwardKernel(g, qkv, packed, cotangent, scale),
   conv2d: ([x, w], attrs) => conv2dKernel(x, w, attrs),
   conv2dInputGrad: ([gy, w], { inputSize, ...attrs }) => conv2dInputGradKernel(gy, w, attrs, inputSize),
   conv2dWeightGrad: ([x, gy], { kernelSize, ...attrs }) => conv2dWeightGradKernel(x, gy, attrs, kernelSize),

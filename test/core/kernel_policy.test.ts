@@ -14,14 +14,14 @@ test("adapters are classified from their info: lavapipe, SwiftShader, other fall
 
 test("the policy: textures on CPU adapters, buffer kernels on GPUs, the loop limit only on lavapipe", () => {
   assertEquals(resolveKernelPolicy("lavapipe"), {
-    variants: { matmul: "textures", conv: "textures", attention: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" },
+    variants: { matmul: "textures", conv: "textures", attention: "fused", attentionDoubleBackward: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" },
     fallbacks: KERNEL_FALLBACKS,
     loopLimit: 65535,
   });
-  assertEquals(resolveKernelPolicy("swiftshader").variants, { matmul: "textures", conv: "textures", attention: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" });
+  assertEquals(resolveKernelPolicy("swiftshader").variants, { matmul: "textures", conv: "textures", attention: "fused", attentionDoubleBackward: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" });
   assertEquals(resolveKernelPolicy("swiftshader").loopLimit, null);
   assertEquals(resolveKernelPolicy("gpu"), {
-    variants: { matmul: "shared", conv: "buffers", attention: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" },
+    variants: { matmul: "shared", conv: "buffers", attention: "fused", attentionDoubleBackward: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" },
     fallbacks: KERNEL_FALLBACKS,
     loopLimit: null,
   });
@@ -29,6 +29,7 @@ test("the policy: textures on CPU adapters, buffer kernels on GPUs, the loop lim
     matmul: "registers",
     conv: "buffers",
     attention: "composed",
+    attentionDoubleBackward: "fused",
     batchNorm: "fused",
     reluFusion: "fused",
     optimizer: "fused",

@@ -8,7 +8,7 @@
 import * as h from "../../src/mod.ts";
 import * as bn from "../../src/ops/batch_norm_primitives.ts";
 import * as fused from "../../src/ops/fused_relu.ts";
-import { packedAttention } from "../../src/ops/attention.ts";
+import { attentionDoubleBackward, attentionPacked, packedAttention } from "../../src/ops/attention.ts";
 import * as ln from "../../src/ops/layer_norm.ts";
 import { type Correlate1d, Ref, ref } from "../support/reference.ts";
 import { refConv2d, type RefGeometry, refPool2d, type RefPool } from "../support/reference_conv.ts";
@@ -70,6 +70,11 @@ export interface Ops<T> {
   layerNormalizeDoubleBackward(x: T, g: T, h: T, eps: number): T;
   /** attention of q, k, v stacked as qkv [3, batch, T, D]; the GPU runs the fused kernel on the stack. */
   packedAttention(qkv: T): T;
+  /**
+   * attentionDoubleBackward of g, qkv [3, batch, T, D] and a packed cotangent [batch·T·(D + 1)] with
+   * scale 1/√D; the GPU runs the fused kernels on the fused forward's output, the reference composes.
+   */
+  attentionDoubleBackward(g: T, qkv: T, cotangent: T): T;
   argmax(x: T, axis: number): T;
   cast(x: T, dtype: "float32" | "int32"): T;
   /** A constant: float values, or int32 indices when `int` is set. */
@@ -95,6 +100,10 @@ export const gpuOps: Ops<h.Tensor> = {
   maxPool2d: (x, { kernel, stride, padding, dilation }) => h.maxPool2d(x, { kernelSize: kernel, stride, padding, dilation }),
   attention: (q, k, v) => h.attention(q, k, v, { implementation: "fused" }),
   packedAttention: (qkv) => packedAttention(qkv, { implementation: "fused" }),
+  attentionDoubleBackward: (g, qkv, cotangent) => {
+    const scale = 1 / Math.sqrt(qkv.shape[3]);
+    return attentionDoubleBackward(g, qkv, attentionPacked(qkv, scale), cotangent, scale);
+  },
   layerNormalize: ln.layerNormalize,
   layerNormalizeBackward: ln.layerNormalizeBackward,
   layerNormalizeDoubleBackward: ln.layerNormalizeDoubleBackward,
@@ -182,9 +191,40 @@ export const refOps: Ops<Ref> = {
     const [q, k, v] = [0, 1, 2].map((i) => ref.reshape(ref.slice(qkv, [i, ...shape.map(() => 0)], [1, ...shape]), shape));
     return refOps.attention(q, k, v);
   },
+  attentionDoubleBackward: (g, qkv, cotangent) => refAttentionDoubleBackward(g, qkv, cotangent),
   cast: (x, dtype) => new Ref(x.shape, dtype === "int32" ? x.data.map(Math.trunc) : x.data),
   constant: (values, shape) => new Ref(shape, Float64Array.from(values)),
 };
+
+/** attentionBackwardVjp's composition (src/ops/attention.ts) in float64, with P = softmax(scale·q·kᵀ). */
+function refAttentionDoubleBackward(g: Ref, qkv: Ref, cotangent: Ref): Ref {
+  const [, batch, T, D] = qkv.shape;
+  const c = (v: number) => new Ref([], Float64Array.of(v));
+  const parts = (x: Ref) => [0, 1, 2].map((i) => ref.reshape(ref.slice(x, [i, 0, 0, 0], [1, batch, T, D]), [batch, T, D]));
+  const [q, k, v] = parts(qkv);
+  const [a, b, gv] = parts(g);
+  const rows = batch * T;
+  const dO = ref.reshape(ref.slice(cotangent, [0], [rows * D]), [batch, T, D]);
+  const dLse = ref.reshape(ref.slice(cotangent, [rows * D], [rows]), [batch, T, 1]);
+  const scale = c(1 / Math.sqrt(D));
+  const rowSum = (t: Ref) => ref.sum(t, [2], true);
+  const transA = { transA: true };
+  const transB = { transB: true };
+  const p = ref.softmax(ref.mul(ref.matmul(q, k, transB), scale), 2);
+  const dP = ref.matmul(dO, v, transB);
+  const centred = ref.sub(dP, ref.sub(rowSum(ref.mul(p, dP)), dLse));
+  const dS = ref.mul(p, centred);
+  const w = ref.mul(ref.add(ref.matmul(a, k, transB), ref.matmul(q, b, transB)), scale);
+  const wRow = rowSum(ref.mul(w, p));
+  const pBar = ref.add(ref.sub(ref.mul(w, centred), ref.mul(wRow, dP)), ref.matmul(dO, gv, transB));
+  const dPBar = ref.mul(p, ref.sub(w, wRow));
+  const sBar = ref.mul(p, ref.sub(pBar, rowSum(ref.mul(pBar, p))));
+  const qBar = ref.mul(ref.add(ref.matmul(dS, b), ref.matmul(sBar, k)), scale);
+  const kBar = ref.mul(ref.add(ref.matmul(dS, a, transA), ref.matmul(sBar, q, transA)), scale);
+  const vBar = ref.matmul(dPBar, dO, transA);
+  const dOBar = ref.add(ref.matmul(p, gv), ref.matmul(dPBar, v));
+  return ref.concat([qBar, kBar, vBar, dOBar, wRow].map((t) => ref.reshape(t, [t.size])), 0);
+}
 
 type RefShape4 = [number, number, number, number];
 

@@ -227,6 +227,23 @@ export const CORE_SPECS: OpSpec[] = [
     fn: (o, x) => o.cast(o.cast(o.mul(x, o.constant([5], [])), "int32"), "float32"),
     order: 0,
   },
+  // The gradient of attention's fused backward (a harmonized step's double backward), checked to second order
+  // through its rule; at T = 67 the keys span two tiles (forward only: its rule does not depend on T).
+  {
+    name: "attentionDoubleBackward, fused kernels",
+    inputs: [{ shape: [3, 2, 5, 4] }, { shape: [3, 2, 5, 4] }, { shape: [2 * 5 * 5] }],
+    fn: (o, g, qkv, cotangent) => o.attentionDoubleBackward(g, qkv, cotangent),
+    rtol: 1e-4,
+    atol: 1e-5,
+  },
+  {
+    name: "attentionDoubleBackward over two key tiles",
+    inputs: [{ shape: [3, 1, 67, 4] }, { shape: [3, 1, 67, 4] }, { shape: [67 * 5] }],
+    fn: (o, g, qkv, cotangent) => o.attentionDoubleBackward(g, qkv, cotangent),
+    order: 0,
+    rtol: 1e-4,
+    atol: 1e-5,
+  },
   // Long loops and large reductions, forward only.
   {
     name: "sum over 2^20 elements",

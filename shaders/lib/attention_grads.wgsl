@@ -1,0 +1,45 @@
+// What the fused backward (attention_backward.wgsl) and double backward (attention_double_backward.wgsl)
+// share: dO staged as texture 4, the packed forward output (o, then lse) at 5, the flat result array at
+// 7, and their reads and writes. Results are [batch, T, D] slots of `grads` (dq, dk, dv, …).
+@group(0) @binding(4) var grad_out: texture_2d_array<f32>;
+@group(0) @binding(5) var<storage, read> packed: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> grads: array<f32>;
+
+fn do_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(grad_out, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+fn do_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(do_texel(p, t, c.x), do_texel(p, t, c.y), do_texel(p, t, c.z), do_texel(p, t, c.w)); }
+fn do_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(do_texel(p, t.x, c), do_texel(p, t.y, c), do_texel(p, t.z, c), do_texel(p, t.w, c)));
+}
+
+// lse of rows t of batch b; lse = +big where `valid` is false makes their P zero.
+fn lse_at(b: u32, t: vec4<u32>, valid: vec4<bool>) -> vec4<f32> {
+  let at = params.batch * params.T * HEAD_DIM + b * params.T + t;
+  let values = vec4<f32>(packed[at.x / 4u][at.x % 4u], packed[at.y / 4u][at.y % 4u], packed[at.z / 4u][at.z % 4u], packed[at.w / 4u][at.w % 4u]);
+  return select(vec4<f32>(-NEG_BIG), values, valid);
+}
+
+fn write_grad(slot: u32, base: u32, row: u32, chunk: u32, g: vec4<f32>) {
+  if (row >= params.T) { return; }
+  let at = slot + base + row * HEAD_DIM + chunk;
+  grads[at] = g.x;
+  grads[at + 1u] = g.y;
+  grads[at + 2u] = g.z;
+  grads[at + 3u] = g.w;
+}
+
+fn write_grads4(slot: u32, base: u32, first: u32, chunk: u32, g: Rows4) {
+  write_grad(slot, base, first, chunk, g.a);
+  write_grad(slot, base, first + 1u, chunk, g.b);
+  write_grad(slot, base, first + 2u, chunk, g.c);
+  write_grad(slot, base, first + 3u, chunk, g.d);
+}
+
+// Accumulators of rows first … first+3 and chunks `chunks` (see add_outer_chunks).
+fn write_grads_chunks(slot: u32, base: u32, first: u32, cg: u32, g: Rows16) {
+  let chunks = lane_chunks(cg);
+  let inside = chunks_inside(cg);
+  if (inside.x) { write_grads4(slot, base, first, 4u * chunks.x, g.a); }
+  if (inside.y) { write_grads4(slot, base, first, 4u * chunks.y, g.b); }
+  if (inside.z) { write_grads4(slot, base, first, 4u * chunks.z, g.c); }
+  if (inside.w) { write_grads4(slot, base, first, 4u * chunks.w, g.d); }
+}
