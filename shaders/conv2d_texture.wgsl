@@ -13,34 +13,40 @@
 //   input gradient (FLIP = 1): r = c, inner = o, the transposed kernel with its taps (a subset,
 //   see PackWeights) in reverse order.
 //   Bindings: 0 params, 1 w (read), 2 dst. Workgroup (8, 8); grid (ceil(taps·inner4 / 8), ceil(rows / 8)).
-// conv_texture — out[n, r, oh, ow] = Σ_{kh, kw, i4} W[r, tap, i4] · X[n, oh·sh + kh·dh, ow·sw + kw·dw, i4]
-//   over the packed operands: the forward pass on the padded input; the input gradient, per stride
-//   phase (ih mod sh, iw mod sw), as a stride-1 convolution of the shifted output gradient with
-//   the phase's taps of the transposed, flipped kernel, written to that phase's pixels.
+// conv_texture — out[n, r, oh, ow] = Σ_{kh, kw, i4} W[r, tap, i4] · X[n, t + oh·sh + kh·dh, l + ow·sw + kw·dw, i4]
+//   over the packed operands, from the origin (t, l) = (pad_top, pad_left): the forward pass on
+//   the padded input (origin 0); the input gradient, per stride phase (ih mod sh, iw mod sw), as a
+//   stride-1 convolution of the output gradient (one packing for all phases, each read from its
+//   own origin) with the phase's taps of the transposed, flipped kernel, written to that phase's pixels.
 //   Each thread owns 4·ROW_QUADS rows × 16 pixels; workgroup (WG_X, WG_Y) covers 4·ROW_QUADS·WG_Y
-//   rows × 16·WG_X pixels. The fetches, not the products, bound this kernel on lavapipe, so a
-//   thread's block is as large as it pays: 16 rows × 16 pixels take about a third less CPU time
-//   than 8 × 8, although their 256 accumulators spill to the stack.
+//   rows × 16·WG_X pixels (ROWS_FAST: 4·ROW_QUADS·WG_X rows × 16·WG_Y pixels). The fetches, not
+//   the products, bound this kernel on lavapipe, so a thread's block is as large as it pays:
+//   16 rows × 16 pixels take about a third less CPU time than 8 × 8, although their 256
+//   accumulators spill to the stack. lavapipe runs a workgroup's x in SIMD vectors of 8 threads,
+//   so x must have work for all of them: where there are too few pixels for that (ResNet's 4×4 and
+//   2×2 layers at 64×64), ROWS_FAST lets x step through rows instead.
 //   Bindings: 0 params, 1 weights, 2 input (texture_2d_array<f32>), 3 out (storage, write).
-//   Grid (ceil(N·OH·OW / (16·WG_X)), ceil(rows / (4·ROW_QUADS·WG_Y))).
+//   Grid (ceil(N·OH·OW / pixels per workgroup), ceil(rows / rows per workgroup)).
 // weight_grad_texture — partial[split, o, c, kh, kw] = Σ_{(n, oh) in split, ow} G[n, oh, ow, o] ·
 //   X[n, oh·sh + kh·dh, ow·sw + kw·dw, c] with G the packed output gradient, X the padded input;
-//   G[n, oh, ow] lies at (dest.off + (oh, ow)) of its [dest.height, dest.width] block (a
-//   stride-1 convolution shares the input gradient's padded packing of gy).
+//   G[n, oh, ow] lies at (dest.off + (oh, ow)) of its [dest.height, dest.width] block (the
+//   packing of gy that the input gradient's stride phases read too).
 //   Each thread owns 16 output channels × 4 column groups (tap, c4) of 4 input channels: 8
 //   fetches per 256 products (8 × 4 took about a tenth more CPU time on lavapipe; 32 × 4, a sixth
 //   less, but its 512 accumulators took LLVM 30 s to compile).
 //   Workgroup (8, 4) covers 64 channels × 32 column groups. Bindings: 0 params, 1 gy, 2 input
 //   (textures), 3 partial (write). Grid (ceil(taps·C4 / 32), ceil(O / 64), k_splits); k_chunk
 //   counts output rows (n, oh).
-// Overrides: FLIP (pack_weights); WG_X, WG_Y, ROW_QUADS (conv_texture's 64-thread workgroup and
-// row quads per thread, 1, 2 or 4: the launcher gives few-row products such as the RGB input
-// gradient 4 rows per thread and a (64, 1) workgroup, so little work is wasted on rows that do not exist).
+// Overrides: FLIP (pack_weights); WG_X, WG_Y, ROW_QUADS (conv_texture's workgroup and row quads
+// per thread, 1, 2 or 4: the launcher gives few-row products such as the RGB input gradient 4 rows
+// per thread and a (64, 1) workgroup, so little work is wasted on rows that do not exist), ROWS_FAST
+// (conv_texture's x counts row blocks and y pixel blocks).
 #include "lib/window.wgsl"
 override FLIP: bool = false;
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 override ROW_QUADS: u32 = 4u;
+override ROWS_FAST: bool = false;
 
 struct PackInput {
   batch: u32,
@@ -130,7 +136,8 @@ struct Placement {
   step_h: u32, step_w: u32,
 }
 
-// The window's padding is 0: the packed input is already padded.
+// The packed input is already padded; the window's pad_top / pad_left say where in each block the
+// receptive fields start (an input gradient's stride phase reads gy's shared packing from its own origin).
 struct Conv {
   batch: u32,
   rows: u32,
@@ -191,8 +198,8 @@ fn pixel_quad(col0: u32) -> PixelQuad {
   let c = min(wanted, vec4<u32>(cols - 1u));
   let n = c / plane;
   let pix = c % plane;
-  return PixelQuad(wanted < vec4<u32>(cols), n, pix, (pix % conv.out_w) * conv.window.stride_w,
-                   n * conv.tex_h + (pix / conv.out_w) * conv.window.stride_h);
+  return PixelQuad(wanted < vec4<u32>(cols), n, pix, conv.window.pad_left + (pix % conv.out_w) * conv.window.stride_w,
+                   n * conv.tex_h + conv.window.pad_top + (pix / conv.out_w) * conv.window.stride_h);
 }
 
 fn fetch_pixels(p: PixelQuad, du: u32, dv: u32) -> mat4x4<f32> {
@@ -227,8 +234,10 @@ fn store_block(row0: u32, pa: PixelQuad, pb: PixelQuad, pc: PixelQuad, pd: Pixel
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn conv_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let col0 = (wid.x * WG_X + lid.x) * 16u;
-  let row0 = (wid.y * WG_Y + lid.y) * 4u * ROW_QUADS;
+  let pixel_block = select(wid.x * WG_X + lid.x, wid.x * WG_Y + lid.y, ROWS_FAST);
+  let row_block = select(wid.y * WG_Y + lid.y, wid.y * WG_X + lid.x, ROWS_FAST);
+  let col0 = pixel_block * 16u;
+  let row0 = row_block * 4u * ROW_QUADS;
   let pa = pixel_quad(col0);
   let pb = pixel_quad(col0 + 4u);
   let pc = pixel_quad(col0 + 8u);

@@ -49,7 +49,8 @@ const CASES: Case[] = [
   { name: "1×1 stride 2 (ResNet downsample; odd pixels get no gradient)", x: [2, 4, 7, 6], w: [6, 4, 1, 1], ...geometry([2, 2], [1, 1], [[0, 0], [0, 0]], 1) },
   { name: "strided and dilated, one group", x: [1, 3, 11, 10], w: [5, 3, 3, 3], ...geometry([2, 3], [2, 1], [[1, 2], [0, 1]], 1) },
   { name: "padding wider than the dilated kernel", x: [1, 2, 4, 5], w: [3, 2, 2, 2], ...geometry([3, 2], [1, 1], [[3, 2], [2, 3]], 1) },
-  { name: "stride 1, padding wider than the dilated kernel (gy packed apart for each gradient)", x: [1, 2, 4, 5], w: [3, 2, 2, 2], ...geometry([1, 1], [1, 1], [[0, 2], [1, 0]], 1) },
+  { name: "stride 1, padding wider than the dilated kernel (gy's packing wider than the input gradient reads)", x: [1, 2, 4, 5], w: [3, 2, 2, 2], ...geometry([1, 1], [1, 1], [[0, 2], [1, 0]], 1) },
+  { name: "few pixels, many rows (texture lanes step through rows, two row blocks)", x: [2, 9, 3, 5], w: [130, 9, 3, 3], ...geometry([1, 1], [1, 1], [[1, 1], [1, 1]], 1) },
   { name: "wide image (cols past one workgroup)", x: [2, 2, 9, 64], w: [3, 2, 3, 3], ...geometry([1, 1], [1, 1], [[1, 1], [1, 1]], 1) },
 ];
 

@@ -79,25 +79,33 @@ test("an input is packed once with its padding for the forward pass and the weig
     for (const t of [y, dw, freshDw, freshY, x, gy, w]) t.dispose();
   }));
 
-test("a stride-1 convolution's input and weight gradients read one packing of gy, with the same results", () =>
-  withTextureKernels(async () => {
-    const attrs = { ...ATTRS, stride: [1, 1] as [number, number], dilation: [2, 1] as [number, number], padding: [[2, 1], [0, 1]] as [[number, number], [number, number]] };
-    const gyShape = [2, 6, 8, 7];
-    const gys = seededValues(size(gyShape), 10);
-    const x = tensor(seededValues(size(X_SHAPE), 11), X_SHAPE);
-    const w = tensor(seededValues(size(W_SHAPE), 12), W_SHAPE);
-    const both = (gy: Tensor) => [conv2dInputGrad(gy, w, attrs, [X_SHAPE[2], X_SHAPE[3]]), conv2dWeightGrad(x, gy, attrs, [W_SHAPE[2], W_SHAPE[3]])];
-    const gy = tensor(gys, gyShape);
-    const { result: [dx, dw], report } = await profile(() => both(gy));
-    assertEquals(dispatchesOf(report, "pack_input"), 2, "gy once, x once");
-    backend.setKernelVariant("conv", "buffers");
-    const [bufferDx, bufferDw] = tidy(() => both(tensor(gys, gyShape)));
-    backend.setKernelVariant("conv", "textures");
-    const close = (a: Float32Array, b: Float32Array) => a.every((v, i) => Math.abs(v - b[i]) <= 1e-5 * (1 + Math.abs(b[i])));
-    assert(close(await dx.floats(), await bufferDx.floats()), "input gradient as the buffer kernels give it");
-    assert(close(await dw.floats(), await bufferDw.floats()), "weight gradient as the buffer kernels give it");
-    for (const t of [dx, dw, bufferDx, bufferDw, gy, x, w]) t.dispose();
-  }));
+/** Geometries whose input gradient and weight gradient share one packing of gy. */
+const GRADIENT_CASES = [
+  { name: "stride 1, dilated", attrs: { ...ATTRS, stride: [1, 1], dilation: [2, 1], padding: [[2, 1], [0, 1]] }, gyShape: [2, 6, 8, 7] },
+  { name: "stride 2, four phases", attrs: ATTRS, gyShape: GY_SHAPE },
+  { name: "stride 1, padding wider than the kernel", attrs: { ...ATTRS, stride: [1, 1], padding: [[3, 0], [0, 4]] }, gyShape: [2, 6, 10, 10] },
+  { name: "7×7 stride 2 (phases reach before gy)", attrs: { ...ATTRS, padding: [[3, 3], [3, 3]] }, gyShape: [2, 6, 5, 4], w: [6, 5, 7, 7] },
+] as { name: string; attrs: typeof ATTRS; gyShape: number[]; w?: number[] }[];
+
+for (const { name, attrs, gyShape, w: wShape = W_SHAPE } of GRADIENT_CASES) {
+  test(`a convolution's input gradient (every stride phase) and weight gradient read one packing of gy (${name}), with the same results`, () =>
+    withTextureKernels(async () => {
+      const gys = seededValues(size(gyShape), 10);
+      const x = tensor(seededValues(size(X_SHAPE), 11), X_SHAPE);
+      const w = tensor(seededValues(size(wShape), 12), wShape);
+      const both = (gy: Tensor) => [conv2dInputGrad(gy, w, attrs, [X_SHAPE[2], X_SHAPE[3]]), conv2dWeightGrad(x, gy, attrs, [wShape[2], wShape[3]])];
+      const gy = tensor(gys, gyShape);
+      const { result: [dx, dw], report } = await profile(() => both(gy));
+      assertEquals(dispatchesOf(report, "pack_input"), 2, "gy once, x once");
+      backend.setKernelVariant("conv", "buffers");
+      const [bufferDx, bufferDw] = tidy(() => both(tensor(gys, gyShape)));
+      backend.setKernelVariant("conv", "textures");
+      const close = (a: Float32Array, b: Float32Array) => a.every((v, i) => Math.abs(v - b[i]) <= 1e-5 * (1 + Math.abs(b[i])));
+      assert(close(await dx.floats(), await bufferDx.floats()), "input gradient as the buffer kernels give it");
+      assert(close(await dw.floats(), await bufferDw.floats()), "weight gradient as the buffer kernels give it");
+      for (const t of [dx, dw, bufferDx, bufferDw, gy, x, w]) t.dispose();
+    }));
+}
 
 test("packed weights and inputs are live memory until their tensor is freed, even if freed before the convolution is submitted", () =>
   withTextureKernels(async () => {

@@ -28,12 +28,11 @@ export function texturesFit(geo: Geometry, attrs: ConvAttrs): boolean {
   if (attrs.groups !== 1) return false;
   const side = engine.backend.limits.maxTextureDimension2D;
   const { texH, texW } = paddedInputSize(geo, attrs);
-  const gradH = geo.height + (geo.kernelH - 1) * attrs.dilation[0];
-  const gradW = geo.width + (geo.kernelW - 1) * attrs.dilation[1];
+  const gradient = gradientPlacement(geo, attrs);
   const taps = geo.kernelH * geo.kernelW;
   return [
     quads(geo.channels) * texW, geo.batch * texH, // the padded input
-    quads(geo.outChannels) * Math.max(gradW, geo.outWidth), geo.batch * Math.max(gradH, geo.outHeight), // packed gy
+    quads(geo.outChannels) * gradient.texW, geo.batch * gradient.texH, // packed gy
     taps * quads(Math.max(geo.channels, geo.outChannels)), Math.max(geo.channels, geo.outChannels), // weights
   ].every((extent) => extent <= side);
 }
@@ -53,13 +52,6 @@ function recordPackInput(src: Tensor, texH: number, texW: number, offset: [numbe
 
 /** Texel extent [C4·texW, N·texH] of a packed NCHW tensor. */
 const packedSize = ([batch, channels]: readonly number[], texH: number, texW: number): [number, number, number] => [quads(channels) * texW, batch * texH, 1];
-
-/** `src` packed into a scratch texture (see recordPackInput). */
-function packInput(role: string, src: Tensor, texH: number, texW: number, offset: [number, number]): GPUTextureView {
-  const { view } = engine.backend.scratchTexture(role, packedSize(src.shape, texH, texW), "rgba32float");
-  recordPackInput(src, texH, texW, offset, view);
-  return view;
-}
 
 /**
  * x packed with the convolution's padding. The forward pass and the weight gradient read x so (in
@@ -87,8 +79,8 @@ interface GradientPlacement {
 }
 
 /**
- * gy packed with a stride-1 input gradient's placement, kept beside gy's storage: that input
- * gradient and the weight gradient of the same convolution both read it (see gradientPlacement).
+ * gy packed with its convolution's placement (see gradientPlacement), kept beside gy's storage:
+ * every stride phase of that convolution's input gradient and its weight gradient read it.
  */
 function packedGradient(gy: Tensor, { texH, texW, offset }: GradientPlacement): GPUTextureView {
   const size = packedSize(gy.shape, texH, texW);
@@ -147,6 +139,8 @@ interface TextureConv {
   texW: number;
   kChunk: number;
   channels: number;
+  /** conv_texture: the texel of each [texH, texW] block where the grid's receptive fields start. Default (0, 0). */
+  origin?: [number, number];
   /**
    * conv_texture: where grid pixel (i, j) is written, (off + step·i) of a [height, width] plane;
    * weight_grad_texture: where gy's pixel (i, j) lies in its packing, (off + i) of a [height, width]
@@ -158,7 +152,8 @@ interface TextureConv {
 function textureParams(t: TextureConv): Uint32Array {
   const dest = t.dest ?? { height: t.outH, width: t.outW, offset: [0, 0], step: [1, 1] };
   return new Params().u32(t.batch).u32(t.rows).u32(quads(t.inner)).u32(t.outH).u32(t.outW)
-    .u32(t.kernel[0]).u32(t.kernel[1]).u32(t.stride[0]).u32(t.stride[1]).u32(t.dilation[0]).u32(t.dilation[1]).u32(0).u32(0)
+    .u32(t.kernel[0]).u32(t.kernel[1]).u32(t.stride[0]).u32(t.stride[1]).u32(t.dilation[0]).u32(t.dilation[1])
+    .u32(t.origin?.[0] ?? 0).u32(t.origin?.[1] ?? 0)
     .u32(t.texH).u32(t.texW).u32(t.kChunk).u32(t.channels)
     .u32(dest.height).u32(dest.width).u32(dest.offset[0]).u32(dest.offset[1]).u32(dest.step[0]).u32(dest.step[1])
     .build();
@@ -167,21 +162,24 @@ function textureParams(t: TextureConv): Uint32Array {
 function convTexture(t: TextureConv, weights: GPUTextureView, input: GPUTextureView, out: Tensor): void {
   // 64 threads of (4, 8 or 16) rows × 16 pixels each, so that few rows (the RGB input gradient)
   // waste little. Each variant costs lavapipe's LLVM seconds to compile (the 16-row one about 8 s
-  // of CPU), so every product of more than 8 rows shares one workgroup shape, 64 rows × 256 pixels.
+  // of CPU), so every product of more than 8 rows shares one workgroup shape, 64 rows × 256
+  // pixels, unless fewer than 256 pixels would leave lavapipe's 8-lane SIMD vectors along x
+  // partly idle: then 8 threads along rows, 128 rows × 16 pixels (ROWS_FAST, about 5× faster on
+  // ResNet-18's 2×2 layers).
   const ROW_QUADS = t.rows <= 4 ? 1 : t.rows <= 8 ? 2 : 4;
   const threadRows = 4 * ROW_QUADS;
-  const WG_Y = ROW_QUADS === 4 ? 4 : 1;
-  const WG_X = 64 / WG_Y;
+  const pixels = t.batch * t.outH * t.outW;
+  const ROWS_FAST = ROW_QUADS === 4 && pixels < 16 * TEXTURE_THREAD_PIXELS;
+  const WG_X = ROWS_FAST ? 8 : ROW_QUADS === 4 ? 16 : 64;
+  const WG_Y = ROWS_FAST || ROW_QUADS < 4 ? 1 : 4;
+  const [pixelThreads, rowThreads] = ROWS_FAST ? [WG_Y, WG_X] : [WG_X, WG_Y];
   engine.backend.dispatch({
     shader: "conv2d_texture",
     entry: "conv_texture",
-    constants: { WG_X, WG_Y, ROW_QUADS },
+    constants: { WG_X, WG_Y, ROW_QUADS, ROWS_FAST: ROWS_FAST ? 1 : 0 },
     params: textureParams(t),
     buffers: [weights, input, out.buffer],
-    workgroups: [
-      Math.ceil((t.batch * t.outH * t.outW) / (TEXTURE_THREAD_PIXELS * WG_X)),
-      Math.ceil(t.rows / (threadRows * WG_Y)),
-    ],
+    workgroups: [Math.ceil(pixels / (TEXTURE_THREAD_PIXELS * pixelThreads)), Math.ceil(t.rows / (threadRows * rowThreads))],
   });
 }
 
@@ -243,44 +241,42 @@ function stridePhases(geo: Geometry, attrs: ConvAttrs): [PhaseAxis | null, Phase
   return phases;
 }
 
-/** How one stride phase's convolution reads gy: shifted by −eMin, within the taps' reach. */
-const phasePlacement = (a: PhaseAxis, b: PhaseAxis): GradientPlacement => ({
-  texH: a.count + (a.taps - 1) * a.dilation,
-  texW: b.count + (b.taps - 1) * b.dilation,
-  offset: [-a.eMin, -b.eMin],
-});
-
 /**
- * A stride-1 input gradient's placement of gy, if it holds all of gy (the padding before and
- * after is at most the dilated kernel's reach), so that the weight gradient can read it too.
+ * Where gy lies in its packing, shared by every stride phase of the input gradient and by the
+ * weight gradient: gy's pixel (i, j) at (offset + (i, j)) of each [texH, texW] block, the offset
+ * and extent wide enough for every phase's reach (phase rows eMin .. eMin + count + (taps − 1)·d − 1
+ * of gy, see PhaseAxis) and for all of gy.
  */
-function gradientPlacement(geo: Geometry, attrs: ConvAttrs): GradientPlacement | null {
-  if (attrs.stride[0] !== 1 || attrs.stride[1] !== 1) return null;
-  const [[a, b]] = stridePhases(geo, attrs);
-  if (!a || !b) return null;
-  const placement = phasePlacement(a, b);
-  const holds = placement.offset.every((o, i) => o >= 0 && o + [geo.outHeight, geo.outWidth][i] <= [placement.texH, placement.texW][i]);
-  return holds ? placement : null;
+function gradientPlacement(geo: Geometry, attrs: ConvAttrs): GradientPlacement {
+  const phases = stridePhases(geo, attrs).filter(([a, b]) => a && b) as [PhaseAxis, PhaseAxis, number, number][];
+  const axis = (d: 0 | 1, size: number): [number, number] => {
+    const axes = phases.map((phase) => phase[d]);
+    const offset = Math.max(0, ...axes.map((a) => -a.eMin));
+    const extent = Math.max(offset + size, ...axes.map((a) => offset + a.eMin + a.count + (a.taps - 1) * a.dilation));
+    return [offset, extent];
+  };
+  const [offH, texH] = axis(0, geo.outHeight);
+  const [offW, texW] = axis(1, geo.outWidth);
+  return { texH, texW, offset: [offH, offW] };
 }
 
 /** dx phase by phase (see PhaseAxis): each stride phase is a stride-1 convolution of gy. */
 export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: ConvAttrs, xShape: number[]): Tensor {
   const [sh, sw] = attrs.stride;
   const phases = stridePhases(geo, attrs);
-  const shared = gradientPlacement(geo, attrs);
+  const placement = gradientPlacement(geo, attrs);
+  const { texH, texW, offset } = placement;
+  const input = packedGradient(gy, placement);
   // Positions no tap reaches (e.g. a 1×1 kernel at stride 2) get no gradient: start from zeros.
   const everyPixelReached = phases.every(([a, b]) => a && b);
   const dx = everyPixelReached ? engine.allocate("conv2dInputGrad", xShape) : fillKernel("conv2dInputGrad", xShape, 0);
   for (const [a, b, ph, pw] of phases) {
     if (!a || !b) continue;
-    const placement = phasePlacement(a, b);
-    const { texH, texW } = placement;
-    const input = shared ? packedGradient(gy, shared) : packInput("conv.gradient", gy, texH, texW, placement.offset);
     const weights = packedWeights(w, true, { taps: [a.taps, b.taps], first: [a.first, b.first], step: [a.step, b.step] });
     convTexture({
       batch: geo.batch, rows: geo.channels, inner: geo.outChannels, outH: a.count, outW: b.count,
       kernel: [a.taps, b.taps], stride: [1, 1], dilation: [a.dilation, b.dilation], texH, texW, kChunk: 0,
-      channels: geo.outChannels,
+      channels: geo.outChannels, origin: [offset[0] + a.eMin, offset[1] + b.eMin],
       dest: { height: geo.height, width: geo.width, offset: [ph, pw], step: [sh, sw] },
     }, weights, input, dx);
   }
@@ -289,9 +285,8 @@ export function inputGradTextures(gy: Tensor, w: Tensor, geo: Geometry, attrs: C
 
 export function weightGradTextures(x: Tensor, gy: Tensor, geo: Geometry, attrs: ConvAttrs, wShape: number[]): Tensor {
   const { view: input, texH, texW } = packedPaddedInput(x, geo, attrs);
-  const shared = gradientPlacement(geo, attrs);
-  const placement = shared ?? { texH: geo.outHeight, texW: geo.outWidth, offset: [0, 0] };
-  const gradient = shared ? packedGradient(gy, shared) : packInput("conv.gradient", gy, placement.texH, placement.texW, placement.offset);
+  const placement = gradientPlacement(geo, attrs);
+  const gradient = packedGradient(gy, placement);
   const columnGroups = geo.kernelH * geo.kernelW * quads(geo.channels);
   const tiles = Math.ceil(columnGroups / TEXTURE_WEIGHT_GRAD_GROUPS) * Math.ceil(geo.outChannels / TEXTURE_WEIGHT_GRAD_ROWS);
   // Split the depth by whole output rows (n, oh), each at least MIN_SPLIT_DEPTH long in total.

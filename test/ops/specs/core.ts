@@ -179,6 +179,14 @@ export const CORE_SPECS: OpSpec[] = [
     atol: 1e-5,
   },
   {
+    // Few pixels and more than 8 channels: the texture kernels' threads step through rows (ROWS_FAST).
+    name: "conv2d with 4 pixels and 20 output channels, stride 2",
+    inputs: [{ shape: [1, 9, 3, 3] }, { shape: [20, 9, 3, 3] }],
+    fn: (o, x, w) => o.conv2d(x, w, { stride: [2, 2], padding: [[1, 1], [1, 1]], dilation: [1, 1], groups: 1 }),
+    rtol: 1e-4,
+    atol: 1e-5,
+  },
+  {
     name: "maxPool2d 3×3, stride 2, padding 1",
     inputs: [{ shape: [2, 2, 5, 6] }],
     fn: (o, x) => o.maxPool2d(o.mul(x, x), { kernel: [3, 3], stride: [2, 2], padding: [[1, 1], [1, 1]], dilation: [1, 1] }),
