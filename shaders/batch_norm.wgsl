@@ -13,6 +13,8 @@
 //   stats_partial:  1 x, 2 partials [C·K·3] (write)          count, mean, M2 of each thread's values
 //   stats_combine:  1 partials, 2 stats [2·C] (write)         mean, biased variance (Chan's merge)
 //   grad_partial:   1 x, 2 g, 3 stats, 4 partials [C·K·2]     Σg, Σg·(x − mean)
+//   grad_partial_vec4, cross_partial_vec4, backward_input_vec4, mix_vec4: the same four values at a
+//                   time where planes hold a multiple of 4 values (params.plane then counts vec4s)
 //   grad_combine:   1 partials, 2 stats, 3 sums [2·C] (write) Σg·x̂, Σg  (x̂ = (x − mean)·rsqrt(var + eps))
 //   normalize:      1 x, 2 mean, 3 variance (from var_offset), 4 weight, 5 bias, 6 y
 //                   y = (x − mean)·rsqrt(var + eps)·weight + bias; override RELU=true: max(y, 0)
@@ -23,7 +25,6 @@
 //   mix:            1 x, 2 stats, 3 coefficients [rows·C], 4 u, 5 v (read when TERMS = 2), 6 out
 //                   out = c₀·x̂ + c₁ + c₂·u (+ c₃·v) with per-channel coefficients c, the rows of
 //                   the coefficients from first_row on
-//   mix_vec4:       mix with x, u, v, out read and written as vec4s (planes of a multiple of 4 values)
 //   mix_coefficients: 1 sums [5·C] (cross_combine's), 2 stats, 3 weight, 4 coefficients [8·C] (write)
 //                   the double backward's per-channel coefficients (batchNormMixCoefficients in
 //                   src/ops/batch_norm_primitives.ts); one thread per channel, n in `batch` (plane 1)
@@ -173,6 +174,39 @@ fn grad_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   grad_partials[2u * t + 1u] = sum_gc;
 }
 
+// The vec4 passes' bindings (mix_vec4 reads x4 too).
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> g4: array<vec4<f32>>;
+
+// The sum of a vec4's lanes.
+fn lane_sum(v: vec4<f32>) -> f32 {
+  return (v.x + v.y) + (v.z + v.w);
+}
+
+// grad_partial four values at a time where planes hold a multiple of 4 values (params.plane
+// counts vec4s): each thread walks vec4s of its channel, with a sum per lane.
+@compute @workgroup_size(256)
+fn grad_partial_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.channels * params.chunks) { return; }
+  let c = t / params.chunks;
+  let k = t - c * params.chunks;
+  let mean = stats[c];
+  var sum_g = vec4<f32>(0.0);
+  var sum_gc = vec4<f32>(0.0);
+  let step = walk_start(params.chunks);
+  var at = walk_start(k);
+  for (var e = k; e < count(); e += params.chunks) {
+    let i = walk_index(c, at);
+    sum_g += g4[i];
+    sum_gc += g4[i] * (x4[i] - mean);
+    at = walk_step(at, step);
+  }
+  grad_partials[2u * t] = lane_sum(sum_g);
+  grad_partials[2u * t + 1u] = lane_sum(sum_gc);
+}
+
 @group(0) @binding(2) var<storage, read> combine_stats: array<f32>;
 @group(0) @binding(3) var<storage, read_write> sums_out: array<f32>;
 
@@ -220,23 +254,51 @@ fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 @group(0) @binding(5) var<storage, read> backward_weight: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
 
+@group(0) @binding(6) var<storage, read_write> dx4: array<vec4<f32>>;
+
+// A backward_input thread's row and its channel's factors: dx = scale·(g − mean_g − x̂·sum_gx/n).
+struct BackwardRow {
+  at: RowLane,
+  mean: f32,
+  r: f32,
+  scale: f32,
+  mean_g: f32,
+  sum_gx: f32,
+}
+
+fn backward_row(t: u32, n: f32) -> BackwardRow {
+  let at = row_lane(t);
+  let c = at.channel;
+  let r = inverse_std(stats[params.channels + c]);
+  return BackwardRow(at, stats[c], r, backward_weight[c] * r, sums[params.channels + c] / n, sums[c]);
+}
+
 @compute @workgroup_size(256)
 fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) lid: u32) {
   let t = thread_index(wid, nwg, lid);
   if (t >= row_threads()) { return; }
-  let at = row_lane(t);
-  let c = at.channel;
-  let mean = stats[c];
-  let r = inverse_std(stats[params.channels + c]);
   let n = f32(count());
-  let scale = backward_weight[c] * r;
-  let mean_g = sums[params.channels + c] / n;
-  let sum_gx = sums[c];
-  for (var p = at.lane; p < params.plane; p += params.lanes) {
-    let i = at.start + p;
-    let normalized = (x[i] - mean) * r;
-    dx[i] = scale * (g[i] - mean_g - normalized * sum_gx / n);
+  let row = backward_row(t, n);
+  for (var p = row.at.lane; p < params.plane; p += params.lanes) {
+    let i = row.at.start + p;
+    let normalized = (x[i] - row.mean) * row.r;
+    dx[i] = row.scale * (g[i] - row.mean_g - normalized * row.sum_gx / n);
+  }
+}
+
+// backward_input four values at a time (params.plane counts vec4s): the same rule per lane, the same bits.
+@compute @workgroup_size(256)
+fn backward_input_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= row_threads()) { return; }
+  let n = f32(4u * count());
+  let row = backward_row(t, n);
+  for (var p = row.at.lane; p < params.plane; p += params.lanes) {
+    let i = row.at.start + p;
+    let normalized = (x4[i] - row.mean) * row.r;
+    dx4[i] = row.scale * (g4[i] - row.mean_g - normalized * row.sum_gx / n);
   }
 }
 
@@ -279,6 +341,44 @@ fn cross_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   cross_partials[base + 4u] = sum_hg;
 }
 
+@group(0) @binding(3) var<storage, read> cross_h4: array<vec4<f32>>;
+
+// cross_partial four values at a time (as grad_partial_vec4).
+@compute @workgroup_size(256)
+fn cross_partial_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.channels * params.chunks) { return; }
+  let c = t / params.chunks;
+  let k = t - c * params.chunks;
+  let mean = cross_stats[c];
+  var sum_g = vec4<f32>(0.0);
+  var sum_gc = vec4<f32>(0.0);
+  var sum_h = vec4<f32>(0.0);
+  var sum_hc = vec4<f32>(0.0);
+  var sum_hg = vec4<f32>(0.0);
+  let step = walk_start(params.chunks);
+  var at = walk_start(k);
+  for (var e = k; e < count(); e += params.chunks) {
+    let i = walk_index(c, at);
+    at = walk_step(at, step);
+    let centred = x4[i] - mean;
+    let gi = g4[i];
+    let hi = cross_h4[i];
+    sum_g += gi;
+    sum_gc += gi * centred;
+    sum_h += hi;
+    sum_hc += hi * centred;
+    sum_hg += hi * gi;
+  }
+  let base = 5u * t;
+  cross_partials[base] = lane_sum(sum_gc);
+  cross_partials[base + 1u] = lane_sum(sum_g);
+  cross_partials[base + 2u] = lane_sum(sum_hc);
+  cross_partials[base + 3u] = lane_sum(sum_h);
+  cross_partials[base + 4u] = lane_sum(sum_hg);
+}
+
 @compute @workgroup_size(256)
 fn cross_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
@@ -303,8 +403,7 @@ fn cross_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @group(0) @binding(4) var<storage, read> mix_u: array<f32>;
 @group(0) @binding(5) var<storage, read> mix_v: array<f32>;
 @group(0) @binding(6) var<storage, read_write> mixed: array<f32>;
-// The same bindings seen as vec4s, for mix_vec4.
-@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+// The same bindings seen as vec4s, for mix_vec4 (x4 above).
 @group(0) @binding(4) var<storage, read> mix_u4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> mix_v4: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> mixed4: array<vec4<f32>>;

@@ -54,6 +54,18 @@ function geometry(op: string, x: Tensor): Geometry {
   return rowGeometry({ batch, channels, plane, count, chunks, lanes: 0 }, plane);
 }
 
+/** Whether a pass can read x's planes as vec4s (16-byte loads on CPU adapters). */
+const inVec4s = (geo: Geometry) => geo.plane % 4 === 0;
+
+/** A partial pass' geometry: planes of vec4s where they divide (same threads, shorter walks). */
+const partialPass = (geo: Geometry): Geometry => (inVec4s(geo) ? { ...geo, plane: geo.plane / 4, count: geo.count / 4 } : geo);
+
+/** An elementwise pass' geometry: rows of vec4s where they divide. */
+const rowPass = (geo: Geometry): Geometry => (inVec4s(geo) ? rowGeometry(geo, geo.plane / 4) : geo);
+
+/** A pass' entry point, or its vec4 variant. */
+const passEntry = (entry: string, geo: Geometry) => (inVec4s(geo) ? `${entry}_vec4` : entry);
+
 /** The geometry of an elementwise pass over planes of `plane` items (values, or vec4s of them). */
 function rowGeometry(geo: Geometry, plane: number): Geometry {
   return { ...geo, plane, lanes: Math.max(Math.min(plane, ROW_LANES), Math.ceil(plane / MAX_THREAD_LOOP)) };
@@ -148,8 +160,8 @@ function gradientSums(op: string, x: Tensor, g: Tensor, geo: Geometry, eps: numb
   const sums = g.storage.derived(`batchNormGradSums ${storageId(x.storage)} [${x.shape}] ${eps}`, () => {
     const partials = engine.allocate(op, [geo.channels * geo.chunks * 2]);
     const sums = keep(engine.allocate(op, [2, geo.channels]));
-    const p = params(geo, eps);
-    launchFlat("batch_norm", "grad_partial", p, [x, g, stats, partials], geo.channels * geo.chunks);
+    const p = params(partialPass(geo), eps);
+    launchFlat("batch_norm", passEntry("grad_partial", geo), p, [x, g, stats, partials], geo.channels * geo.chunks);
     launchFlat("batch_norm", "grad_combine", p, [partials, stats, sums], geo.channels);
     partials.dispose();
     return sums;
@@ -170,7 +182,8 @@ export function batchNormBackwardKernel(x: Tensor, weight: Tensor, g: Tensor, ep
   checkChannelVector(op, "weight", weight, geo.channels);
   const { stats, sums } = gradientSums(op, x, g, geo, eps);
   const dx = engine.allocate(op, x.shape);
-  launchFlat("batch_norm", "backward_input", params(geo, eps), [x, g, stats, sums, weight, dx], rowThreads(geo));
+  const pass = rowPass(geo);
+  launchFlat("batch_norm", passEntry("backward_input", geo), params(pass, eps), [x, g, stats, sums, weight, dx], rowThreads(pass));
   return dx;
 }
 
@@ -186,8 +199,8 @@ export function batchNormBackwardSumsKernel(x: Tensor, g: Tensor, h: Tensor, eps
   const stats = statsOf(op, x, geo);
   const partials = engine.allocate(op, [geo.channels * geo.chunks * CROSS_SUMS]);
   const sums = engine.allocate(op, [CROSS_SUMS, geo.channels]);
-  const p = params(geo, eps);
-  launchFlat("batch_norm", "cross_partial", p, [x, g, h, stats, partials], geo.channels * geo.chunks);
+  const p = params(partialPass(geo), eps);
+  launchFlat("batch_norm", passEntry("cross_partial", geo), p, [x, g, h, stats, partials], geo.channels * geo.chunks);
   launchFlat("batch_norm", "cross_combine", p, [partials, stats, sums], geo.channels);
   partials.dispose();
   return sums;
@@ -210,11 +223,9 @@ export function batchNormMixKernel(x: Tensor, coefficients: Tensor, terms: reado
   const stats = statsOf(op, x, geo);
   const out = engine.allocate(op, x.shape);
   const [u, v = u] = terms;
-  // four values per thread where a plane is a whole number of vec4s (16-byte loads on CPU adapters)
-  const vec4 = geo.plane % 4 === 0;
-  const pass = vec4 ? rowGeometry(geo, geo.plane / 4) : geo;
+  const pass = rowPass(geo);
   const p = params(pass, eps, 0, first);
-  launchFlat("batch_norm", vec4 ? "mix_vec4" : "mix", p, [x, stats, coefficients, u, v, out], rowThreads(pass), { TERMS: terms.length });
+  launchFlat("batch_norm", passEntry("mix", geo), p, [x, stats, coefficients, u, v, out], rowThreads(pass), { TERMS: terms.length });
   return out;
 }
 

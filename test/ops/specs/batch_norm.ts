@@ -124,6 +124,18 @@ export const BATCH_NORM_SPECS: OpSpec[] = [
     order: 0,
   },
   {
+    name: "batchNormTrainBackward in vec4s with a partial's stride longer than a plane ([100, 2, 4]: 7 partials per channel)",
+    inputs: [{ shape: [100, 2, 4] }, { shape: [2] }, { shape: [100, 2, 4] }],
+    fn: (o, x, w, g) => o.batchNormTrainBackward(x, w, g, EPS),
+    order: 1,
+  },
+  {
+    name: "batchNormBackwardSums in vec4s with a partial's stride longer than a plane ([100, 2, 4])",
+    inputs: [{ shape: [100, 2, 4] }, { shape: [100, 2, 4] }, { shape: [100, 2, 4] }],
+    fn: (o, x, g, h) => o.batchNormBackwardSums(x, g, h, EPS),
+    order: 0,
+  },
+  {
     name: "batchNormTrain with 80000 values per channel (chunked reductions)",
     inputs: [{ shape: [2, 2, 200, 200] }, { shape: [2] }, { shape: [2] }],
     fn: (o, x, w, b) => o.batchNormTrain(x, w, b, EPS),
