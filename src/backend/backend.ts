@@ -1,8 +1,10 @@
 /**
  * The one object that touches the GPU: device, buffer pool, pipeline cache, and a command batch
  * that records many dispatches into one submission. Every kernel's binding 0 is a small read-only
- * storage block of parameters, packed into one arena per submission.
+ * storage block of parameters, packed into one arena per submission; bind groups are kept for
+ * reuse (bind_groups.ts).
  */
+import { BindGroupCache } from "./bind_groups.ts";
 import { BufferPool, type MemoryStats } from "./buffer_pool.ts";
 import { loadShaderSources, type ShaderName, type ShaderSources } from "./shader_sources.ts";
 import { type AdapterReport, type DeviceOptions, openDevice } from "./webgpu.ts";
@@ -51,6 +53,12 @@ export interface DeviceLostInfo {
   message: string;
 }
 
+/** A compiled pipeline and the short name its cached bind groups are filed under. */
+interface CachedPipeline {
+  pipeline: GPUComputePipeline;
+  key: string;
+}
+
 const PARAM_ARENA_BYTES = 1 << 18;
 const MAX_DISPATCHES_PER_SUBMIT = 128;
 /** Bytes of scratch textures kept for reuse by default, at most (see scratchTextures). */
@@ -63,7 +71,8 @@ export class Backend {
   readonly adapter: AdapterReport;
   /** Set while a profile is open (src/profile.ts); null costs nothing. */
   profiler: Profiler | null = null;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<string, CachedPipeline>();
+  private readonly bindGroups: BindGroupCache;
   private readonly paramBuffer: GPUBuffer;
   private readonly paramArena = new Uint32Array(PARAM_ARENA_BYTES / 4);
   private readonly paramAlignWords: number;
@@ -76,7 +85,7 @@ export class Backend {
   private scratchBytes = 0;
   private retiredTextures: { texture: GPUTexture; retiredAt: number }[] = [];
   /** Kept textures whose tensors were freed, by size and format (see keptTexture). */
-  private readonly freeKept = new Map<string, GPUTexture[]>();
+  private readonly freeKept = new Map<string, { texture: GPUTexture; view: GPUTextureView }[]>();
   private freeKeptBytes = 0;
   private readonly scratchLimitBytes: number;
   private submissions = 0;
@@ -101,6 +110,7 @@ export class Backend {
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
     this.paramAlignWords = device.limits.minStorageBufferOffsetAlignment / 4;
+    this.bindGroups = new BindGroupCache(device);
     this.scratchLimitBytes = options.scratchLimitBytes ?? SCRATCH_LIMIT_BYTES;
     device.addEventListener("uncapturederror", (event) => {
       this.firstError ??= (event as GPUUncapturedErrorEvent).error.message;
@@ -137,19 +147,20 @@ export class Backend {
     return this.pool.stats();
   }
 
-  private pipeline(shader: ShaderName, entry: string, constants: Record<string, number> | undefined): GPUComputePipeline {
-    const key = `${shader}:${entry}:${constants ? JSON.stringify(constants) : ""}`;
-    let pipeline = this.pipelines.get(key);
-    if (!pipeline) {
+  private pipeline(shader: ShaderName, entry: string, constants: Record<string, number> | undefined): CachedPipeline {
+    const key = constants ? `${shader}:${entry}:${JSON.stringify(constants)}` : `${shader}:${entry}`;
+    let cached = this.pipelines.get(key);
+    if (!cached) {
       const module = this.device.createShaderModule({ label: shader, code: this.sources[shader] });
-      pipeline = this.device.createComputePipeline({
+      const pipeline = this.device.createComputePipeline({
         label: `${shader}.${entry}`,
         layout: "auto",
         compute: { module, entryPoint: entry, constants },
       });
-      this.pipelines.set(key, pipeline);
+      cached = { pipeline, key: String(this.pipelines.size) };
+      this.pipelines.set(key, cached);
     }
-    return pipeline;
+    return cached;
   }
 
   private checkUsable(): void {
@@ -190,13 +201,8 @@ export class Backend {
     this.paramArena.set(d.params, offsetWords);
     this.paramWords += aligned;
 
-    const pipeline = this.pipeline(d.shader, d.entry, d.constants);
-    const entries: GPUBindGroupEntry[] = [{
-      binding: 0,
-      resource: { buffer: this.paramBuffer, offset: offsetWords * 4, size: Math.max(d.params.length, 1) * 4 },
-    }];
-    d.buffers.forEach((r, i) => entries.push({ binding: i + 1, resource: r instanceof GPUBuffer ? { buffer: r } : r }));
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const { pipeline, key } = this.pipeline(d.shader, d.entry, d.constants);
+    const bindGroup = this.bindGroups.get(key, pipeline, this.paramBuffer, offsetWords * 4, Math.max(d.params.length, 1) * 4, d.buffers);
     const encoder = this.ensureEncoder();
     if (this.profiler) {
       // Profiled dispatches run one per compute pass, so timestamps can bracket each.
@@ -336,11 +342,14 @@ export class Backend {
     // COPY_DST as for scratch textures: without it, on lavapipe in Deno, every profiled pass of
     // a submission binding the texture reported about zero GPU time.
     const usage = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST;
-    const texture = recycled ?? this.device.createTexture({ label: `kept ${key}`, size, format, usage });
+    const texture = recycled?.texture ?? this.device.createTexture({ label: `kept ${key}`, size, format, usage });
+    // A recycled texture keeps its view, so bind groups cached with it still apply (its label
+    // names the first value kept in it).
+    const view = recycled?.view ?? texture.createView({ label, dimension: "2d-array" });
     this.pool.holdTexture(bytes, recycled !== undefined);
     let disposed = false;
     return {
-      view: texture.createView({ label, dimension: "2d-array" }),
+      view,
       bytes,
       dispose: () => {
         if (disposed) return;
@@ -353,7 +362,7 @@ export class Backend {
         }
         let free = this.freeKept.get(key);
         if (!free) this.freeKept.set(key, free = []);
-        free.push(texture);
+        free.push({ texture, view });
         this.freeKeptBytes += bytes;
       },
     };
@@ -379,9 +388,10 @@ export class Backend {
 
   destroy(): void {
     this.flush();
+    this.bindGroups.clear();
     this.releaseScratch();
     for (const { texture } of this.retiredTextures) texture.destroy();
-    for (const free of this.freeKept.values()) for (const texture of free) texture.destroy();
+    for (const free of this.freeKept.values()) for (const { texture } of free) texture.destroy();
     this.pool.trim();
     this.paramBuffer.destroy();
     this.device.destroy();

@@ -1,6 +1,9 @@
 /**
  * Size-classed pool of storage buffers. Freed buffers go back to a free list of their class and
- * are handed out again, so a training loop stops allocating after its first step.
+ * are handed out again, so a training loop stops allocating after its first step. Of the free
+ * buffers of a class, the one made first is handed out: which buffer a request gets then depends
+ * only on which buffers are free, not on the order they were freed in, so a training step soon
+ * binds the same buffers as the step before it (whose bind groups the backend keeps).
  */
 
 /** Classes are 2^k·{1, 1.25, 1.5, 1.75}: at most 25% slack, few distinct sizes. */
@@ -32,7 +35,9 @@ export interface MemoryStats {
 
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
-  private readonly classOf = new WeakMap<GPUBuffer, number>();
+  /** Each buffer's size class and creation number (free lists are sorted by it, first made last). */
+  private readonly made = new WeakMap<GPUBuffer, { size: number; order: number }>();
+  private buffersMade = 0;
   private live = 0;
   private peak = 0;
   private pooled = 0;
@@ -51,7 +56,7 @@ export class BufferPool {
       this.pooled -= size;
     } else {
       buffer = this.device.createBuffer({ size, usage: this.usage });
-      this.classOf.set(buffer, size);
+      this.made.set(buffer, { size, order: this.buffersMade++ });
     }
     this.grow(size);
     this.liveCount++;
@@ -83,14 +88,23 @@ export class BufferPool {
   }
 
   release(buffer: GPUBuffer): void {
-    const size = this.classOf.get(buffer);
-    if (size === undefined) throw new Error("BufferPool.release: buffer does not belong to this pool");
+    const made = this.made.get(buffer);
+    if (made === undefined) throw new Error("BufferPool.release: buffer does not belong to this pool");
+    const { size, order } = made;
     this.live -= size;
     this.liveCount--;
     this.pooled += size;
     let list = this.free.get(size);
     if (!list) this.free.set(size, list = []);
-    list.push(buffer);
+    // Binary search for the place that keeps the list sorted by creation, latest first.
+    let low = 0;
+    let high = list.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (this.made.get(list[middle])!.order > order) low = middle + 1;
+      else high = middle;
+    }
+    list.splice(low, 0, buffer);
   }
 
   /** Destroys every pooled (free) buffer, returning their memory to the driver. */

@@ -1,8 +1,11 @@
 /** Packs a kernel's parameter block (binding 0) word by word, matching the WGSL struct order. */
+
+/** One float's bits as a u32, shared by every Params (a block is built in one go, never concurrently). */
+const floatView = new Float32Array(1);
+const bitsView = new Uint32Array(floatView.buffer);
+
 export class Params {
   private readonly words: number[] = [];
-  private readonly floatView = new Float32Array(1);
-  private readonly bitsView = new Uint32Array(this.floatView.buffer);
 
   u32(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
@@ -13,8 +16,8 @@ export class Params {
   }
 
   f32(value: number): this {
-    this.floatView[0] = value;
-    this.words.push(this.bitsView[0]);
+    floatView[0] = value;
+    this.words.push(bitsView[0]);
     return this;
   }
 
@@ -26,6 +29,6 @@ export class Params {
   }
 
   build(): Uint32Array {
-    return Uint32Array.from(this.words);
+    return new Uint32Array(this.words);
   }
 }

@@ -53,6 +53,17 @@ test("the buffer pool reuses freed buffers instead of allocating", async () => {
   second.dispose();
 });
 
+test("the buffer pool hands out the earliest-made free buffer, whatever the order of release", async () => {
+  const backend = await h.init();
+  const made = [backend.pool.acquire(3000), backend.pool.acquire(3000), backend.pool.acquire(3000)];
+  for (const i of [1, 2, 0]) backend.pool.release(made[i]);
+  const again = [backend.pool.acquire(3000), backend.pool.acquire(3000), backend.pool.acquire(3000)];
+  // Other tests may have left free buffers of this class made before ours: compare the order.
+  const positions = made.map((b) => again.indexOf(b)).filter((i) => i >= 0);
+  assertEquals(positions, [...positions].sort(), "made first, handed out first");
+  for (const b of again) backend.pool.release(b);
+});
+
 test("peak bytes track the high-water mark", async () => {
   const backend = await h.init();
   backend.pool.resetPeak();
