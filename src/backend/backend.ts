@@ -53,12 +53,6 @@ export interface DeviceLostInfo {
   message: string;
 }
 
-/** A compiled pipeline and the short name its cached bind groups are filed under. */
-interface CachedPipeline {
-  pipeline: GPUComputePipeline;
-  key: string;
-}
-
 const PARAM_ARENA_BYTES = 1 << 18;
 const MAX_DISPATCHES_PER_SUBMIT = 128;
 /** Bytes of scratch textures kept for reuse by default, at most (see scratchTextures). */
@@ -71,7 +65,7 @@ export class Backend {
   readonly adapter: AdapterReport;
   /** Set while a profile is open (src/profile.ts); null costs nothing. */
   profiler: Profiler | null = null;
-  private readonly pipelines = new Map<string, CachedPipeline>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly bindGroups: BindGroupCache;
   private readonly paramBuffer: GPUBuffer;
   private readonly paramArena = new Uint32Array(PARAM_ARENA_BYTES / 4);
@@ -147,20 +141,19 @@ export class Backend {
     return this.pool.stats();
   }
 
-  private pipeline(shader: ShaderName, entry: string, constants: Record<string, number> | undefined): CachedPipeline {
+  private pipeline(shader: ShaderName, entry: string, constants: Record<string, number> | undefined): GPUComputePipeline {
     const key = constants ? `${shader}:${entry}:${JSON.stringify(constants)}` : `${shader}:${entry}`;
-    let cached = this.pipelines.get(key);
-    if (!cached) {
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
       const module = this.device.createShaderModule({ label: shader, code: this.sources[shader] });
-      const pipeline = this.device.createComputePipeline({
+      pipeline = this.device.createComputePipeline({
         label: `${shader}.${entry}`,
         layout: "auto",
         compute: { module, entryPoint: entry, constants },
       });
-      cached = { pipeline, key: String(this.pipelines.size) };
-      this.pipelines.set(key, cached);
+      this.pipelines.set(key, pipeline);
     }
-    return cached;
+    return pipeline;
   }
 
   private checkUsable(): void {
@@ -201,8 +194,8 @@ export class Backend {
     this.paramArena.set(d.params, offsetWords);
     this.paramWords += aligned;
 
-    const { pipeline, key } = this.pipeline(d.shader, d.entry, d.constants);
-    const bindGroup = this.bindGroups.get(key, pipeline, this.paramBuffer, offsetWords * 4, Math.max(d.params.length, 1) * 4, d.buffers);
+    const pipeline = this.pipeline(d.shader, d.entry, d.constants);
+    const bindGroup = this.bindGroups.get(pipeline, this.paramBuffer, offsetWords * 4, Math.max(d.params.length, 1) * 4, d.buffers);
     const encoder = this.ensureEncoder();
     if (this.profiler) {
       // Profiled dispatches run one per compute pass, so timestamps can bracket each.

@@ -13,49 +13,53 @@
 /** Past this many bind groups the cache starts over (a step of ViT-Ti binds about 3400). */
 const MAX_BIND_GROUPS = 16384;
 
+/**
+ * A trie over what a bind group binds, one level per part: pipeline, parameter buffer, offset and
+ * size, then each resource. Maps keyed by the objects themselves need no string per lookup.
+ */
+type Level = Map<unknown, Level | GPUBindGroup>;
+
 export class BindGroupCache {
-  private readonly groups = new Map<string, GPUBindGroup>();
-  private readonly ids = new WeakMap<GPUBuffer | GPUTextureView, number>();
-  private nextId = 0;
+  private root: Level = new Map();
+  private count = 0;
 
   constructor(private readonly device: GPUDevice) {}
 
-  /**
-   * The bind group of `pipeline` (named `pipelineKey`) binding `params`' words at `offsetBytes`
-   * (`sizeBytes` long) to binding 0 and `resources` to bindings 1..n.
-   */
+  /** The bind group of `pipeline` binding `params`' words at `offsetBytes` (`sizeBytes` long) to binding 0 and `resources` to bindings 1..n. */
   get(
-    pipelineKey: string,
     pipeline: GPUComputePipeline,
     params: GPUBuffer,
     offsetBytes: number,
     sizeBytes: number,
     resources: readonly (GPUBuffer | GPUTextureView)[],
   ): GPUBindGroup {
-    let key = `${pipelineKey}|${offsetBytes}|${sizeBytes}`;
-    for (const r of resources) key += `|${this.idOf(r)}`;
-    let group = this.groups.get(key);
-    if (!group) {
-      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: params, offset: offsetBytes, size: sizeBytes } }];
-      for (let i = 0; i < resources.length; i++) {
-        const r = resources[i];
-        entries.push({ binding: i + 1, resource: r instanceof GPUBuffer ? { buffer: r } : r });
-      }
-      group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-      if (this.groups.size >= MAX_BIND_GROUPS) this.groups.clear();
-      this.groups.set(key, group);
+    if (this.count >= MAX_BIND_GROUPS) this.clear();
+    // A pipeline's bind groups all have as many resources, so a level is all levels or all groups.
+    let level = this.child(this.child(this.child(this.child(this.root, pipeline), params), offsetBytes), sizeBytes);
+    for (let i = 0; i < resources.length - 1; i++) level = this.child(level, resources[i]);
+    const last = resources.length > 0 ? resources[resources.length - 1] : null;
+    const cached = level.get(last) as GPUBindGroup | undefined;
+    if (cached) return cached;
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: params, offset: offsetBytes, size: sizeBytes } }];
+    for (let i = 0; i < resources.length; i++) {
+      const r = resources[i];
+      entries.push({ binding: i + 1, resource: r instanceof GPUBuffer ? { buffer: r } : r });
     }
+    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    level.set(last, group);
+    this.count++;
     return group;
   }
 
-  /** Forgets every bind group (when the device goes away). */
+  /** Forgets every bind group (when the device goes away, or the cache is full). */
   clear(): void {
-    this.groups.clear();
+    this.root = new Map();
+    this.count = 0;
   }
 
-  private idOf(resource: GPUBuffer | GPUTextureView): number {
-    let id = this.ids.get(resource);
-    if (id === undefined) this.ids.set(resource, id = this.nextId++);
-    return id;
+  private child(level: Level, key: unknown): Level {
+    let next = level.get(key) as Level | undefined;
+    if (!next) level.set(key, next = new Map());
+    return next;
   }
 }

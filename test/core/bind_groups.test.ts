@@ -9,17 +9,18 @@ test("bind groups are reused for the same pipeline, parameter range and buffers,
   const code = `@group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read_write> x: array<u32>;
 @compute @workgroup_size(1) fn main() { x[0] = p[0]; }`;
-  const pipeline = device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
+  const makePipeline = () => device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
+  const [pipeline, another] = [makePipeline(), makePipeline()];
   const usage = GPUBufferUsage.STORAGE;
   const [params, a, b] = [512, 16, 16].map((size) => device.createBuffer({ size, usage }));
   const cache = new BindGroupCache(device);
-  const first = cache.get("p", pipeline, params, 0, 4, [a]);
-  assert(cache.get("p", pipeline, params, 0, 4, [a]) === first, "same arguments: the same bind group");
-  for (const other of [cache.get("p", pipeline, params, 0, 4, [b]), cache.get("p", pipeline, params, 256, 4, [a]), cache.get("q", pipeline, params, 0, 4, [a])]) {
+  const first = cache.get(pipeline, params, 0, 4, [a]);
+  assert(cache.get(pipeline, params, 0, 4, [a]) === first, "same arguments: the same bind group");
+  for (const other of [cache.get(pipeline, params, 0, 4, [b]), cache.get(pipeline, params, 256, 4, [a]), cache.get(another, params, 0, 4, [a])]) {
     assert(other !== first, "another buffer, offset or pipeline: another bind group");
   }
   cache.clear();
-  assert(cache.get("p", pipeline, params, 0, 4, [a]) !== first, "after clear(): made anew");
+  assert(cache.get(pipeline, params, 0, 4, [a]) !== first, "after clear(): made anew");
   for (const buffer of [params, a, b]) buffer.destroy();
 });
 
