@@ -101,6 +101,8 @@ export type PrimitiveAttrs =
     batchNormEvalRelu: { eps: number };
     /** relu(a + b), broadcasting, in one kernel: a residual block's output. */
     addRelu: None;
+    /** ((x0 + x1) + x2) + … of 2..6 float32 tensors of one shape in one kernel, left to right (src/ops/add_n.ts). */
+    addN: None;
   };
 
 /** Geometry of a 2-D convolution; padding is [[top, bottom], [left, right]], already resolved. */

@@ -9,6 +9,7 @@ import { Tape } from "./tape.ts";
 import { RULES } from "./rules.ts";
 import { add } from "../ops/elementwise.ts";
 import { ones, zeros } from "../ops/creation.ts";
+import { addN } from "../ops/add_n.ts";
 
 /** Replaces the leaves of `tree` (in treeLeaves order) with `values`. */
 function rebuild<T>(tree: T, values: Tensor[]): T {
@@ -26,14 +27,17 @@ function rebuild<T>(tree: T, values: Tensor[]): T {
 
 /**
  * Cotangents of the watched inputs (and of tensors no node produced), seeded with dy = 1. Each
- * node leaves the tape as its rule runs; its output's cotangent, and any partial sum replaced by a
- * larger one, is disposed as soon as nothing refers to it any more (an outer tape recording this
- * pass keeps what its own rules need).
+ * node leaves the tape as its rule runs; its output's cotangent, and every contribution summed into
+ * one, is disposed as soon as nothing refers to it any more (an outer tape recording this pass keeps
+ * what its own rules need). A tensor's contributions wait in a list until the last one that can come
+ * (one per recorded node reading it) or until its cotangent is read (its node's rule runs, or the
+ * pass ends), and are then summed left to right in one addN: the bits of adding each as it arrives
+ * (which the kernel policy's cotangentSum "chain" does), in one dispatch instead of k − 1.
  */
 function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
-  const cotangents = new Map<Tensor, Tensor>();
-  // How many references (entries of `cotangents`, rule results in use) each cotangent has: a
-  // rule may pass g through unchanged to one or several inputs.
+  const contributions = new Map<Tensor, Tensor[]>();
+  // How many references (list entries, rule results in use) each cotangent has: a rule may pass g
+  // through unchanged to one or several inputs.
   const references = new Map<Tensor, number>();
   const hold = (c: Tensor) => references.set(c, (references.get(c) ?? 0) + 1);
   const letGo = (c: Tensor) => {
@@ -44,32 +48,54 @@ function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
       c.dispose();
     }
   };
+  const chain = engine.backend.kernels.variants.cotangentSum === "chain";
+  const contribute = (input: Tensor, gi: Tensor) => {
+    const list = contributions.get(input);
+    if (list && chain) {
+      const previous = list[0];
+      list[0] = add(previous, gi);
+      hold(list[0]);
+      letGo(previous);
+      return;
+    }
+    if (list) list.push(gi);
+    else contributions.set(input, [gi]);
+    hold(gi);
+    // The last contribution that can come: sum now, so k of them are not held to the end of the pass.
+    if (list && list.length === tape.readersOf(input)) contributions.set(input, [cotangentOf(input)!]);
+  };
+  // The cotangent of `t` (held once), its contributions summed and let go; undefined when it has none.
+  const cotangentOf = (t: Tensor): Tensor | undefined => {
+    const list = contributions.get(t);
+    if (!list) return undefined;
+    contributions.delete(t);
+    if (list.length === 1) return list[0];
+    const sum = tidy(() => addN(list));
+    hold(sum);
+    for (const c of list) letGo(c);
+    return sum;
+  };
   const seed = ones(y.shape);
-  cotangents.set(y, seed);
+  contributions.set(y, [seed]);
   hold(seed);
-  whileRunningGradientRules(() =>
+  whileRunningGradientRules(() => {
     tape.consumeBackwards((node) => {
-      const g = cotangents.get(node.output);
       const rule = RULES[node.primitive] as ((g: Tensor, n: typeof node, wants: boolean[]) => (Tensor | null)[]) | null;
-      if (!g || !rule) return;
-      cotangents.delete(node.output);
+      if (!rule || !contributions.has(node.output)) return;
+      const g = cotangentOf(node.output)!;
       const wants = node.inputs.map((input) => tape.dependsOnInputs(input));
       const grads = tidy(() => rule(g, node, wants));
       for (const gi of grads) if (gi) hold(gi);
       node.inputs.forEach((input, j) => {
         const gi = grads[j];
-        if (!gi || !wants[j]) return;
-        const previous = cotangents.get(input);
-        const next = previous ? add(previous, gi) : gi;
-        cotangents.set(input, next);
-        hold(next);
-        if (previous) letGo(previous);
+        if (gi && wants[j]) contribute(input, gi);
       });
       for (const gi of grads) if (gi) letGo(gi);
       letGo(g);
-    })
-  );
-  return cotangents;
+    });
+    for (const t of [...contributions.keys()]) contributions.set(t, [cotangentOf(t)!]);
+  });
+  return new Map([...contributions].map(([t, [c]]) => [t, c]));
 }
 
 interface Traced<A, X> {

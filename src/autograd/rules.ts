@@ -219,6 +219,8 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
     const masked = reluGrad(g, output);
     return [when(wants[0], () => sumTo(masked, a.shape)), when(wants[1], () => sumTo(masked, b.shape))];
   },
+  // Every operand gets g itself (one shape, no broadcasting).
+  addN: (g, { inputs }, wants) => inputs.map((_, j) => (wants[j] ? g : null)),
 };
 
 /**
@@ -286,6 +288,7 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   batchNormEvalRelu: ({ inputs: [x, mean, variance, weight], output }) => [x, mean, variance, weight, output],
   addRelu: output,
   batchNormMixCoefficients: ({ inputs }) => inputs,
+  addN: nothing,
 };
 
 export function savedTensors(node: Node, wants: readonly boolean[]): Tensor[] {

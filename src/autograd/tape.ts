@@ -22,6 +22,7 @@ interface Recorded {
 export class Tape implements Recorder {
   private readonly recorded: Recorded[] = [];
   private readonly dependents = new Set<Tensor>();
+  private readonly readers = new Map<Tensor, number>();
 
   watch(t: Tensor): void {
     this.dependents.add(t);
@@ -31,9 +32,15 @@ export class Tape implements Recorder {
     return this.dependents.has(t);
   }
 
+  /** How many times recorded nodes take `t` as an input: the most cotangent contributions it can get. */
+  readersOf(t: Tensor): number {
+    return this.readers.get(t) ?? 0;
+  }
+
   /** Records `node` if it has a gradient and any of its inputs depends on the watched tensors. */
   maybeRecord(node: Node): void {
     if (RULES[node.primitive] === null || !node.inputs.some((t) => this.dependents.has(t))) return;
+    for (const t of node.inputs) if (this.dependents.has(t)) this.readers.set(t, this.readersOf(t) + 1);
     this.dependents.add(node.output);
     const saved = savedTensors(node, node.inputs.map((t) => this.dependents.has(t)));
     for (const t of saved) t.retain();
@@ -59,5 +66,6 @@ export class Tape implements Recorder {
     for (const { saved } of this.recorded) for (const t of saved) t.release();
     this.recorded.length = 0;
     this.dependents.clear();
+    this.readers.clear();
   }
 }

@@ -47,6 +47,13 @@ export type ReluFusionVariant = "fused" | "separate";
  */
 export type OptimizerVariant = "fused" | "composed";
 
+/**
+ * Summing a tensor's cotangent contributions in backward(): "addN" keeps them until all have come or
+ * the cotangent is read and adds them in one kernel (src/ops/add_n.ts), "chain" adds each as it
+ * arrives; same bits.
+ */
+export type CotangentSumVariant = "addN" | "chain";
+
 /** The chosen variant of every op that has more than one. */
 export interface KernelVariants {
   matmul: MatmulVariant;
@@ -56,6 +63,7 @@ export interface KernelVariants {
   batchNorm: BatchNormVariant;
   reluFusion: ReluFusionVariant;
   optimizer: OptimizerVariant;
+  cotangentSum: CotangentSumVariant;
 }
 
 export type KernelOp = keyof KernelVariants;
@@ -68,6 +76,7 @@ export const KERNEL_VARIANTS: { readonly [O in KernelOp]: readonly KernelVariant
   batchNorm: ["fused", "composed"],
   reluFusion: ["fused", "separate"],
   optimizer: ["fused", "composed"],
+  cotangentSum: ["addN", "chain"],
 };
 
 /**
@@ -85,6 +94,7 @@ export const KERNEL_FALLBACKS = {
   batchNorm: "composed",
   reluFusion: "separate",
   optimizer: "composed",
+  cotangentSum: "chain",
 } as const satisfies KernelVariants;
 
 /** How an adapter runs compute: a GPU, or one of the CPU implementations. */
@@ -123,6 +133,7 @@ export function resolveKernelPolicy(kind: AdapterKind, chosen: Partial<KernelVar
     batchNorm: "fused",
     reluFusion: "fused",
     optimizer: "fused",
+    cotangentSum: "addN",
   };
   for (const op of Object.keys(chosen) as KernelOp[]) {
     if (!(op in KERNEL_VARIANTS)) throw new Error(`kernels: unknown op "${op}" (${Object.keys(KERNEL_VARIANTS).join(", ")})`);

@@ -8,6 +8,7 @@
 export const SHADER_FILES = [
   "unary",
   "binary",
+  "add_n",
   "where",
   "reduce",
   "matmul",

@@ -17,6 +17,7 @@ import {
 import { shapeSize } from "../tensor.ts";
 import { correlate1dAdjointKernel, correlate1dKernel } from "./kernels/blur.ts";
 import { shapeString } from "./shape.ts";
+import { addNKernel } from "./kernels/add_n.ts";
 
 export type Impl<P extends Primitive> = (inputs: Tensor[], attrs: PrimitiveAttrs[P]) => Tensor;
 
@@ -93,4 +94,5 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   batchNormTrainRelu: ([x, weight, bias], { eps }) => batchNormKernel(x, weight, bias, eps, true),
   batchNormEvalRelu: ([x, mean, variance, weight, bias], { eps }) => batchNormInferenceKernel(x, mean, variance, weight, bias, eps, true),
   addRelu: ([a, b]) => binaryKernel("add", a, b, true),
+  addN: (operands) => addNKernel(operands),
 };

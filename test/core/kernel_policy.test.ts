@@ -14,14 +14,14 @@ test("adapters are classified from their info: lavapipe, SwiftShader, other fall
 
 test("the policy: textures on CPU adapters, buffer kernels on GPUs, the loop limit only on lavapipe", () => {
   assertEquals(resolveKernelPolicy("lavapipe"), {
-    variants: { matmul: "textures", conv: "textures", attention: "fused", attentionDoubleBackward: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" },
+    variants: { matmul: "textures", conv: "textures", attention: "fused", attentionDoubleBackward: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused", cotangentSum: "addN" },
     fallbacks: KERNEL_FALLBACKS,
     loopLimit: 65535,
   });
-  assertEquals(resolveKernelPolicy("swiftshader").variants, { matmul: "textures", conv: "textures", attention: "fused", attentionDoubleBackward: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" });
+  assertEquals(resolveKernelPolicy("swiftshader").variants, { matmul: "textures", conv: "textures", attention: "fused", attentionDoubleBackward: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused", cotangentSum: "addN" });
   assertEquals(resolveKernelPolicy("swiftshader").loopLimit, null);
   assertEquals(resolveKernelPolicy("gpu"), {
-    variants: { matmul: "shared", conv: "buffers", attention: "fused", attentionDoubleBackward: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused" },
+    variants: { matmul: "shared", conv: "buffers", attention: "fused", attentionDoubleBackward: "fused", batchNorm: "fused", reluFusion: "fused", optimizer: "fused", cotangentSum: "addN" },
     fallbacks: KERNEL_FALLBACKS,
     loopLimit: null,
   });
@@ -33,6 +33,7 @@ test("the policy: textures on CPU adapters, buffer kernels on GPUs, the loop lim
     batchNorm: "fused",
     reluFusion: "fused",
     optimizer: "fused",
+    cotangentSum: "addN",
   });
   assertThrows(() => resolveKernelPolicy("gpu", { conv: "shared" as never }), /^kernels\.conv: "shared" is not a variant of conv \("textures", "buffers"\)$/);
   assertThrows(() => resolveKernelPolicy("gpu", { pool: "x" } as never), /^kernels: unknown op "pool"/);

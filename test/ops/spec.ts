@@ -10,6 +10,7 @@ import * as bn from "../../src/ops/batch_norm_primitives.ts";
 import * as fused from "../../src/ops/fused_relu.ts";
 import { attentionDoubleBackward, attentionPacked, packedAttention } from "../../src/ops/attention.ts";
 import * as ln from "../../src/ops/layer_norm.ts";
+import { addN } from "../../src/ops/add_n.ts";
 import { type Correlate1d, Ref, ref } from "../support/reference.ts";
 import { refConv2d, type RefGeometry, refPool2d, type RefPool } from "../support/reference_conv.ts";
 import { assertClose, test } from "../harness.ts";
@@ -58,6 +59,8 @@ export interface Ops<T> {
   batchNormTrainRelu(x: T, weight: T, bias: T, eps: number): T;
   batchNormEvalRelu(x: T, mean: T, variance: T, weight: T, bias: T, eps: number): T;
   addRelu(a: T, b: T): T;
+  /** ((x0 + x1) + x2) + … of tensors of one shape. */
+  addN(xs: T[]): T;
   conv2d(x: T, w: T, geometry: RefGeometry): T;
   maxPool2d(x: T, window: RefPool): T;
   /** softmax(q·kᵀ/√D)·v of [batch, T, D] operands; the GPU runs the fused kernel. */
@@ -96,6 +99,7 @@ export const gpuOps: Ops<h.Tensor> = {
   batchNormBackwardSums: bn.batchNormBackwardSums, batchNormMix: bn.batchNormMix, batchNormMixCoefficients: bn.batchNormMixCoefficients,
   reluGrad: h.reluGrad, gelu: h.gelu, geluGrad: h.geluGrad, geluSecondGrad: h.geluSecondGrad, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
   addRelu: fused.addRelu,
+  addN,
   conv2d: (x, w, { stride, padding, dilation, groups }) => h.conv2d(x, w, { stride, padding, dilation, groups }),
   maxPool2d: (x, { kernel, stride, padding, dilation }) => h.maxPool2d(x, { kernelSize: kernel, stride, padding, dilation }),
   attention: (q, k, v) => h.attention(q, k, v, { implementation: "fused" }),
@@ -151,6 +155,7 @@ export const refOps: Ops<Ref> = {
     return ref.concat(rows.map((v) => ref.reshape(v, [1, channels])), 0);
   },
   addRelu: (a, b) => ref.relu(ref.add(a, b)),
+  addN: (xs) => xs.reduce((total, x) => ref.add(total, x)),
   sumSquares: (x, axes, keepDims) => ref.sum(ref.mul(x, x), axes, keepDims),
   concat: (xs, axis) => ref.concat(xs, axis),
   conv2d: (x, w, geometry) => {

@@ -10,13 +10,14 @@ import { BLUR_SPECS } from "./specs/blur.ts";
 import { BATCH_NORM_SPECS } from "./specs/batch_norm.ts";
 import { FUSED_RELU_SPECS } from "./specs/fused_relu.ts";
 import { REDUCE_SPECS } from "./specs/reduce.ts";
+import { ADD_N_SPECS } from "./specs/add_n.ts";
 
 test("every primitive has a row in the op-spec table", async () => {
   await h.init();
   const seen = new Set<string>();
   engine.recorders.push({ maybeRecord: (node) => seen.add(node.primitive) });
   try {
-    for (const spec of [...CORE_SPECS, ...BLUR_SPECS, ...BATCH_NORM_SPECS, ...FUSED_RELU_SPECS, ...REDUCE_SPECS]) {
+    for (const spec of [...CORE_SPECS, ...BLUR_SPECS, ...BATCH_NORM_SPECS, ...FUSED_RELU_SPECS, ...REDUCE_SPECS, ...ADD_N_SPECS]) {
       h.tidy(() => {
         // Small inputs: which primitives run does not depend on the values.
         const inputs = spec.inputs.map(({ shape }) => h.ones(shape));
