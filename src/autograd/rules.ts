@@ -284,10 +284,10 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   batchNormAffineGrad: ({ inputs: [x, g] }, wants) => [x, wants[0] && g],
   batchNormBackwardSums: ({ inputs: [x, g, h] }, wants) => [x, (wants[0] || wants[2]) && g, (wants[0] || wants[1]) && h],
   batchNormMix: ({ inputs: [x, coefficients, ...terms] }, wants) => [x, coefficients, ...terms.map((t) => wants[1] && t)],
+  batchNormMixCoefficients: ({ inputs }) => inputs,
   batchNormTrainRelu: ({ inputs: [x, weight], output }, wants) => [x, wants[0] && weight, output],
   batchNormEvalRelu: ({ inputs: [x, mean, variance, weight], output }) => [x, mean, variance, weight, output],
   addRelu: output,
-  batchNormMixCoefficients: ({ inputs }) => inputs,
   addN: nothing,
 };
 
