@@ -7,6 +7,7 @@ import { grid1d } from "../../backend/backend.ts";
 import { Params } from "../../backend/params.ts";
 import type { Tensor } from "../../tensor.ts";
 import { shapeString } from "../shape.ts";
+import { keptPacking } from "./launch.ts";
 
 /** Must match shaders/lib/attention_blocks.wgsl: blocks of 16 rows per workgroup (16 lanes; D ≤ 64 is 16 vec4 chunks). */
 const BLOCK = 16;
@@ -72,18 +73,15 @@ function stageTextures(sources: [Tensor, number][], batch: number, T: number, D:
   const { size } = textureLayout(batch, T, D);
   return sources.map(([source, start]) => {
     const key = `attention.operand ${batch}x${T}x${D} from ${start}: ${size.join("x")} rgba32float`;
-    return source.storage.derived(key, () => {
-      const texture = engine.backend.keptTexture(key, size, "rgba32float");
+    return keptPacking(source, key, size, (packed) =>
       engine.backend.dispatch({
         shader: "attention",
         entry: "attention_pack",
         constants: { HEAD_DIM: D },
         params: attentionParams(batch, T, D, scale, start / 4),
-        buffers: [source.buffer, texture.view],
+        buffers: [source.buffer, packed],
         workgroups: [Math.ceil(D / 64), Math.ceil(T / 4), batch],
-      });
-      return texture;
-    }).view;
+      }));
   });
 }
 

@@ -9,6 +9,7 @@ import type { Tensor } from "../../tensor.ts";
 import type { ConvAttrs } from "../../primitive.ts";
 import { type Geometry, MIN_SPLIT_DEPTH, splitDepth, sumSplits } from "./conv_geometry.ts";
 import { fillKernel } from "./fill.ts";
+import { keptPacking } from "./launch.ts";
 
 /** conv_texture: each thread computes 4, 8 or 16 rows × 16 pixels. */
 const TEXTURE_THREAD_PIXELS = 16;
@@ -63,11 +64,7 @@ function packedPaddedInput(x: Tensor, geo: Geometry, attrs: ConvAttrs): { view: 
   const offset: [number, number] = [attrs.padding[0][0], attrs.padding[1][0]];
   const size = packedSize(x.shape, texH, texW);
   const key = `conv.input ${x.shape.join("x")} at ${offset} in ${texH}x${texW}: ${size.join("x")} rgba32float`;
-  const { view } = x.storage.derived(key, () => {
-    const packed = engine.backend.keptTexture(key, size, "rgba32float");
-    recordPackInput(x, texH, texW, offset, packed.view);
-    return packed;
-  });
+  const view = keptPacking(x, key, size, (packed) => recordPackInput(x, texH, texW, offset, packed));
   return { view, texH, texW };
 }
 
@@ -85,11 +82,7 @@ interface GradientPlacement {
 function packedGradient(gy: Tensor, { texH, texW, offset }: GradientPlacement): GPUTextureView {
   const size = packedSize(gy.shape, texH, texW);
   const key = `conv.gradient ${gy.shape.join("x")} at ${offset} in ${texH}x${texW}: ${size.join("x")} rgba32float`;
-  return gy.storage.derived(key, () => {
-    const packed = engine.backend.keptTexture(key, size, "rgba32float");
-    recordPackInput(gy, texH, texW, offset, packed.view);
-    return packed;
-  }).view;
+  return keptPacking(gy, key, size, (packed) => recordPackInput(gy, texH, texW, offset, packed));
 }
 
 /** Which kernel taps a packed weight texture holds, per axis: first + step·t for t < taps. */
@@ -111,19 +104,16 @@ function packedWeights(w: Tensor, flip: boolean, selection?: TapSelection): GPUT
   const { taps, first, step } = selection ?? { taps: [kh, kw], first: [0, 0], step: [1, 1] };
   const size: [number, number, number] = [taps[0] * taps[1] * quads(inner), rows, 1];
   const key = `conv.weights ${w.shape.join("x")} ${flip ? "flipped" : "as is"} taps ${taps} from ${first} by ${step}: ${size.join("x")} rgba32float`;
-  return w.storage.derived(key, () => {
-    const packed = engine.backend.keptTexture(key, size, "rgba32float");
+  return keptPacking(w, key, size, (packed) =>
     engine.backend.dispatch({
       shader: "conv2d_texture",
       entry: "pack_weights",
       constants: { FLIP: flip ? 1 : 0 },
       params: new Params().u32(rows).u32(inner).u32(kh).u32(kw).u32(taps[0]).u32(taps[1])
         .u32(first[0]).u32(first[1]).u32(step[0]).u32(step[1]).build(),
-      buffers: [w.buffer, packed.view],
+      buffers: [w.buffer, packed],
       workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8)],
-    });
-    return packed;
-  }).view;
+    }));
 }
 
 interface TextureConv {

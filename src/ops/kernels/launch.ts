@@ -23,3 +23,21 @@ export function launchFlat(
     workgroups: grid1d(threads, 256, engine.backend.limits.maxComputeWorkgroupsPerDimension),
   });
 }
+
+/**
+ * An rgba32float texture of `size` that `record` fills from t's contents, kept beside t's storage
+ * (Storage.derived) until t is freed: for operands several kernels read in one packed layout, which
+ * `key` names.
+ */
+export function keptPacking(
+  t: Tensor,
+  key: string,
+  size: [number, number, number],
+  record: (view: GPUTextureView) => void,
+): GPUTextureView {
+  return t.storage.derived(key, () => {
+    const packed = engine.backend.keptTexture(key, size, "rgba32float");
+    record(packed.view);
+    return packed;
+  }).view;
+}

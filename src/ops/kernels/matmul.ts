@@ -7,6 +7,7 @@ import type { Storage } from "../../storage.ts";
 import { shapeString } from "../shape.ts";
 import { sliceKernel } from "./movement.ts";
 import { binaryKernel } from "./elementwise.ts";
+import { keptPacking } from "./launch.ts";
 
 /** The shape of one product: out[batch] = op(A)[M, K] · op(B)[K, N]; a count of 1 broadcasts. */
 interface Product {
@@ -166,13 +167,7 @@ function matmulTextures(p: Product, a: Tensor, b: Tensor, out: Tensor): void {
       workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8), size[2]],
     });
   const stage = (w: Staging, src: Tensor, size: [number, number, number], rows: number, cols: number, trans: boolean): GPUTextureView => {
-    if (w.kept) {
-      return src.storage.derived(w.key, () => {
-        const kept = backend.keptTexture(w.key, size, "rgba32float");
-        pack(src, kept.view, size, rows, cols, trans);
-        return kept;
-      }).view;
-    }
+    if (w.kept) return keptPacking(src, w.key, size, (kept) => pack(src, kept, size, rows, cols, trans));
     const dst = scratch.shift()!;
     if (packed(cols, trans)) pack(src, dst.view, size, rows, cols, trans);
     else backend.copyToTexture(src.buffer, dst.texture, cols * 4, [cols / 4, rows, size[2]]);
