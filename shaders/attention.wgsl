@@ -12,15 +12,17 @@
 // (16 tile reads per tile row) 1.6× slower.
 // Workgroup memory: two 16×64 tiles (P, dS: 8 KiB) and 16×16 partial row statistics (1 KiB).
 // Layout: q, k, v are [batch, T, D] (batch = B·H; D ≤ 64, a multiple of 4), staged from one
-// [3, batch, T, D] stack (attention_pack reads from params.pack_offset). `packed` is flat: the
-// output o [batch, T, D], then lse [batch, T], lse_i = log Σ_j exp(s_ij), s_ij = scale·q_i·k_j.
-// A cotangent of packed has the same layout (dO, then d lse). `grads` is [3, batch, T, D]: dq, dk, dv.
+// [3, batch, T, D] stack or a [B, T, 3, H, D] projection (params.qkv; attention_pack reads any
+// operand from params.pack_start as params.pack says). `packed` is flat: the output o ([batch, T, D]
+// or [B, T, H, D]: params.o), then lse [batch, T], lse_i = log Σ_j exp(s_ij), s_ij = scale·q_i·k_j.
+// A cotangent of packed has the same layout (dO, then d lse). `grads` holds dq, dk, dv laid out
+// like q, k, v.
 // Textures: [D/4 texels wide, PER_LAYER·T rows, ceil(batch / PER_LAYER) layers]; texel (c, y, layer)
 // holds elements 4c … 4c+3 of row t of batch b, y = (b mod PER_LAYER)·T + t, layer = b / PER_LAYER.
 // This file: staging and the forward pass; the backward is attention_backward.wgsl, and what both
 // use is lib/attention_blocks.wgsl.
-// Bindings (0 is params {batch, T, scale, per_layer, pack_offset} everywhere):
-//   attention_pack:    1 src (read; [batch, T, D] from vec4 pack_offset on), 2 texture (write);
+// Bindings (0 is params, lib/attention_blocks.wgsl, everywhere):
+//   attention_pack:    1 src (read; the operand at pack_start, laid out as params.pack), 2 texture (write);
 //                      workgroup (16, 4), grid (ceil(D/64), ceil(T/4), batch)
 //   attention_forward: 1 q, 2 k, 3 v (textures), 4 packed (write); workgroup 16 (D ≤ 64: at most 16
 //                      chunks), grid (ceil(T / 16), batch)
@@ -37,7 +39,7 @@ fn attention_pack(@builtin(global_invocation_id) gid: vec3<u32>) {
   let T = params.T;
   if (gid.x >= HEAD_DIM / 4u || gid.y >= T) { return; }
   let p = place(gid.z);
-  textureStore(pack_dst, vec2<u32>(gid.x, p.y0 + gid.y), p.layer, pack_src[params.pack_offset + (gid.z * T + gid.y) * (HEAD_DIM / 4u) + gid.x]);
+  textureStore(pack_dst, vec2<u32>(gid.x, p.y0 + gid.y), p.layer, pack_src[(params.pack_start + layout_at(params.pack, gid.z, gid.y)) / 4u + gid.x]);
 }
 
 // ---------------------------------------------------------------------------------------- forward
@@ -79,7 +81,7 @@ fn reduce_partials(take_max: bool) -> Rows4 {
 fn write_output(b: u32, row: u32, c: u32, o: vec4<f32>) {
   let T = params.T;
   if (row >= T) { return; }
-  let at = (b * T + row) * HEAD_DIM + 4u * c;
+  let at = layout_at(params.o, b, row) + 4u * c;
   packed_out[at] = o.x;
   packed_out[at + 1u] = o.y;
   packed_out[at + 2u] = o.z;

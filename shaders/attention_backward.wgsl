@@ -4,7 +4,7 @@
 //   P = exp(s − lse), dP = dO·vᵀ, δ_i = dO_i·o_i − dlse_i, dS = P∘(dP − δ),
 //   dq = scale·dS·k (grad_q, over query blocks), dk = scale·dSᵀ·q and dv = Pᵀ·dO (grad_kv, over
 //   key blocks); each recomputes P tile by tile, so no float atomics are needed.
-// Bindings (0 is params {batch, T, scale, per_layer, pack_offset} everywhere):
+// Bindings (0 is params, lib/attention_blocks.wgsl, everywhere):
 //   attention_delta:   1 packed, 2 cotangent (read), 3 delta [batch, T] (write); 64 threads, one per row
 //   attention_grad_q:  1 q, 2 k, 3 v, 4 dO (textures), 5 packed, 6 delta (read), 7 grads (write dq)
 //   attention_grad_kv: same bindings, writes the dk and dv slots of grads
@@ -25,8 +25,9 @@ fn attention_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   let rows = params.batch * params.T;
   let i = (wid.x + wid.y * groups.x) * 64u + lid;
   if (i >= rows) { return; }
+  let row = layout_at(params.o, i / params.T, i % params.T) / 4u;
   var total = 0.0;
-  for (var c = 0u; c < HEAD_DIM / 4u; c++) { total += dot(d_cotangent[i * HEAD_DIM / 4u + c], d_packed[i * HEAD_DIM / 4u + c]); }
+  for (var c = 0u; c < HEAD_DIM / 4u; c++) { total += dot(d_cotangent[row + c], d_packed[row + c]); }
   let lse_grad = rows * HEAD_DIM + i;
   delta_out[i] = total - d_cotangent[lse_grad / 4u][lse_grad % 4u];
 }
@@ -52,7 +53,6 @@ fn ds_rows(s: Rows4, dp: Rows4, lse: vec4<f32>, dlt: vec4<f32>, valid: vec4<bool
 @compute @workgroup_size(16)
 fn attention_grad_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
-  let base = wid.y * T * HEAD_DIM;
   let row0 = wid.x * BLOCK;
   let rg = lane / 4u;
   let cg = lane % 4u;
@@ -86,7 +86,7 @@ fn attention_grad_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     }
     workgroupBarrier();
   }
-  write_grads_chunks(0u, base, row0 + 4u * rg, cg, scale16(dq, params.scale));
+  write_qkv_grad(0u, b, row0 + 4u * rg, cg, scale16(dq, params.scale));
 }
 
 // P and dS of four block keys (rows of s, dp) against four queries (lanes' columns).
@@ -101,7 +101,6 @@ fn ds_of(p: Rows4, dp: Rows4, dlt: vec4<f32>) -> Rows4 {
 @compute @workgroup_size(16)
 fn attention_grad_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
-  let base = wid.y * T * HEAD_DIM;
   let row0 = wid.x * BLOCK;
   let rg = lane / 4u;
   let cg = lane % 4u;
@@ -135,7 +134,6 @@ fn attention_grad_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     }
     workgroupBarrier();
   }
-  let slot = params.batch * T * HEAD_DIM;
-  write_grads_chunks(slot, base, row0 + 4u * rg, cg, scale16(dk, params.scale));
-  write_grads_chunks(2u * slot, base, row0 + 4u * rg, cg, dv);
+  write_qkv_grad(1u, wid.y, row0 + 4u * rg, cg, scale16(dk, params.scale));
+  write_qkv_grad(2u, wid.y, row0 + 4u * rg, cg, dv);
 }

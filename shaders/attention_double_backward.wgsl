@@ -14,10 +14,10 @@
 //   attention_double_keys (over key blocks, after it): k̄ and v̄, reading the queries' statistics.
 // A lane whose four tile rows all lie past T skips its dot products (on CPU adapters a SIMD batch of
 // such lanes then does no work: at T = 17 that is half of every tile).
-// Bindings (0 is params {batch, T, scale, per_layer, pack_offset}):
+// Bindings (0 is params, lib/attention_blocks.wgsl):
 //   1 q, 2 k, 3 v, 4 dO, 8 A, 9 B, 10 C (textures), 5 packed (read: lse), 6 stats [batch, T] vec4s
-//   (δ, w, r, 0; rows writes, keys reads), 7 grads (write: q̄, k̄, v̄ as [3, batch, T, D], then dŌ
-//   [batch, T, D], then γ̄ [batch, T]), 11 cotangent (rows reads dlse).
+//   (δ, w, r, 0; rows writes, keys reads), 7 grads (write: q̄, k̄, v̄ laid out like q, k, v, then dŌ
+//   laid out like o, then γ̄ [batch, T]), 11 cotangent (rows reads dlse).
 // Workgroup 16 (lanes), grid (ceil(T / 16), batch). Workgroup memory: the two 16×64 tiles and
 // 16 lanes × 4 sums × 16 rows. Override: HEAD_DIM (D).
 #include "lib/attention_blocks.wgsl"
@@ -161,7 +161,6 @@ fn write_stats(b: u32, row: u32, delta: f32, w: f32, r: f32) {
 fn attention_double_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
   let b = wid.y;
-  let base = b * T * HEAD_DIM;
   let row0 = wid.x * BLOCK;
   let rg = lane / 4u;
   let cg = lane % 4u;
@@ -222,8 +221,8 @@ fn attention_double_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
     qbar = add_tile_products(qbar, lane, t.ds, cot_k, t.sbar, k, at, j0, count);
     dobar = add_tile_products(dobar, lane, t.p, cot_v, t.dpbar, v, at, j0, count);
   }
-  write_grads_chunks(0u, base, first, cg, scale16(qbar, params.scale));
-  write_grads_chunks(3u * params.batch * T * HEAD_DIM, base, first, cg, dobar);
+  write_qkv_grad(0u, b, first, cg, scale16(qbar, params.scale));
+  write_grads_chunks(3u * params.batch * T * HEAD_DIM + layout_at(params.o, b, 0u), params.o.row, first, cg, dobar);
 }
 
 // ----------------------------------------------------------------------------------- key blocks
@@ -239,7 +238,6 @@ fn key_products(at: Place, keys: Index16, queries: vec4<u32>, depth: u32) -> Pro
 fn attention_double_keys(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
   let b = wid.y;
-  let base = b * T * HEAD_DIM;
   let row0 = wid.x * BLOCK;
   let rg = lane / 4u;
   let cg = lane % 4u;
@@ -259,7 +257,6 @@ fn attention_double_keys(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
     kbar = add_tile_products(kbar, lane, t.ds, cot_q, t.sbar, q, at, i0, count);
     vbar = add_tile_products(vbar, lane, t.dpbar, grad_out, ZERO16, grad_out, at, i0, count);
   }
-  let slot = params.batch * T * HEAD_DIM;
-  write_grads_chunks(slot, base, row0 + 4u * rg, cg, scale16(kbar, params.scale));
-  write_grads_chunks(2u * slot, base, row0 + 4u * rg, cg, vbar);
+  write_qkv_grad(1u, b, row0 + 4u * rg, cg, scale16(kbar, params.scale));
+  write_qkv_grad(2u, b, row0 + 4u * rg, cg, vbar);
 }

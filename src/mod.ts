@@ -48,7 +48,7 @@ export { gelu, geluTanh } from "./ops/activation.ts";
 export { layerNorm, type LayerNormImplementation, type LayerNormOptions } from "./ops/layer_norm.ts";
 export { dropout, type DropoutOptions } from "./ops/dropout.ts";
 export { linear } from "./ops/linear.ts";
-export { attention, type AttentionImplementation, type AttentionOptions, packedAttention } from "./ops/attention.ts";
+export { attention, type AttentionImplementation, type AttentionOptions, packedAttention, qkvAttention } from "./ops/attention.ts";
 export { grad, valueAndGrad, valueAndGradWithAux } from "./autograd/grad.ts";
 export { BINARY_OPS, type Primitive, UNARY_OPS } from "./primitive.ts";
 export * from "./ops/blur.ts";

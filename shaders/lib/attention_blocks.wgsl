@@ -8,9 +8,19 @@ const TILE = 64u;
 const LANES = 16u;
 const NEG_BIG: f32 = -3.0e38;  // below any score; exp(NEG_BIG − finite) = 0
 
-// pack_offset: where attention_pack's operand starts in its buffer, in vec4s (q, k, v of one stack).
-struct Params { batch: u32, T: u32, scale: f32, per_layer: u32, pack_offset: u32 }
+// Where the rows of an operand lie in its buffer, in elements: batch b (= outer·heads + head) and
+// row t start at outer·`outer` + head·`head` + t·`row`, and the parts of q, k, v (and of their
+// gradients) are `part` apart. A [3, batch, T, D] stack has heads = 1, outer T·D, row D, part
+// batch·T·D; a [B, T, 3, H, D] projection (heads = H) outer T·3HD, head D, row 3HD, part HD.
+struct Layout { outer: u32, head: u32, row: u32, part: u32 }
+// qkv: q, k, v and their gradients; o: the output, dO and dŌ (part unused). attention_pack reads
+// its operand from element pack_start on, laid out as `pack`.
+struct Params { batch: u32, T: u32, scale: f32, per_layer: u32, heads: u32, pack_start: u32, pack: Layout, qkv: Layout, o: Layout }
 @group(0) @binding(0) var<storage, read> params: Params;
+
+fn layout_at(rows: Layout, b: u32, t: u32) -> u32 {
+  return (b / params.heads) * rows.outer + (b % params.heads) * rows.head + t * rows.row;
+}
 @group(0) @binding(1) var q: texture_2d_array<f32>;
 @group(0) @binding(2) var k: texture_2d_array<f32>;
 @group(0) @binding(3) var v: texture_2d_array<f32>;

@@ -9,7 +9,7 @@ import { type Shape, Tensor } from "../tensor.ts";
 import { tidy } from "../engine.ts";
 import { add } from "../ops/elementwise.ts";
 import { linear } from "../ops/linear.ts";
-import { packedAttention } from "../ops/attention.ts";
+import { qkvAttention } from "../ops/attention.ts";
 import { broadcastTo, concat, permute, reshape, slice } from "../ops/movement.ts";
 import { randomNormal, tensor, zeros } from "../ops/creation.ts";
 import { Module, type LoadOptions, type LoadReport, type StateDict } from "../nn/module.ts";
@@ -141,11 +141,11 @@ export class Attention extends Module {
   forward(x: Tensor): Tensor {
     const [batch, tokens, width] = x.shape;
     const headDim = width / this.heads;
-    // [3, B, heads, T, headDim]: q, k, v stacked, so their gradient is one stacked tensor too.
-    const qkv = permute(reshape(this.qkv.forward(x), [batch, tokens, 3, this.heads, headDim]), [2, 0, 3, 1, 4]);
-    const heads = packedAttention(qkv, { scale: 1 / Math.sqrt(headDim), implementation: this.config.attention });
-    const merged = reshape(permute(heads, [0, 2, 1, 3]), [batch, tokens, width]);
-    return this.projDrop.forward(this.proj.forward(merged));
+    // [B, T, 3, heads, headDim] as the projection lies: attention reads each head in place and
+    // writes [B, T, heads, headDim], and its gradient comes back in the projection's layout.
+    const qkv = reshape(this.qkv.forward(x), [batch, tokens, 3, this.heads, headDim]);
+    const heads = qkvAttention(qkv, { scale: 1 / Math.sqrt(headDim), implementation: this.config.attention });
+    return this.projDrop.forward(this.proj.forward(reshape(heads, [batch, tokens, width])));
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Scaled dot-product attention, softmax(scale·q·kᵀ)·v, two ways:
  *   fused:    one FlashAttention-style kernel (primitive `attention`, on q, k, v stacked as one
- *             [3, batch, T, D] tensor) that never stores the T×T scores; its gradient is the fused
+ *             [3, batch, T, D] tensor, or read per head from a [B, T, 3, H, D] qkv projection and
+ *             written as [B, T, H, D]) that never stores the T×T scores; its gradient is the fused
  *             primitive `attentionBackward` (the stacked dq, dk, dv), whose own gradient
  *             (`attentionBackwardVjp`) is the fused primitive `attentionDoubleBackward` or the same
  *             in public ops, and that one's gradient is written with public ops, so any order works;
@@ -14,7 +15,7 @@ import { apply } from "./apply.ts";
 import { scalar, zeros } from "./creation.ts";
 import { add, exp, mul, neg, sub } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
-import { concat, reshape, slice } from "./movement.ts";
+import { concat, permute, reshape, slice } from "./movement.ts";
 import { sum } from "./reduce.ts";
 import { softmax } from "./softmax.ts";
 import { shapeString } from "./shape.ts";
@@ -70,6 +71,24 @@ export function packedAttention(qkv: Tensor, options: AttentionOptions = {}): Te
   return fusedAttention(reshape(qkv, [3, batch, T, D]), scale, shape);
 }
 
+/**
+ * Multi-head self-attention of a qkv projection laid out [B, T, 3, H, D] (the qkv linear layer's
+ * output reshaped, as timm's ViT does before its permute) → [B, T, H, D] (reshaped: [B, T, H·D]).
+ * The fused kernels read q, k, v per head where they lie and write each head's output in place, and
+ * the gradient comes back in the projection's layout: no permutes on either side.
+ */
+export function qkvAttention(qkv: Tensor, options: AttentionOptions = {}): Tensor {
+  const shapes = () => `qkv ${shapeString(qkv.shape)}`;
+  if (qkv.rank !== 5 || qkv.shape[2] !== 3) throw new Error(`qkvAttention: qkv must be [B, T, 3, H, D] (${shapes()})`);
+  const [B, T, , H, D] = qkv.shape;
+  const scale = options.scale ?? 1 / Math.sqrt(D);
+  if (chooseImplementation(fusedAttentionFits(B * H, T, D), options, shapes) === "composed") {
+    const [q, k, v] = [0, 1, 2].map((i) => permute(reshape(slice(qkv, [0, 0, i, 0, 0], [B, T, 1, H, D]), [B, T, H, D]), [0, 2, 1, 3]));
+    return permute(composedAttention(q, k, v, scale), [0, 2, 1, 3]);
+  }
+  return reshape(slice(attentionPacked(qkv, scale), [0], [B * T * H * D]), [B, T, H, D]);
+}
+
 function chooseImplementation(fusable: boolean, options: AttentionOptions, shapes: () => string): AttentionImplementation {
   const implementation = options.implementation ?? (fusable ? engine.backend.kernels.variants.attention : "composed");
   if (implementation === "fused" && !fusable) {
@@ -87,7 +106,10 @@ function fusedAttention(qkv: Tensor, scale: number, shape: readonly number[]): T
   return reshape(slice(attentionPacked(qkv, scale), [0], [batch * T * D]), shape);
 }
 
-/** The fused forward's flat output for qkv [3, batch, T, D]: o [batch, T, D], then each row's log-sum-exp. */
+/**
+ * The fused forward's flat output for qkv [3, batch, T, D] or [B, T, 3, H, D]: o ([batch, T, D] or
+ * [B, T, H, D]), then each row's log-sum-exp ([batch, T], batch = B·H).
+ */
 export function attentionPacked(qkv: Tensor, scale: number): Tensor {
   return apply("attention", [qkv], { scale });
 }
@@ -97,17 +119,75 @@ function composedAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tens
   return matmul(softmax(matmul(mul(q, scale), k, { transB: true }), -1), v);
 }
 
-/** The fused backward: [3, batch, T, D] holding dq, dk, dv (see shaders/attention_backward.wgsl). */
+/** The fused backward: dq, dk, dv laid out like qkv (see shaders/attention_backward.wgsl). */
 export function attentionBackward(qkv: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
   return apply("attentionBackward", [qkv, packed, cotangent], { scale });
 }
 
 /**
- * The fused gradient of attentionBackward (see attentionBackwardVjp), flat: q̄, k̄, v̄ stacked like
- * qkv, then the cotangent of the packed cotangent (dŌ, then that of d lse).
+ * The fused gradient of attentionBackward (see attentionBackwardVjp), flat: q̄, k̄, v̄ laid out like
+ * qkv, then the cotangent of the packed cotangent (dŌ laid out like o, then that of d lse).
  */
 export function attentionDoubleBackward(cotangentOfGrads: Tensor, qkv: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
   return apply("attentionDoubleBackward", [cotangentOfGrads, qkv, packed, cotangent], { scale });
+}
+
+/**
+ * The composed formulas below work on a [3, batch, T, D] stack and o as [batch, T, D]. For a
+ * [B, T, 3, H, D] projection (o [B, T, H, D]) its tensors are permuted into that layout and the
+ * results back: the permutations are orthogonal, so the vector–Jacobian products carry over.
+ */
+class ProjectionLayout {
+  private readonly B: number;
+  private readonly T: number;
+  private readonly H: number;
+  private readonly D: number;
+
+  constructor(qkv: Tensor) {
+    [this.B, this.T, , this.H, this.D] = qkv.shape;
+  }
+
+  /** Of the o part of a packed tensor (o, then one value per row). */
+  private get outputs(): number {
+    return this.B * this.T * this.H * this.D;
+  }
+
+  /** [B, T, 3, H, D] → [3, B·H, T, D]. */
+  stack(t: Tensor): Tensor {
+    const { B, T, H, D } = this;
+    return reshape(permute(t, [2, 0, 3, 1, 4]), [3, B * H, T, D]);
+  }
+
+  /** [3, B·H, T, D] → [B, T, 3, H, D]. */
+  unstack(t: Tensor): Tensor {
+    const { B, T, H, D } = this;
+    return permute(reshape(t, [3, B, H, T, D]), [1, 3, 0, 2, 4]);
+  }
+
+  /** A packed tensor with o [B, T, H, D] → with o [B·H, T, D] (the rows' values keep their order). */
+  stackPacked(t: Tensor): Tensor {
+    const { B, T, H, D } = this;
+    return this.movePacked(t, [B, T, H, D]);
+  }
+
+  /** A packed tensor with o [B·H, T, D] → with o [B, T, H, D]. */
+  unstackPacked(t: Tensor): Tensor {
+    const { B, T, H, D } = this;
+    return this.movePacked(t, [B, H, T, D]);
+  }
+
+  private movePacked(t: Tensor, shape: number[]): Tensor {
+    const n = this.outputs;
+    const o = reshape(permute(reshape(slice(t, [0], [n]), shape), [0, 2, 1, 3]), [n]);
+    return concat([o, slice(t, [n], [t.size - n])]);
+  }
+
+  /** attentionDoubleBackward's flat result (q̄, k̄, v̄ like qkv, then a packed tensor) → the stacked layout. */
+  stackDoubleBackward(t: Tensor): Tensor {
+    const grads = 3 * this.outputs;
+    const qkvShape = [this.B, this.T, 3, this.H, this.D];
+    return concat([reshape(this.stack(reshape(slice(t, [0], [grads]), qkvShape)), [grads]), this.stackPacked(slice(t, [grads], [t.size - grads]))]);
+  }
 }
 
 /** The three [batch, T, D] parts of a [3, batch, T, D] stack. */
@@ -126,7 +206,7 @@ function unstack(stack: Tensor): [Tensor, Tensor, Tensor] {
  *   q̄ = scale·(dS·B + S̄·k),   k̄ = scale·(dSᵀ·A + S̄ᵀ·q),   v̄ = dP̄ᵀ·dO,   dŌ = P·C + dP̄·v,   γ̄ = w.
  * P is exp(scale·q·kᵀ − lse) with lse from the packed forward output. attentionBackward itself
  * depends on the packed output only through q, k, v, so the packed output gets no cotangent here
- * (its dependence is already in q̄, k̄, v̄). q̄, k̄, v̄ come back stacked like qkv.
+ * (its dependence is already in q̄, k̄, v̄). q̄, k̄, v̄ come back laid out like qkv.
  * The fused kernels (primitive attentionDoubleBackward, shaders/attention_double_backward.wgsl)
  * compute it where the kernel policy's `attentionDoubleBackward` is "fused" (the default) and the
  * shapes fit; the composition in public ops is the reference and the fallback.
@@ -139,9 +219,16 @@ export function attentionBackwardVjp(
   scale: number,
   implementation?: AttentionDoubleBackwardVariant,
 ): [Tensor, Tensor] {
-  const [, batch, T, D] = qkv.shape;
+  const projection = qkv.rank === 5 ? new ProjectionLayout(qkv) : null;
+  const [batch, T, D] = projection ? [qkv.shape[0] * qkv.shape[3], qkv.shape[1], qkv.shape[4]] : qkv.shape.slice(1);
   const chosen = implementation ??
     (fusedAttentionDoubleBackwardFits(batch, T, D) ? engine.backend.kernels.variants.attentionDoubleBackward : "composed");
+  if (chosen === "composed" && projection) {
+    const [grads, ofCotangent] = attentionBackwardVjp(
+      projection.stack(cotangentOfGrads), projection.stack(qkv), projection.stackPacked(packed), projection.stackPacked(cotangent), scale, "composed",
+    );
+    return [projection.unstack(grads), projection.unstackPacked(ofCotangent)];
+  }
   if (chosen === "composed") {
     const x = composedVjpParts(cotangentOfGrads, qkv, packed, cotangent, scale);
     const stacked = concat([x.qBar, x.kBar, x.vBar].map((t) => reshape(t, [1, batch, T, D])));
@@ -187,6 +274,13 @@ function composedVjpParts(cotangentOfGrads: Tensor, qkv: Tensor, packed: Tensor,
  * of its inputs (cotangentOfGrads, qkv, packed, cotangent), the packed output's in its lse part only.
  */
 export function attentionDoubleBackwardVjp(h: Tensor, [cotangentOfGrads, qkv, packed, cotangent]: Tensor[], scale: number): Tensor[] {
+  if (qkv.rank === 5) {
+    const p = new ProjectionLayout(qkv);
+    const [a, b, c, d] = attentionDoubleBackwardVjp(
+      p.stackDoubleBackward(h), [p.stack(cotangentOfGrads), p.stack(qkv), p.stackPacked(packed), p.stackPacked(cotangent)], scale,
+    );
+    return [p.unstack(a), p.unstack(b), p.unstackPacked(c), p.unstackPacked(d)];
+  }
   const x = composedVjpParts(cotangentOfGrads, qkv, packed, cotangent, scale);
   const { q, k, v, a, b, c, dO, scaleT: s, p, dP, centred, dS, w, wRow, pBar, dPBar, sBar } = x;
   const [batch, T, D] = q.shape;

@@ -8,7 +8,7 @@
 import * as h from "../../src/mod.ts";
 import * as bn from "../../src/ops/batch_norm_primitives.ts";
 import * as fused from "../../src/ops/fused_relu.ts";
-import { attentionDoubleBackward, attentionPacked, packedAttention } from "../../src/ops/attention.ts";
+import { attentionDoubleBackward, attentionPacked, packedAttention, qkvAttention } from "../../src/ops/attention.ts";
 import * as ln from "../../src/ops/layer_norm.ts";
 import { addN } from "../../src/ops/add_n.ts";
 import { type Correlate1d, Ref, ref } from "../support/reference.ts";
@@ -73,9 +73,12 @@ export interface Ops<T> {
   layerNormalizeDoubleBackward(x: T, g: T, h: T, eps: number): T;
   /** attention of q, k, v stacked as qkv [3, batch, T, D]; the GPU runs the fused kernel on the stack. */
   packedAttention(qkv: T): T;
+  /** multi-head attention of a qkv projection [B, T, 3, H, D] → [B, T, H, D]; the GPU runs the fused kernel in place. */
+  qkvAttention(qkv: T): T;
   /**
-   * attentionDoubleBackward of g, qkv [3, batch, T, D] and a packed cotangent [batch·T·(D + 1)] with
-   * scale 1/√D; the GPU runs the fused kernels on the fused forward's output, the reference composes.
+   * attentionDoubleBackward of g, qkv ([3, batch, T, D], or [B, T, 3, H, D] with batch = B·H) and a
+   * packed cotangent [batch·T·(D + 1)] with scale 1/√D; the GPU runs the fused kernels on the fused
+   * forward's output, the reference composes.
    */
   attentionDoubleBackward(g: T, qkv: T, cotangent: T): T;
   argmax(x: T, axis: number): T;
@@ -104,8 +107,9 @@ export const gpuOps: Ops<h.Tensor> = {
   maxPool2d: (x, { kernel, stride, padding, dilation }) => h.maxPool2d(x, { kernelSize: kernel, stride, padding, dilation }),
   attention: (q, k, v) => h.attention(q, k, v, { implementation: "fused" }),
   packedAttention: (qkv) => packedAttention(qkv, { implementation: "fused" }),
+  qkvAttention: (qkv) => qkvAttention(qkv, { implementation: "fused" }),
   attentionDoubleBackward: (g, qkv, cotangent) => {
-    const scale = 1 / Math.sqrt(qkv.shape[3]);
+    const scale = 1 / Math.sqrt(qkv.shape[qkv.rank - 1]);
     return attentionDoubleBackward(g, qkv, attentionPacked(qkv, scale), cotangent, scale);
   },
   layerNormalize: ln.layerNormalize,
@@ -196,7 +200,23 @@ export const refOps: Ops<Ref> = {
     const [q, k, v] = [0, 1, 2].map((i) => ref.reshape(ref.slice(qkv, [i, ...shape.map(() => 0)], [1, ...shape]), shape));
     return refOps.attention(q, k, v);
   },
-  attentionDoubleBackward: (g, qkv, cotangent) => refAttentionDoubleBackward(g, qkv, cotangent),
+  qkvAttention: (qkv) => {
+    const [B, T, , H, D] = qkv.shape;
+    const heads = refOps.packedAttention(ref.reshape(ref.permute(qkv, [2, 0, 3, 1, 4]), [3, B * H, T, D]));
+    return ref.permute(ref.reshape(heads, [B, H, T, D]), [0, 2, 1, 3]);
+  },
+  attentionDoubleBackward: (g, qkv, cotangent) => {
+    if (qkv.shape.length === 4) return refAttentionDoubleBackward(g, qkv, cotangent);
+    // A projection: the same composition on the stacked layout, its results moved back.
+    const [B, T, , H, D] = qkv.shape;
+    const stack = (x: Ref) => ref.reshape(ref.permute(x, [2, 0, 3, 1, 4]), [3, B * H, T, D]);
+    const n = B * T * H * D;
+    const moveO = (x: Ref, shape: number[], size: number) =>
+      ref.concat([ref.reshape(ref.permute(ref.reshape(ref.slice(x, [0], [n]), shape), [0, 2, 1, 3]), [n]), ref.slice(x, [n], [size - n])], 0);
+    const out = refAttentionDoubleBackward(stack(g), stack(qkv), moveO(cotangent, [B, T, H, D], cotangent.size));
+    const grads = ref.permute(ref.reshape(ref.slice(out, [0], [3 * n]), [3, B, H, T, D]), [1, 3, 0, 2, 4]);
+    return ref.concat([ref.reshape(grads, [3 * n]), moveO(ref.slice(out, [3 * n], [out.size - 3 * n]), [B, H, T, D], out.size - 3 * n)], 0);
+  },
   cast: (x, dtype) => new Ref(x.shape, dtype === "int32" ? x.data.map(Math.trunc) : x.data),
   constant: (values, shape) => new Ref(shape, Float64Array.from(values)),
 };

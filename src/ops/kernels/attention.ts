@@ -48,47 +48,99 @@ export function fusedAttentionDoubleBackwardFits(batch: number, T: number, D: nu
     DOUBLE_BACKWARD_STORAGE_BUFFERS <= limits.maxStorageBuffersPerShaderStage;
 }
 
-/** [batch, T, D] of qkv [3, batch, T, D] (q, k, v stacked). */
-function checkInputs(op: string, qkv: Tensor, fits = fusedAttentionFits): [number, number, number] {
-  if (qkv.rank !== 4 || qkv.shape[0] !== 3) {
-    throw new Error(`${op}: qkv must be [3, batch, T, D] (q, k, v stacked), got ${shapeString(qkv.shape)}`);
+/** Element strides of an operand's rows (Layout in shaders/lib/attention_blocks.wgsl). */
+interface RowLayout {
+  /** Between consecutive values of batch / heads. */
+  outer: number;
+  /** Between consecutive heads (batch mod heads). */
+  head: number;
+  /** Between consecutive rows (tokens). */
+  row: number;
+  /** Between q, k and v (their gradients alike); unused for o. */
+  part: number;
+}
+
+/** The kernels' view of qkv: [batch, T, D] operands (batch = B·H) and where their rows lie. */
+interface AttentionGeometry {
+  batch: number;
+  T: number;
+  D: number;
+  heads: number;
+  /** q, k, v and their gradients. */
+  qkv: RowLayout;
+  /** The output o, its cotangent dO and dŌ. */
+  o: RowLayout;
+}
+
+/**
+ * qkv as a [3, batch, T, D] stack (o [batch, T, D]) or as a [B, T, 3, H, D] projection, the qkv
+ * linear layer's output viewed per head (o [B, T, H, D], which is [B, T, H·D]: no permutes on
+ * either side); null for any other shape.
+ */
+function attentionGeometry(qkv: Tensor): AttentionGeometry | null {
+  if (qkv.rank === 4 && qkv.shape[0] === 3) {
+    const [, batch, T, D] = qkv.shape;
+    return { batch, T, D, heads: 1, qkv: { outer: T * D, head: 0, row: D, part: batch * T * D }, o: { outer: T * D, head: 0, row: D, part: 0 } };
   }
-  const [, batch, T, D] = qkv.shape;
-  if (!fits(batch, T, D)) {
+  if (qkv.rank === 5 && qkv.shape[2] === 3) {
+    const [B, T, , H, D] = qkv.shape;
+    return {
+      batch: B * H,
+      T,
+      D,
+      heads: H,
+      qkv: { outer: T * 3 * H * D, head: D, row: 3 * H * D, part: H * D },
+      o: { outer: T * H * D, head: D, row: H * D, part: 0 },
+    };
+  }
+  return null;
+}
+
+/** The geometry of qkv, checked against what the fused kernels take. */
+function checkInputs(op: string, qkv: Tensor, fits = fusedAttentionFits): AttentionGeometry {
+  const geometry = attentionGeometry(qkv);
+  if (!geometry) {
+    throw new Error(`${op}: qkv must be [3, batch, T, D] (q, k, v stacked) or [B, T, 3, H, D] (a qkv projection), got ${shapeString(qkv.shape)}`);
+  }
+  if (!fits(geometry.batch, geometry.T, geometry.D)) {
     throw new Error(
       `${op}: the fused kernel needs a non-empty [batch, T, D] with D a multiple of 4, at most ${MAX_FUSED_HEAD_DIM}, ` +
         `within this device's workgroup-memory and texture limits; got qkv ${shapeString(qkv.shape)}`,
     );
   }
-  return [batch, T, D];
+  return geometry;
 }
 
+/** An operand to stage: a tensor, the element where the operand starts in it and how its rows lie. */
+type Operand = [Tensor, number, RowLayout];
+
 /**
- * Stages [batch, T, D] operands as texture arrays: each source is a tensor and the element where
- * the operand starts in it (q, k, v in a stack; dO, the leading part of a packed cotangent). Each
- * is packed once and kept beside its source's storage: a harmonized step's forward, both backward
- * passes and the double backward read one q, k, v, and the last two one dO.
+ * Stages [batch, T, D] operands as texture arrays: q, k, v (and their gradients' cotangents) from
+ * qkv's layout, dO from the leading part of a packed cotangent. Each is packed once and kept beside
+ * its source's storage: a harmonized step's forward, both backward passes and the double backward
+ * read one q, k, v, and the last two one dO.
  */
-function stageTextures(sources: [Tensor, number][], batch: number, T: number, D: number, scale: number): GPUTextureView[] {
+function stageTextures(sources: Operand[], g: AttentionGeometry, scale: number): GPUTextureView[] {
+  const { batch, T, D } = g;
   const { size } = textureLayout(batch, T, D);
-  return sources.map(([source, start]) => {
-    const key = `attention.operand ${batch}x${T}x${D} from ${start}: ${size.join("x")} rgba32float`;
+  return sources.map(([source, start, layout]) => {
+    const rows = `${g.heads} heads, strides ${layout.outer}/${layout.head}/${layout.row}`;
+    const key = `attention.operand ${batch}x${T}x${D} from ${start}, ${rows}: ${size.join("x")} rgba32float`;
     return keptPacking(source, key, size, (packed) =>
       engine.backend.dispatch({
         shader: "attention",
         entry: "attention_pack",
         constants: { HEAD_DIM: D },
-        params: attentionParams(batch, T, D, scale, start / 4),
+        params: attentionParams(g, scale, [start, layout]),
         buffers: [source.buffer, packed],
         workgroups: [Math.ceil(D / 64), Math.ceil(T / 4), batch],
       }));
   });
 }
 
-/** q, k, v of a [3, batch, T, D] stack: each part with the element it starts at. */
-function stackParts(qkv: Tensor): [Tensor, number][] {
-  const part = qkv.size / 3;
-  return [0, 1, 2].map((i) => [qkv, i * part]);
+/** q, k, v of qkv: each part with the element it starts at. */
+function qkvParts(qkv: Tensor, g: AttentionGeometry): Operand[] {
+  return [0, 1, 2].map((i) => [qkv, i * g.qkv.part, g.qkv]);
 }
 
 function dispatchBlocks(
@@ -110,24 +162,31 @@ function dispatchBlocks(
   });
 }
 
-/** The params block; `packOffset` (in texels) is where attention_pack's operand starts in its buffer. */
-function attentionParams(batch: number, T: number, D: number, scale: number, packOffset = 0): Uint32Array {
-  return new Params().u32(batch).u32(T).f32(scale).u32(textureLayout(batch, T, D).perLayer).u32(packOffset).build();
+const NO_PACK: [number, RowLayout] = [0, { outer: 0, head: 0, row: 0, part: 0 }];
+
+/** The params block (Params in shaders/lib/attention_blocks.wgsl); `pack`: attention_pack's operand start and layout. */
+function attentionParams(g: AttentionGeometry, scale: number, [packStart, pack] = NO_PACK): Uint32Array {
+  const params = new Params().u32(g.batch).u32(g.T).f32(scale).u32(textureLayout(g.batch, g.T, g.D).perLayer).u32(g.heads).u32(packStart);
+  for (const layout of [pack, g.qkv, g.o]) params.u32(layout.outer).u32(layout.head).u32(layout.row).u32(layout.part);
+  return params.build();
 }
 
-/** Flat [batch·T·D + batch·T]: softmax(scale·q·kᵀ)·v of qkv [3, batch, T, D], then each row's log-sum-exp of the scores. */
+/**
+ * Flat [batch·T·D + batch·T]: o = softmax(scale·q·kᵀ)·v of qkv ([batch, T, D] for a [3, batch, T, D]
+ * stack, [B, T, H, D] for a [B, T, 3, H, D] projection), then each row's log-sum-exp of the scores.
+ */
 export function attentionKernel(qkv: Tensor, scale: number): Tensor {
-  const [batch, T, D] = checkInputs("attention", qkv);
+  const g = checkInputs("attention", qkv);
+  const { batch, T, D } = g;
   const out = engine.allocate("attention", [batch * T * (D + 1)]);
-  const params = attentionParams(batch, T, D, scale);
-  const textures = stageTextures(stackParts(qkv), batch, T, D, scale);
+  const params = attentionParams(g, scale);
+  const textures = stageTextures(qkvParts(qkv, g), g, scale);
   dispatchBlocks("attention", "attention_forward", D, params, [...textures, out.buffer], T, batch);
   return out;
 }
 
-/** Checks the packed output (o, then lse) and its cotangent (dO, then d lse) of qkv [3, batch, T, D]. */
-function checkPacked(op: string, qkv: Tensor, packed: Tensor, cotangent: Tensor): void {
-  const [, batch, T, D] = qkv.shape;
+/** Checks the packed output (o, then lse) and its cotangent (dO, then d lse) of qkv. */
+function checkPacked(op: string, qkv: Tensor, { batch, T, D }: AttentionGeometry, packed: Tensor, cotangent: Tensor): void {
   const size = batch * T * (D + 1);
   for (const [name, t] of [["packed output", packed], ["cotangent", cotangent]] as const) {
     if (t.rank !== 1 || t.size !== size) {
@@ -140,11 +199,12 @@ function checkPacked(op: string, qkv: Tensor, packed: Tensor, cotangent: Tensor)
   }
 }
 
-/** [3, batch, T, D]: dq, dk, dv from the packed output and a cotangent of it (dO, then d lse). */
+/** dq, dk, dv laid out like qkv, from the packed output and a cotangent of it (dO, then d lse). */
 export function attentionBackwardKernel(qkv: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
-  const [batch, T, D] = checkInputs("attentionBackward", qkv);
-  checkPacked("attentionBackward", qkv, packed, cotangent);
-  const params = attentionParams(batch, T, D, scale);
+  const g = checkInputs("attentionBackward", qkv);
+  const { batch, T, D } = g;
+  checkPacked("attentionBackward", qkv, g, packed, cotangent);
+  const params = attentionParams(g, scale);
   // δ_i = dO_i·o_i − dlse_i, shared by both gradient kernels.
   const delta = engine.allocate("attentionBackward", [batch, T]);
   engine.backend.dispatch({
@@ -155,8 +215,8 @@ export function attentionBackwardKernel(qkv: Tensor, packed: Tensor, cotangent: 
     buffers: [packed.buffer, cotangent.buffer, delta.buffer],
     workgroups: grid1d(batch * T, 64, engine.backend.limits.maxComputeWorkgroupsPerDimension),
   });
-  const textures = stageTextures([...stackParts(qkv), [cotangent, 0]], batch, T, D, scale);
-  const grads = engine.allocate("attentionBackward", [3, batch, T, D]);
+  const textures = stageTextures([...qkvParts(qkv, g), [cotangent, 0, g.o]], g, scale);
+  const grads = engine.allocate("attentionBackward", qkv.shape);
   const resources = [...textures, packed.buffer, delta.buffer, grads.buffer];
   dispatchBlocks("attention_backward", "attention_grad_q", D, params, resources, T, batch);
   dispatchBlocks("attention_backward", "attention_grad_kv", D, params, resources, T, batch);
@@ -166,18 +226,19 @@ export function attentionBackwardKernel(qkv: Tensor, packed: Tensor, cotangent: 
 
 /**
  * Flat [4·batch·T·D + batch·T]: the vector–Jacobian product of attentionBackward for the cotangent
- * [3, batch, T, D] of its result (shaders/attention_double_backward.wgsl): q̄, k̄, v̄ stacked like
- * qkv, then the cotangent of the packed cotangent (dŌ, then that of d lse). The packed output is
- * read for its lse only.
+ * (laid out like qkv) of its result (shaders/attention_double_backward.wgsl): q̄, k̄, v̄ laid out like
+ * qkv, then the cotangent of the packed cotangent (dŌ laid out like o, then that of d lse). The
+ * packed output is read for its lse only.
  */
 export function attentionDoubleBackwardKernel(cotangentOfGrads: Tensor, qkv: Tensor, packed: Tensor, cotangent: Tensor, scale: number): Tensor {
-  const [batch, T, D] = checkInputs("attentionDoubleBackward", qkv, fusedAttentionDoubleBackwardFits);
-  checkPacked("attentionDoubleBackward", qkv, packed, cotangent);
+  const g = checkInputs("attentionDoubleBackward", qkv, fusedAttentionDoubleBackwardFits);
+  const { batch, T, D } = g;
+  checkPacked("attentionDoubleBackward", qkv, g, packed, cotangent);
   if (shapeString(cotangentOfGrads.shape) !== shapeString(qkv.shape)) {
     throw new Error(`attentionDoubleBackward: the cotangent of the gradients must be qkv's shape ${shapeString(qkv.shape)}, got ${shapeString(cotangentOfGrads.shape)}`);
   }
-  const params = attentionParams(batch, T, D, scale);
-  const views = stageTextures([...stackParts(qkv), [cotangent, 0], ...stackParts(cotangentOfGrads)], batch, T, D, scale);
+  const params = attentionParams(g, scale);
+  const views = stageTextures([...qkvParts(qkv, g), [cotangent, 0, g.o], ...qkvParts(cotangentOfGrads, g)], g, scale);
   // (δ, w, r, 0) of every query row: the rows kernel writes them, the keys kernel reads them.
   const stats = engine.allocate("attentionDoubleBackward", [batch, T, 4]);
   const out = engine.allocate("attentionDoubleBackward", [4 * batch * T * D + batch * T]);

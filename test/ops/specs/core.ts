@@ -227,11 +227,25 @@ export const CORE_SPECS: OpSpec[] = [
     rtol: 1e-4,
     atol: 1e-5,
   },
+  {
+    name: "attention of a qkv projection [B, T, 3, H, D], fused kernel",
+    inputs: [{ shape: [2, 5, 3, 2, 4] }],
+    fn: (o, qkv) => o.qkvAttention(qkv),
+    rtol: 1e-4,
+    atol: 1e-5,
+  },
   // The gradient of attention's fused backward (a harmonized step's double backward), checked to second order
   // through its rule; at T = 67 the keys span two tiles (forward only: its rule does not depend on T).
   {
     name: "attentionDoubleBackward, fused kernels",
     inputs: [{ shape: [3, 2, 5, 4] }, { shape: [3, 2, 5, 4] }, { shape: [2 * 5 * 5] }],
+    fn: (o, g, qkv, cotangent) => o.attentionDoubleBackward(g, qkv, cotangent),
+    rtol: 1e-4,
+    atol: 1e-5,
+  },
+  {
+    name: "attentionDoubleBackward of a qkv projection [B, T, 3, H, D]",
+    inputs: [{ shape: [2, 5, 3, 2, 4] }, { shape: [2, 5, 3, 2, 4] }, { shape: [2 * 2 * 5 * 5] }],
     fn: (o, g, qkv, cotangent) => o.attentionDoubleBackward(g, qkv, cotangent),
     rtol: 1e-4,
     atol: 1e-5,
