@@ -1,6 +1,6 @@
 /** Launchers for permute, expand, slice, pad and concat: all one strided-copy kernel family. */
 import { engine } from "../../engine.ts";
-import { type Shape, stridesOf, type Tensor } from "../../tensor.ts";
+import { type Shape, shapeSize, stridesOf, type Tensor } from "../../tensor.ts";
 import { broadcastShapes, broadcastStrides, shapeString } from "../shape.ts";
 import { launchFlat } from "./launch.ts";
 import { collapseDims } from "./collapse.ts";
@@ -40,8 +40,20 @@ export function sliceKernel(x: Tensor, begin: readonly number[], size: readonly 
     throw new Error(`slice: begin [${begin}] size [${size}] is outside ${shapeString(x.shape)}`);
   }
   const strides = stridesOf(x.shape);
+  if (isPrefix(begin, size, strides)) return engine.view(x, size);
   const offset = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
   return stridedCopy("slice", x, size, strides, offset);
+}
+
+/**
+ * Whether a slice selects exactly the first prod(size) elements of x in row-major order: it starts
+ * at 0 and its last element lies at flat index prod(size) − 1. Such a slice is a view of x's
+ * storage (as reshape is), since a tensor reads its elements from the start of its buffer.
+ */
+function isPrefix(begin: readonly number[], size: readonly number[], strides: readonly number[]): boolean {
+  if (begin.some((b) => b !== 0)) return false;
+  const last = size.reduce((acc, s, d) => acc + (s - 1) * strides[d], 0);
+  return last === shapeSize(size) - 1;
 }
 
 export function padKernel(x: Tensor, pads: readonly (readonly [number, number])[], value: number): Tensor {

@@ -117,6 +117,18 @@ export const CORE_SPECS: OpSpec[] = [
   { name: "permute", inputs: [{ shape: [2, 3, 4] }], fn: (o, x) => o.permute(o.mul(x, x), [2, 0, 1]) },
   { name: "broadcastTo", inputs: [{ shape: [3, 1] }], fn: (o, x) => o.broadcastTo(o.exp(x), [2, 3, 4]) },
   { name: "slice", inputs: [{ shape: [4, 5] }], fn: (o, x) => o.slice(o.mul(x, x), [1, 2], [2, 3]) },
+  // A slice of the leading elements is a view of its input; its VJP pads the end, whose VJP is such a slice again.
+  { name: "slice prefix along the first axis", inputs: [{ shape: [4, 5] }], fn: (o, x) => o.slice(o.mul(x, x), [0, 0], [2, 5]) },
+  { name: "slice prefix: one row, part of it", inputs: [{ shape: [2, 3, 4] }], fn: (o, x) => o.slice(o.exp(x), [0, 0, 0], [1, 2, 4]) },
+  { name: "slice of everything", inputs: [{ shape: [2, 3] }], fn: (o, x) => o.slice(o.mul(x, x), [0, 0], [2, 3]) },
+  {
+    name: "slice prefix and the rest of one tensor",
+    inputs: [{ shape: [4, 3] }],
+    fn: (o, x) => {
+      const y = o.mul(x, x);
+      return o.mul(o.slice(y, [0, 0], [2, 3]), o.slice(y, [2, 0], [2, 3]));
+    },
+  },
   { name: "pad", inputs: [{ shape: [2, 3] }], fn: (o, x) => o.pad(o.mul(x, x), [[1, 0], [2, 1]], 0.5) },
   // pad merges unpadded axes into the axis outside them (a size-1 axis outside all goes).
   {
