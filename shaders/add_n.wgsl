@@ -9,7 +9,7 @@
 override COUNT: u32 = 2u;
 
 struct Count { size: u32 }
-@group(0) @binding(0) var<storage, read> params: Count;
+@group(0) @binding(0) var<uniform> params: Count;
 @group(0) @binding(1) var<storage, read> x0: array<f32>;
 @group(0) @binding(2) var<storage, read> x1: array<f32>;
 @group(0) @binding(3) var<storage, read> x2: array<f32>;

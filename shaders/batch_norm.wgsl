@@ -42,7 +42,7 @@ struct Params {
   lanes: u32,
   first_row: u32,
 }
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;
 
 fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * 256u + lid;

@@ -18,13 +18,13 @@ override BROADCAST: bool = true;
 override RELU: bool = false;
 override ONE_VALUE: u32 = 0u;
 
-@group(0) @binding(0) var<storage, read> params: Strided;
+@group(0) @binding(0) var<uniform> params: Strided;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 // The same bindings seen as vec4s, for main_vec4.
 struct Count { size: u32 }
-@group(0) @binding(0) var<storage, read> count: Count;
+@group(0) @binding(0) var<uniform> count: Count;
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;

@@ -16,9 +16,10 @@ struct Params {
   pad_before: u32,
   tap_count: u32,
   _pad: u32,
-  taps: array<f32, 16>,
+  // four to a vec4 (a uniform array's elements are 16-byte aligned)
+  taps: array<vec4<f32>, 4>,
 }
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
@@ -37,7 +38,7 @@ fn correlate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   for (var t = 0u; t < params.tap_count; t++) {
     let l = first + i32(t);
     if (l >= 0 && u32(l) < params.in_len) {
-      acc = fma(params.taps[t], x[base + u32(l) * params.inner], acc);
+      acc = fma(params.taps[t / 4][t % 4], x[base + u32(l) * params.inner], acc);
     }
   }
   out[e] = acc;
@@ -59,7 +60,7 @@ fn correlate_adjoint(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
     if (shifted >= 0 && u32(shifted) % params.stride == 0u) {
       let j = u32(shifted) / params.stride;
       if (j < params.out_len) {
-        acc = fma(params.taps[t], x[base + j * params.inner], acc);
+        acc = fma(params.taps[t / 4][t % 4], x[base + j * params.inner], acc);
       }
     }
   }

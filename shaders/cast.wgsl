@@ -3,7 +3,7 @@
 // Workgroup: 256 threads, 2-D grid (flattened). Entry points: f32_to_i32, i32_to_f32.
 #include "lib/flat_index.wgsl"
 struct Params { size: u32 }
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> y: array<u32>;
 

@@ -34,7 +34,7 @@ struct Params {
   k_chunk: u32,
   k_splits: u32,
 }
-@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> first: array<f32>;
 @group(0) @binding(2) var<storage, read> second: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;

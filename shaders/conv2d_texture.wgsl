@@ -55,7 +55,7 @@ struct PackInput {
   tex_h: u32, tex_w: u32,
   off_h: i32, off_w: i32,
 }
-@group(0) @binding(0) var<storage, read> pack: PackInput;
+@group(0) @binding(0) var<uniform> pack: PackInput;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var dst: texture_storage_2d_array<rgba32float, write>;
 
@@ -99,7 +99,7 @@ struct PackWeights {
   kernel_h: u32, kernel_w: u32,
   selection: TapSelection,
 }
-@group(0) @binding(0) var<storage, read> pack_w: PackWeights;
+@group(0) @binding(0) var<uniform> pack_w: PackWeights;
 @group(0) @binding(1) var<storage, read> weights_src: array<f32>;
 
 fn weight_value(r: u32, i: u32, kh: u32, kw: u32) -> f32 {
@@ -143,13 +143,14 @@ struct Conv {
   rows: u32,
   inner4: u32,
   out_h: u32, out_w: u32,
+  _pad0: u32, _pad1: u32, _pad2: u32,  // a struct member of a uniform block starts 16-byte aligned
   window: Window,
   tex_h: u32, tex_w: u32,
   k_chunk: u32,
   channels: u32,
   dest: Placement,
 }
-@group(0) @binding(0) var<storage, read> conv: Conv;
+@group(0) @binding(0) var<uniform> conv: Conv;
 @group(0) @binding(1) var first_tex: texture_2d_array<f32>;
 @group(0) @binding(2) var input_tex: texture_2d_array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;

@@ -3,7 +3,7 @@
 // Workgroup: 256 threads, 2-D grid (flattened). Entry points: fill, iota_f32, iota_i32.
 #include "lib/flat_index.wgsl"
 struct Params { size: u32, bits: u32 }
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 
 @compute @workgroup_size(256)

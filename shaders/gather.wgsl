@@ -12,10 +12,11 @@ struct Params {
   rank: u32,
   axis: u32,
   axis_size: u32,
-  shape: array<u32, 8>,
-  strides: array<u32, 8>,
+  // four to a vec4 (a uniform array's elements are 16-byte aligned)
+  shape: array<vec4<u32>, 2>,
+  strides: array<vec4<u32>, 2>,
 }
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> indices: array<i32>;
 
 // Offset into the data tensor with the axis coordinate left out.
@@ -23,8 +24,8 @@ fn base_offset(i: u32) -> u32 {
   var rest = i;
   var offset = 0u;
   for (var d = i32(params.rank) - 1; d >= 0; d--) {
-    let extent = params.shape[d];
-    if (u32(d) != params.axis) { offset += (rest % extent) * params.strides[d]; }
+    let extent = params.shape[d / 4][d % 4];
+    if (u32(d) != params.axis) { offset += (rest % extent) * params.strides[d / 4][d % 4]; }
     rest = rest / extent;
   }
   return offset;
@@ -43,7 +44,7 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     atomicStore(&out[i], 0x7fc00000u);
     return;
   }
-  atomicStore(&out[i], src[base_offset(i) + u32(j) * params.strides[params.axis]]);
+  atomicStore(&out[i], src[base_offset(i) + u32(j) * params.strides[params.axis / 4u][params.axis % 4u]]);
 }
 
 @compute @workgroup_size(256)
@@ -53,7 +54,7 @@ fn scatter_add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   if (i >= params.size) { return; }
   let j = indices[i];
   if (j < 0 || u32(j) >= params.axis_size) { return; }
-  let dest = base_offset(i) + u32(j) * params.strides[params.axis];
+  let dest = base_offset(i) + u32(j) * params.strides[params.axis / 4u][params.axis % 4u];
   let update = bitcast<f32>(src[i]);
   // WGSL has no float atomics: compare-and-swap on the bit pattern until no one raced us.
   var old = atomicLoad(&out[dest]);

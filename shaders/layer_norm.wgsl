@@ -16,7 +16,7 @@
 const WORKGROUP = 32u;
 
 struct Params { rows: u32, n: u32, eps: f32 }
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 
 struct RowStats { mean: f32, r: f32 }

@@ -17,7 +17,7 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 
 struct Params { M: u32, N: u32, K: u32, a_batch_stride: u32, b_batch_stride: u32 }
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;

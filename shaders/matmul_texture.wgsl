@@ -19,7 +19,7 @@
 //   Grid: (ceil(N/64), ceil(M/64), batch).
 
 struct PackParams { rows: u32, cols: u32, row_stride: u32, col_stride: u32, batch_stride: u32 }
-@group(0) @binding(0) var<storage, read> pack: PackParams;
+@group(0) @binding(0) var<uniform> pack: PackParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var dst: texture_storage_2d_array<rgba32float, write>;
 
@@ -41,7 +41,7 @@ fn matmul_pack(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 struct Params { M: u32, N: u32, K4: u32, a_layer_step: u32, b_layer_step: u32 }
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var a: texture_2d_array<f32>;
 @group(0) @binding(2) var b: texture_2d_array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;

@@ -12,7 +12,7 @@
 //                  one address instead of per-element coordinates.
 #include "lib/flat_index.wgsl"
 #include "lib/strided.wgsl"
-@group(0) @binding(0) var<storage, read> params: Strided;
+@group(0) @binding(0) var<uniform> params: Strided;
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
@@ -51,7 +51,7 @@ fn pad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   for (var d = i32(RANK) - 1; d >= 0; d--) {
     var coord = rest;
     if (d > 0) {
-      let split = div_mod(rest, params.shape[d], params.inverse_shape[d]);
+      let split = div_mod(rest, params.shape[d / 4][d % 4], params.inverse_shape[d / 4][d % 4]);
       coord = split.y;
       rest = split.x;
     }

@@ -41,8 +41,8 @@ struct AdamWParams {
   first: u32,
 }
 
-@group(0) @binding(0) var<storage, read> sgd_params: SgdParams;
-@group(0) @binding(0) var<storage, read> adamw_params: AdamWParams;
+@group(0) @binding(0) var<uniform> sgd_params: SgdParams;
+@group(0) @binding(0) var<uniform> adamw_params: AdamWParams;
 @group(0) @binding(1) var<storage, read> p: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read> state_a: array<f32>;

@@ -11,9 +11,10 @@ struct Params {
   size: u32,
   height: u32, width: u32,
   out_height: u32, out_width: u32,
+  _pad0: u32, _pad1: u32, _pad2: u32,  // a struct member of a uniform block starts 16-byte aligned
   window: Window,
 }
-@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<i32>;
 

@@ -6,7 +6,7 @@
 //   normal_f32:  a + b·z, z standard normal by Box–Muller on the two Philox words.
 #include "lib/flat_index.wgsl"
 struct Params { size: u32, key0: u32, key1: u32, a: f32, b: f32 }
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 fn mulhilo(a: u32, b: u32) -> vec2<u32> {

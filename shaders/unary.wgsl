@@ -9,7 +9,7 @@
 override OP: u32 = 0u;
 
 struct Params { size: u32 }
-@group(0) @binding(0) var<storage, read> params: Params;
+@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;

@@ -4,7 +4,7 @@
 // cond, a and b are read at the offsets of lib/strided.wgsl (lanes 0, 1 and 2).
 #include "lib/flat_index.wgsl"
 #include "lib/strided.wgsl"
-@group(0) @binding(0) var<storage, read> params: Strided;
+@group(0) @binding(0) var<uniform> params: Strided;
 @group(0) @binding(1) var<storage, read> cond: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;

@@ -15,8 +15,9 @@ const NEG_BIG: f32 = -3.0e38;  // below any score; exp(NEG_BIG − finite) = 0
 struct Layout { outer: u32, head: u32, row: u32, part: u32 }
 // qkv: q, k, v and their gradients; o: the output, dO and dŌ (part unused). attention_pack reads
 // its operand from element pack_start on, laid out as `pack`.
-struct Params { batch: u32, T: u32, scale: f32, per_layer: u32, heads: u32, pack_start: u32, pack: Layout, qkv: Layout, o: Layout }
-@group(0) @binding(0) var<storage, read> params: Params;
+// (_pad0, _pad1: a struct member of a uniform block starts 16-byte aligned.)
+struct Params { batch: u32, T: u32, scale: f32, per_layer: u32, heads: u32, pack_start: u32, _pad0: u32, _pad1: u32, pack: Layout, qkv: Layout, o: Layout }
+@group(0) @binding(0) var<uniform> params: Params;
 
 fn layout_at(rows: Layout, b: u32, t: u32) -> u32 {
   return (b / params.heads) * rows.outer + (b % params.heads) * rows.head + t * rows.row;

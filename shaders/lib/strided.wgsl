@@ -12,9 +12,12 @@ override FLOAT_DIVISION: bool = false;
 struct Strided {
   size: u32,
   offset: u32,
-  shape: array<u32, 8>,
+  _pad0: u32,
+  _pad1: u32,
+  // extents and their reciprocals four to a vec4 (a uniform array's elements are 16-byte aligned)
+  shape: array<vec4<u32>, 2>,
   strides: array<vec4<u32>, 8>,
-  inverse_shape: array<f32, 8>,
+  inverse_shape: array<vec4<f32>, 2>,
 }
 
 // (n / d, n % d); with FLOAT_DIVISION, n < 2^24 makes the float estimate off by at most one.
@@ -38,7 +41,7 @@ fn strided_offsets(i: u32) -> vec4<u32> {
   var rest = i;
   var offsets = vec4<u32>(params.offset, 0u, 0u, 0u);
   for (var d = i32(RANK) - 1; d > 0; d--) {
-    let split = div_mod(rest, params.shape[d], params.inverse_shape[d]);
+    let split = div_mod(rest, params.shape[d / 4][d % 4], params.inverse_shape[d / 4][d % 4]);
     offsets += split.y * params.strides[d];
     rest = split.x;
   }

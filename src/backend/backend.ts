@@ -1,8 +1,9 @@
 /**
  * The one object that touches the GPU: device, buffer pool, pipeline cache, and a command batch
- * that records many dispatches into one submission. Every kernel's binding 0 is a small read-only
- * storage block of parameters, packed into one arena per submission; bind groups are kept for
- * reuse (bind_groups.ts).
+ * that records many dispatches into one submission. Every kernel's binding 0 is a small uniform
+ * block of parameters, packed into one arena per submission (uniform, not storage: CPU adapters
+ * load a uniform once for all SIMD lanes but a storage word lane by lane, which made per-element
+ * index arithmetic several times slower); bind groups are kept for reuse (bind_groups.ts).
  */
 import { BindGroupCache } from "./bind_groups.ts";
 import { BufferPool, type MemoryStats } from "./buffer_pool.ts";
@@ -101,9 +102,9 @@ export class Backend {
     );
     this.paramBuffer = device.createBuffer({
       size: PARAM_ARENA_BYTES,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
-    this.paramAlignWords = device.limits.minStorageBufferOffsetAlignment / 4;
+    this.paramAlignWords = device.limits.minUniformBufferOffsetAlignment / 4;
     this.bindGroups = new BindGroupCache(device);
     this.scratchLimitBytes = options.scratchLimitBytes ?? SCRATCH_LIMIT_BYTES;
     device.addEventListener("uncapturederror", (event) => {
@@ -195,7 +196,8 @@ export class Backend {
     this.paramWords += aligned;
 
     const pipeline = this.pipeline(d.shader, d.entry, d.constants);
-    const bindGroup = this.bindGroups.get(pipeline, this.paramBuffer, offsetWords * 4, Math.max(d.params.length, 1) * 4, d.buffers);
+    // A uniform block's size is a multiple of 16 bytes; the arena's alignment leaves room for it.
+    const bindGroup = this.bindGroups.get(pipeline, this.paramBuffer, offsetWords * 4, Math.ceil(Math.max(d.params.length, 1) / 4) * 16, d.buffers);
     const encoder = this.ensureEncoder();
     if (this.profiler) {
       // Profiled dispatches run one per compute pass, so timestamps can bracket each.

@@ -166,7 +166,7 @@ const NO_PACK: [number, RowLayout] = [0, { outer: 0, head: 0, row: 0, part: 0 }]
 
 /** The params block (Params in shaders/lib/attention_blocks.wgsl); `pack`: attention_pack's operand start and layout. */
 function attentionParams(g: AttentionGeometry, scale: number, [packStart, pack] = NO_PACK): Uint32Array {
-  const params = new Params().u32(g.batch).u32(g.T).f32(scale).u32(textureLayout(g.batch, g.T, g.D).perLayer).u32(g.heads).u32(packStart);
+  const params = new Params().u32(g.batch).u32(g.T).f32(scale).u32(textureLayout(g.batch, g.T, g.D).perLayer).u32(g.heads).u32(packStart).u32(0).u32(0);
   for (const layout of [pack, g.qkv, g.o]) params.u32(layout.outer).u32(layout.head).u32(layout.row).u32(layout.part);
   return params.build();
 }

@@ -141,7 +141,7 @@ interface TextureConv {
 
 function textureParams(t: TextureConv): Uint32Array {
   const dest = t.dest ?? { height: t.outH, width: t.outW, offset: [0, 0], step: [1, 1] };
-  return new Params().u32(t.batch).u32(t.rows).u32(quads(t.inner)).u32(t.outH).u32(t.outW)
+  return new Params().u32(t.batch).u32(t.rows).u32(quads(t.inner)).u32(t.outH).u32(t.outW).u32(0).u32(0).u32(0)
     .u32(t.kernel[0]).u32(t.kernel[1]).u32(t.stride[0]).u32(t.stride[1]).u32(t.dilation[0]).u32(t.dilation[1])
     .u32(t.origin?.[0] ?? 0).u32(t.origin?.[1] ?? 0)
     .u32(t.texH).u32(t.texW).u32(t.kChunk).u32(t.channels)

@@ -26,7 +26,7 @@ export function maxPool2dArgmaxKernel(x: Tensor, attrs: PoolAttrs): Tensor {
   const outWidth = convOutputSize(width, kw, stride[1], dilation[1], padding[1]);
   if (outHeight < 1 || outWidth < 1) fail(`the window does not fit the padded input (output ${outHeight}×${outWidth})`);
   const out = engine.allocate("maxPool2d", [batch, channels, outHeight, outWidth], "int32");
-  const params = new Params().u32(out.size).u32(height).u32(width).u32(outHeight).u32(outWidth)
+  const params = new Params().u32(out.size).u32(height).u32(width).u32(outHeight).u32(outWidth).u32(0).u32(0).u32(0)
     .u32(kh).u32(kw).u32(stride[0]).u32(stride[1]).u32(dilation[0]).u32(dilation[1])
     .u32(padding[0][0]).u32(padding[1][0]).build();
   launchFlat("pool", "max_argmax", params, [x, out], out.size);
