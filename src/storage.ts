@@ -50,6 +50,11 @@ export class Storage {
     return value;
   }
 
+  /** The value stored under `key`, if one was made (see derived). */
+  find<T extends Disposable>(key: string): T | undefined {
+    return this.derivedValues?.get(key) as T | undefined;
+  }
+
   read(bytes: number): Promise<ArrayBuffer> {
     return this.backend.read(this.buffer, bytes);
   }

@@ -1,5 +1,6 @@
 /**
- * A dense, contiguous, row-major tensor on the GPU. Views made by reshape share storage.
+ * A dense, contiguous, row-major tensor on the GPU. Views made by reshape and by slices of leading
+ * elements share storage.
  * Lifetime: the user's handle (dispose, tidy) and every autodiff node that saved the tensor
  * each hold it; its buffer returns to the pool when the last holder lets go.
  */

@@ -66,9 +66,9 @@ export function layerNormalizeKernel(x: Tensor, eps: number): Tensor {
 /** The gradient of ⟨g, x̂⟩ with respect to x: r·(g − mean(g) − x̂·mean(g·x̂)) per row. */
 export function layerNormalizeBackwardKernel(x: Tensor, g: Tensor, eps: number): Tensor {
   checkOperands("layerNormalizeBackward", x, [g]);
-  const paired = g.storage.derived(pairedKey(x, eps), () => new PairedBackward());
   // A view: the kept tensor stays the storage's to free.
-  if (paired.tensor) return engine.view(paired.tensor, x.shape);
+  const paired = g.storage.find<PairedBackward>(pairedKey(x, eps))?.tensor;
+  if (paired) return engine.view(paired, x.shape);
   return launch("layerNormalizeBackward", "layer_norm_backward", x, eps, [g])[0];
 }
 

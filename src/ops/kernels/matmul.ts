@@ -116,7 +116,8 @@ function texturesFit(p: Product): boolean {
 
 /**
  * Tensors whose staged textures are kept beside their storage (see keepStagedOperands): their
- * storages, so that views made by reshape count too. A storage is never reused for other contents.
+ * storages, so that views (reshape, a slice of leading elements) count too. A storage is never
+ * reused for other contents.
  */
 const keptOperands = new WeakSet<Storage>();
 
