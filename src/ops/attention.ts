@@ -19,7 +19,7 @@ import { concat, permute, reshape, slice } from "./movement.ts";
 import { sum } from "./reduce.ts";
 import { softmax } from "./softmax.ts";
 import { shapeString } from "./shape.ts";
-import { fusedAttentionDoubleBackwardFits, fusedAttentionFits } from "./kernels/attention.ts";
+import { attentionGeometry, fusedAttentionDoubleBackwardFits, fusedAttentionFits } from "./kernels/attention.ts";
 
 export type AttentionImplementation = AttentionVariant;
 
@@ -219,8 +219,10 @@ export function attentionBackwardVjp(
   scale: number,
   implementation?: AttentionDoubleBackwardVariant,
 ): [Tensor, Tensor] {
+  const geometry = attentionGeometry(qkv);
+  if (!geometry) throw new Error(`attentionBackwardVjp: qkv must be [3, batch, T, D] or [B, T, 3, H, D], got ${shapeString(qkv.shape)}`);
+  const { batch, T, D } = geometry;
   const projection = qkv.rank === 5 ? new ProjectionLayout(qkv) : null;
-  const [batch, T, D] = projection ? [qkv.shape[0] * qkv.shape[3], qkv.shape[1], qkv.shape[4]] : qkv.shape.slice(1);
   const chosen = implementation ??
     (fusedAttentionDoubleBackwardFits(batch, T, D) ? engine.backend.kernels.variants.attentionDoubleBackward : "composed");
   if (chosen === "composed" && projection) {

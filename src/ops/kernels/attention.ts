@@ -61,7 +61,7 @@ interface RowLayout {
 }
 
 /** The kernels' view of qkv: [batch, T, D] operands (batch = B·H) and where their rows lie. */
-interface AttentionGeometry {
+export interface AttentionGeometry {
   batch: number;
   T: number;
   D: number;
@@ -77,7 +77,7 @@ interface AttentionGeometry {
  * linear layer's output viewed per head (o [B, T, H, D], which is [B, T, H·D]: no permutes on
  * either side); null for any other shape.
  */
-function attentionGeometry(qkv: Tensor): AttentionGeometry | null {
+export function attentionGeometry(qkv: Tensor): AttentionGeometry | null {
   if (qkv.rank === 4 && qkv.shape[0] === 3) {
     const [, batch, T, D] = qkv.shape;
     return { batch, T, D, heads: 1, qkv: { outer: T * D, head: 0, row: D, part: batch * T * D }, o: { outer: T * D, head: 0, row: D, part: 0 } };
