@@ -117,11 +117,11 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
   for (var j0 = 0u; j0 < T; j0 += TILE) {
     // Scores of the 16 block rows with keys j0 + 4·lane … +3.
     let k_rows = rows4(j0 + 4u * lane);
+    let valid = inside4(j0 + 4u * lane);
     var s = ZERO16;
-    for (var c = 0u; c < HEAD_DIM / 4u; c++) {
+    for (var c = 0u; c < depth_of(valid); c++) {
       s = add_chunk_of(s, q_chunk(at, q_rows.a, c), q_chunk(at, q_rows.b, c), q_chunk(at, q_rows.c, c), q_chunk(at, q_rows.d, c), k_chunk(at, k_rows, c));
     }
-    let valid = inside4(j0 + 4u * lane);
     s = scale16(s, params.scale);
     let masked = vec4<f32>(NEG_BIG);
     s = Rows16(Rows4(select(masked, s.a.a, valid), select(masked, s.a.b, valid), select(masked, s.a.c, valid), select(masked, s.a.d, valid)),

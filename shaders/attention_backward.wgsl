@@ -67,15 +67,15 @@ fn attention_grad_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
   for (var j0 = 0u; j0 < T; j0 += TILE) {
     // dS of the 16 block rows with keys j0 + 4·lane … +3.
     let k_rows = rows4(j0 + 4u * lane);
+    let valid = inside4(j0 + 4u * lane);
     var s = ZERO16;
     var dp = ZERO16;
-    for (var c = 0u; c < HEAD_DIM / 4u; c++) {
+    for (var c = 0u; c < depth_of(valid); c++) {
       s = add_chunk_of(s, q_chunk(at, q_rows.a, c), q_chunk(at, q_rows.b, c), q_chunk(at, q_rows.c, c), q_chunk(at, q_rows.d, c),
                        k_chunk(at, k_rows, c));
       dp = add_chunk_of(dp, do_chunk(at, q_rows.a, c), do_chunk(at, q_rows.b, c), do_chunk(at, q_rows.c, c), do_chunk(at, q_rows.d, c),
                         v_chunk(at, k_rows, c));
     }
-    let valid = inside4(j0 + 4u * lane);
     store_tile(true, 4u * lane, Rows16(ds_rows(s.a, dp.a, lse.a, dlt.a, valid), ds_rows(s.b, dp.b, lse.b, dlt.b, valid),
                                        ds_rows(s.c, dp.c, lse.c, dlt.c, valid), ds_rows(s.d, dp.d, lse.d, dlt.d, valid)));
     workgroupBarrier();
@@ -112,15 +112,16 @@ fn attention_grad_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
   for (var i0 = 0u; i0 < T; i0 += TILE) {
     // P and dS of the 16 block keys with queries i0 + 4·lane … +3.
     let q_rows = rows4(i0 + 4u * lane);
+    let valid = inside4(i0 + 4u * lane);
     var s = ZERO16;
     var dp = ZERO16;
-    for (var c = 0u; c < HEAD_DIM / 4u; c++) {
+    for (var c = 0u; c < depth_of(valid); c++) {
       s = add_chunk_of(s, k_chunk(at, k_rows.a, c), k_chunk(at, k_rows.b, c), k_chunk(at, k_rows.c, c), k_chunk(at, k_rows.d, c),
                        q_chunk(at, q_rows, c));
       dp = add_chunk_of(dp, v_chunk(at, k_rows.a, c), v_chunk(at, k_rows.b, c), v_chunk(at, k_rows.c, c), v_chunk(at, k_rows.d, c),
                         do_chunk(at, q_rows, c));
     }
-    let lse = lse_at(wid.y, q_rows, inside4(i0 + 4u * lane));
+    let lse = lse_at(wid.y, q_rows, valid);
     let dlt = delta_at(wid.y, q_rows);
     let p = Rows16(p_rows(s.a, lse), p_rows(s.b, lse), p_rows(s.c, lse), p_rows(s.d, lse));
     store_tile(false, 4u * lane, p);

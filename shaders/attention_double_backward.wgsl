@@ -121,9 +121,6 @@ fn dlse_at(b: u32, t: vec4<u32>) -> vec4<f32> {
   return vec4<f32>(cotangent[at.x], cotangent[at.y], cotangent[at.z], cotangent[at.w]);
 }
 
-// A lane's tile rows first … first+3: how many chunks of D its dot products take (0 if all lie past T).
-fn depth_of(valid: vec4<bool>) -> u32 { return select(0u, HEAD_DIM / 4u, valid.x); }
-
 // acc (block rows 4·rg …, D chunks 4·cg … of lane 4·rg + cg) + Σ_j x[j]·(row first + j of x_with)
 // + y[j]·(row first + j of y_with) over the tile's first `count` rows, x and y the 16×4 blocks the
 // lanes computed (each lane its tile rows 4·lane …), exchanged through the workgroup tiles.

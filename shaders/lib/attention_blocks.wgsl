@@ -69,6 +69,11 @@ fn inside4(first: u32) -> vec4<bool> {
   return vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.T);
 }
 
+// A lane's tile rows first … first+3 (`valid`: inside4): how many chunks of D its dot products take,
+// 0 if all lie past T. A per-lane loop bound: a SIMD group whose lanes all lie past T (at small T,
+// most of a 64-row tile) skips its products on CPU adapters instead of computing masked ones.
+fn depth_of(valid: vec4<bool>) -> u32 { return select(0u, HEAD_DIM / 4u, valid.x); }
+
 // Texel c (elements 4c … 4c+3) of row t, and of four rows transposed (column e holds element 4c + e).
 fn q_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(q, vec2<u32>(c, p.y0 + t), p.layer, 0); }
 fn k_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(k, vec2<u32>(c, p.y0 + t), p.layer, 0); }
