@@ -103,7 +103,7 @@ fn write_lse(b: u32, row: u32, lse: f32) {
 @compute @workgroup_size(16)
 fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
-  let row0 = wid.x * BLOCK;
+  let row0 = block_row0(wid);
   // Accumulators: block rows 4·rg … +3, D chunks 4·cg … +3.
   let rg = lane / 4u;
   let cg = lane % 4u;
@@ -120,7 +120,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     let valid = inside4(j0 + 4u * lane);
     var s = ZERO16;
     for (var c = 0u; c < depth_of(valid); c++) {
-      s = add_chunk_of(s, q_chunk(at, q_rows.a, c), q_chunk(at, q_rows.b, c), q_chunk(at, q_rows.c, c), q_chunk(at, q_rows.d, c), k_chunk(at, k_rows, c));
+      s = add_block_chunk(s, q, at, q_rows, c, chunk(k, at, k_rows, c));
     }
     s = scale16(s, params.scale);
     let masked = vec4<f32>(NEG_BIG);
@@ -144,7 +144,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     workgroupBarrier();
     // o (rows 4·rg …, chunks 4·cg …) = rescale·o + P·v.
     o = scale_chunks(o, pick(rescale, rg));
-    let count = min(TILE, T - j0);
+    let count = lane_count(min(TILE, T - j0), rg);
     for (var j = 0u; j < count; j++) {
       o = add_outer_chunks(o, tile_at(false, j, rg), v_texels(at, j0 + j, chunks));
     }

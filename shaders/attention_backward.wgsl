@@ -53,7 +53,7 @@ fn ds_rows(s: Rows4, dp: Rows4, lse: vec4<f32>, dlt: vec4<f32>, valid: vec4<bool
 @compute @workgroup_size(16)
 fn attention_grad_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
-  let row0 = wid.x * BLOCK;
+  let row0 = block_row0(wid);
   let rg = lane / 4u;
   let cg = lane % 4u;
   let chunks = lane_chunks(cg);
@@ -71,16 +71,14 @@ fn attention_grad_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     var s = ZERO16;
     var dp = ZERO16;
     for (var c = 0u; c < depth_of(valid); c++) {
-      s = add_chunk_of(s, q_chunk(at, q_rows.a, c), q_chunk(at, q_rows.b, c), q_chunk(at, q_rows.c, c), q_chunk(at, q_rows.d, c),
-                       k_chunk(at, k_rows, c));
-      dp = add_chunk_of(dp, do_chunk(at, q_rows.a, c), do_chunk(at, q_rows.b, c), do_chunk(at, q_rows.c, c), do_chunk(at, q_rows.d, c),
-                        v_chunk(at, k_rows, c));
+      s = add_block_chunk(s, q, at, q_rows, c, chunk(k, at, k_rows, c));
+      dp = add_block_chunk(dp, grad_out, at, q_rows, c, chunk(v, at, k_rows, c));
     }
     store_tile(true, 4u * lane, Rows16(ds_rows(s.a, dp.a, lse.a, dlt.a, valid), ds_rows(s.b, dp.b, lse.b, dlt.b, valid),
                                        ds_rows(s.c, dp.c, lse.c, dlt.c, valid), ds_rows(s.d, dp.d, lse.d, dlt.d, valid)));
     workgroupBarrier();
     // dq (rows 4·rg …, chunks 4·cg …) += dS·k.
-    let count = min(TILE, T - j0);
+    let count = lane_count(min(TILE, T - j0), rg);
     for (var j = 0u; j < count; j++) {
       dq = add_outer_chunks(dq, tile_at(true, j, rg), k_texels(at, j0 + j, chunks));
     }
@@ -101,7 +99,7 @@ fn ds_of(p: Rows4, dp: Rows4, dlt: vec4<f32>) -> Rows4 {
 @compute @workgroup_size(16)
 fn attention_grad_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
-  let row0 = wid.x * BLOCK;
+  let row0 = block_row0(wid);
   let rg = lane / 4u;
   let cg = lane % 4u;
   let chunks = lane_chunks(cg);
@@ -116,10 +114,8 @@ fn attention_grad_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     var s = ZERO16;
     var dp = ZERO16;
     for (var c = 0u; c < depth_of(valid); c++) {
-      s = add_chunk_of(s, k_chunk(at, k_rows.a, c), k_chunk(at, k_rows.b, c), k_chunk(at, k_rows.c, c), k_chunk(at, k_rows.d, c),
-                       q_chunk(at, q_rows, c));
-      dp = add_chunk_of(dp, v_chunk(at, k_rows.a, c), v_chunk(at, k_rows.b, c), v_chunk(at, k_rows.c, c), v_chunk(at, k_rows.d, c),
-                        do_chunk(at, q_rows, c));
+      s = add_block_chunk(s, k, at, k_rows, c, chunk(q, at, q_rows, c));
+      dp = add_block_chunk(dp, v, at, k_rows, c, chunk(grad_out, at, q_rows, c));
     }
     let lse = lse_at(wid.y, q_rows, valid);
     let dlt = delta_at(wid.y, q_rows);
@@ -128,7 +124,7 @@ fn attention_grad_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     store_tile(true, 4u * lane, Rows16(ds_of(p.a, dp.a, dlt), ds_of(p.b, dp.b, dlt), ds_of(p.c, dp.c, dlt), ds_of(p.d, dp.d, dlt)));
     workgroupBarrier();
     // dv (keys 4·rg …, chunks 4·cg …) += Pᵀ·dO;  dk += dSᵀ·q (scaled at the end).
-    let count = min(TILE, T - i0);
+    let count = lane_count(min(TILE, T - i0), rg);
     for (var i = 0u; i < count; i++) {
       dv = add_outer_chunks(dv, tile_at(false, i, rg), do_texels(at, i0 + i, chunks));
       dk = add_outer_chunks(dk, tile_at(true, i, rg), q_texels(at, i0 + i, chunks));

@@ -32,19 +32,15 @@
 // [lane][sum][rows 4g … 4g+3]: each lane's partial row sums f, w, e, h.
 var<workgroup> partial: array<vec4<f32>, LANES * 16u>;
 
-fn texel(t: texture_2d_array<f32>, p: Place, row: u32, c: u32) -> vec4<f32> { return textureLoad(t, vec2<u32>(c, p.y0 + row), p.layer, 0); }
 fn texels(t: texture_2d_array<f32>, p: Place, row: u32, c: vec4<u32>) -> Rows4 {
   return Rows4(texel(t, p, row, c.x), texel(t, p, row, c.y), texel(t, p, row, c.z), texel(t, p, row, c.w));
-}
-fn chunk(t: texture_2d_array<f32>, p: Place, rows: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(mat4x4<f32>(texel(t, p, rows.x, c), texel(t, p, rows.y, c), texel(t, p, rows.z, c), texel(t, p, rows.w, c)));
 }
 
 // acc + x(block rows)·y(tile rows)ᵀ over the first `depth` chunks of D (0 where the tile rows lie past T).
 fn product(acc: Rows16, x: texture_2d_array<f32>, y: texture_2d_array<f32>, p: Place, block: Index16, tile: vec4<u32>, depth: u32) -> Rows16 {
   var s = acc;
   for (var c = 0u; c < depth; c++) {
-    s = add_chunk_of(s, chunk(x, p, block.a, c), chunk(x, p, block.b, c), chunk(x, p, block.c, c), chunk(x, p, block.d, c), chunk(y, p, tile, c));
+    s = add_block_chunk(s, x, p, block, c, chunk(y, p, tile, c));
   }
   return s;
 }
@@ -132,7 +128,7 @@ fn add_tile_products(acc: Rows16, lane: u32, x: Rows16, x_with: texture_2d_array
   let rg = lane / 4u;
   let chunks = lane_chunks(lane % 4u);
   var sum = acc;
-  for (var j = 0u; j < count; j++) {
+  for (var j = 0u; j < lane_count(count, rg); j++) {
     sum = add_outer_chunks(sum, tile_at(true, j, rg), texels(x_with, at, first + j, chunks));
     sum = add_outer_chunks(sum, tile_at(false, j, rg), texels(y_with, at, first + j, chunks));
   }
@@ -158,7 +154,7 @@ fn write_stats(b: u32, row: u32, delta: f32, w: f32, r: f32) {
 fn attention_double_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
   let b = wid.y;
-  let row0 = wid.x * BLOCK;
+  let row0 = block_row0(wid);
   let rg = lane / 4u;
   let cg = lane % 4u;
   let at = place(b);
@@ -235,7 +231,7 @@ fn key_products(at: Place, keys: Index16, queries: vec4<u32>, depth: u32) -> Pro
 fn attention_double_keys(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
   let b = wid.y;
-  let row0 = wid.x * BLOCK;
+  let row0 = block_row0(wid);
   let rg = lane / 4u;
   let cg = lane % 4u;
   let at = place(b);

@@ -45,10 +45,6 @@ fn add_outer(x: Rows4, p: vec4<f32>, y: vec4<f32>) -> Rows4 {
   return Rows4(fma(vec4<f32>(p.x), y, x.a), fma(vec4<f32>(p.y), y, x.b), fma(vec4<f32>(p.z), y, x.c), fma(vec4<f32>(p.w), y, x.d));
 }
 
-fn add_outer16(x: Rows16, p: Rows4, y: vec4<f32>) -> Rows16 {
-  return Rows16(add_outer(x.a, p.a, y), add_outer(x.b, p.b, y), add_outer(x.c, p.c, y), add_outer(x.d, p.d, y));
-}
-
 fn scale_rows(x: Rows4, s: vec4<f32>) -> Rows4 { return Rows4(x.a * s.x, x.b * s.y, x.c * s.z, x.d * s.w); }
 
 fn scale_rows16(x: Rows16, s: Rows4) -> Rows16 {
@@ -75,26 +71,44 @@ fn inside4(first: u32) -> vec4<bool> {
 fn depth_of(valid: vec4<bool>) -> u32 { return select(0u, HEAD_DIM / 4u, valid.x); }
 
 // Texel c (elements 4c … 4c+3) of row t, and of four rows transposed (column e holds element 4c + e).
+fn texel(x: texture_2d_array<f32>, p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(x, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+fn chunk(x: texture_2d_array<f32>, p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(texel(x, p, t.x, c), texel(x, p, t.y, c), texel(x, p, t.z, c), texel(x, p, t.w, c)));
+}
 fn q_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(q, vec2<u32>(c, p.y0 + t), p.layer, 0); }
 fn k_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(k, vec2<u32>(c, p.y0 + t), p.layer, 0); }
 fn v_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(v, vec2<u32>(c, p.y0 + t), p.layer, 0); }
-fn q_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(mat4x4<f32>(q_texel(p, t.x, c), q_texel(p, t.y, c), q_texel(p, t.z, c), q_texel(p, t.w, c)));
-}
-fn k_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(mat4x4<f32>(k_texel(p, t.x, c), k_texel(p, t.y, c), k_texel(p, t.z, c), k_texel(p, t.w, c)));
-}
-fn v_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(mat4x4<f32>(v_texel(p, t.x, c), v_texel(p, t.y, c), v_texel(p, t.z, c), v_texel(p, t.w, c)));
+
+// x += Σ_e outer(g[e], m[e]): four rows' chunk g (transposed) against four tile rows' chunk m.
+fn add_group(x: Rows4, g: mat4x4<f32>, m: mat4x4<f32>) -> Rows4 {
+  return add_outer(add_outer(add_outer(add_outer(x, g[0], m[0]), g[1], m[1]), g[2], m[2]), g[3], m[3]);
 }
 
-// s += Σ_e outer(rows at d = 4c + e, m[e]) with the 16 rows' chunk given as four transposed 4×4s.
-fn add_chunk_of(s: Rows16, a: mat4x4<f32>, b: mat4x4<f32>, cc: mat4x4<f32>, d: mat4x4<f32>, m: mat4x4<f32>) -> Rows16 {
-  var x = add_outer16(s, Rows4(a[0], b[0], cc[0], d[0]), m[0]);
-  x = add_outer16(x, Rows4(a[1], b[1], cc[1], d[1]), m[1]);
-  x = add_outer16(x, Rows4(a[2], b[2], cc[2], d[2]), m[2]);
-  return add_outer16(x, Rows4(a[3], b[3], cc[3], d[3]), m[3]);
+// The 4-row groups of the workgroup's block that hold rows below T (4 but in the last block of a T
+// that is not a multiple of 16); set by block_row0. The same in every thread of a workgroup, so
+// the groups past it are skipped by a branch, not masked.
+var<private> block_groups: u32;
+
+// The first row of the workgroup's block; sets block_groups.
+fn block_row0(wid: vec3<u32>) -> u32 {
+  let row0 = wid.x * BLOCK;
+  block_groups = min(4u, (params.T - row0 + 3u) / 4u);
+  return row0;
 }
+
+// s += (chunk c of the block rows of x)·mᵀ, m the tile rows' chunk (transposed), over the block's
+// groups of rows below T.
+fn add_block_chunk(s: Rows16, x: texture_2d_array<f32>, p: Place, rows: Index16, c: u32, m: mat4x4<f32>) -> Rows16 {
+  var r = s;
+  r.a = add_group(r.a, chunk(x, p, rows.a, c), m);
+  if (block_groups > 1u) { r.b = add_group(r.b, chunk(x, p, rows.b, c), m); }
+  if (block_groups > 2u) { r.c = add_group(r.c, chunk(x, p, rows.c, c), m); }
+  if (block_groups > 3u) { r.d = add_group(r.d, chunk(x, p, rows.d, c), m); }
+  return r;
+}
+
+// How many tile rows a thread accumulating block rows 4·rg … +3 takes: none past T.
+fn lane_count(count: u32, rg: u32) -> u32 { return select(0u, count, rg < block_groups); }
 
 // Tiles of P (forward: probabilities) and dS, stored [tile row][block rows 4g … 4g+3] as vec4s,
 // so that a tile row's 16 values (the same addresses in every lane) are four vec4 reads.

@@ -7,9 +7,6 @@
 
 fn do_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(grad_out, vec2<u32>(c, p.y0 + t), p.layer, 0); }
 fn do_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(do_texel(p, t, c.x), do_texel(p, t, c.y), do_texel(p, t, c.z), do_texel(p, t, c.w)); }
-fn do_chunk(p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(mat4x4<f32>(do_texel(p, t.x, c), do_texel(p, t.y, c), do_texel(p, t.z, c), do_texel(p, t.w, c)));
-}
 
 // lse of rows t of batch b; lse = +big where `valid` is false makes their P zero.
 fn lse_at(b: u32, t: vec4<u32>, valid: vec4<bool>) -> vec4<f32> {

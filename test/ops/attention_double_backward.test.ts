@@ -17,9 +17,10 @@ function randomTensor(shape: number[], random: () => number): h.Tensor {
   return h.tensor(Float32Array.from({ length: n }, () => 2 * random() - 1), shape);
 }
 
-test("attentionDoubleBackward equals the composed attentionBackwardVjp (T 17 and 197, D 64; T 70, D 8)", async () => {
+// The last 16-row block holds 1 (T 17), 2 (197, 70) or 3 (11, 43) 4-row groups below T (the rest are skipped).
+test("attentionDoubleBackward equals the composed attentionBackwardVjp (T 17 and 197, D 64; T 70, D 8; T 11, D 16; T 43, D 32)", async () => {
   await h.init();
-  for (const [batch, T, D] of [[24, 17, 64], [3, 197, 64], [2, 70, 8]]) {
+  for (const [batch, T, D] of [[24, 17, 64], [3, 197, 64], [2, 70, 8], [4, 11, 16], [2, 43, 32]]) {
     const random = rng(batch * 1000 + T);
     const scale = 1 / Math.sqrt(D);
     const qkv = randomTensor([3, batch, T, D], random);
