@@ -146,7 +146,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     o = scale_chunks(o, pick(rescale, rg));
     let count = lane_count(min(TILE, T - j0), rg);
     for (var j = 0u; j < count; j++) {
-      o = add_outer_chunks(o, tile_at(false, j, rg), v_texels(at, j0 + j, chunks));
+      o = add_outer_chunks(o, tile_at(false, j, rg), texels(v, at, j0 + j, chunks));
     }
   }
   store_partials(lane, lane_sum);

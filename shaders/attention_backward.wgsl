@@ -80,7 +80,7 @@ fn attention_grad_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     // dq (rows 4·rg …, chunks 4·cg …) += dS·k.
     let count = lane_count(min(TILE, T - j0), rg);
     for (var j = 0u; j < count; j++) {
-      dq = add_outer_chunks(dq, tile_at(true, j, rg), k_texels(at, j0 + j, chunks));
+      dq = add_outer_chunks(dq, tile_at(true, j, rg), texels(k, at, j0 + j, chunks));
     }
     workgroupBarrier();
   }
@@ -126,8 +126,8 @@ fn attention_grad_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     // dv (keys 4·rg …, chunks 4·cg …) += Pᵀ·dO;  dk += dSᵀ·q (scaled at the end).
     let count = lane_count(min(TILE, T - i0), rg);
     for (var i = 0u; i < count; i++) {
-      dv = add_outer_chunks(dv, tile_at(false, i, rg), do_texels(at, i0 + i, chunks));
-      dk = add_outer_chunks(dk, tile_at(true, i, rg), q_texels(at, i0 + i, chunks));
+      dv = add_outer_chunks(dv, tile_at(false, i, rg), texels(grad_out, at, i0 + i, chunks));
+      dk = add_outer_chunks(dk, tile_at(true, i, rg), texels(q, at, i0 + i, chunks));
     }
     workgroupBarrier();
   }

@@ -32,10 +32,6 @@
 // [lane][sum][rows 4g … 4g+3]: each lane's partial row sums f, w, e, h.
 var<workgroup> partial: array<vec4<f32>, LANES * 16u>;
 
-fn texels(t: texture_2d_array<f32>, p: Place, row: u32, c: vec4<u32>) -> Rows4 {
-  return Rows4(texel(t, p, row, c.x), texel(t, p, row, c.y), texel(t, p, row, c.z), texel(t, p, row, c.w));
-}
-
 // acc + x(block rows)·y(tile rows)ᵀ over the first `depth` chunks of D (0 where the tile rows lie past T).
 fn product(acc: Rows16, x: texture_2d_array<f32>, y: texture_2d_array<f32>, p: Place, block: Index16, tile: vec4<u32>, depth: u32) -> Rows16 {
   var s = acc;

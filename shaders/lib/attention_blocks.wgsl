@@ -75,9 +75,10 @@ fn texel(x: texture_2d_array<f32>, p: Place, t: u32, c: u32) -> vec4<f32> { retu
 fn chunk(x: texture_2d_array<f32>, p: Place, t: vec4<u32>, c: u32) -> mat4x4<f32> {
   return transpose(mat4x4<f32>(texel(x, p, t.x, c), texel(x, p, t.y, c), texel(x, p, t.z, c), texel(x, p, t.w, c)));
 }
-fn q_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(q, vec2<u32>(c, p.y0 + t), p.layer, 0); }
-fn k_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(k, vec2<u32>(c, p.y0 + t), p.layer, 0); }
-fn v_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(v, vec2<u32>(c, p.y0 + t), p.layer, 0); }
+// Texels c.x … c.w of row t.
+fn texels(x: texture_2d_array<f32>, p: Place, t: u32, c: vec4<u32>) -> Rows4 {
+  return Rows4(texel(x, p, t, c.x), texel(x, p, t, c.y), texel(x, p, t, c.z), texel(x, p, t, c.w));
+}
 
 // x += Σ_e outer(g[e], m[e]): four rows' chunk g (transposed) against four tile rows' chunk m.
 fn add_group(x: Rows4, g: mat4x4<f32>, m: mat4x4<f32>) -> Rows4 {
@@ -153,9 +154,6 @@ fn scale_chunks(x: Rows16, s: vec4<f32>) -> Rows16 {
   return Rows16(scale_rows(x.a, s), scale_rows(x.b, s), scale_rows(x.c, s), scale_rows(x.d, s));
 }
 
-fn q_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(q_texel(p, t, c.x), q_texel(p, t, c.y), q_texel(p, t, c.z), q_texel(p, t, c.w)); }
-fn k_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(k_texel(p, t, c.x), k_texel(p, t, c.y), k_texel(p, t, c.z), k_texel(p, t, c.w)); }
-fn v_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(v_texel(p, t, c.x), v_texel(p, t, c.y), v_texel(p, t, c.z), v_texel(p, t, c.w)); }
 
 // Tile row j at block rows 4g … 4g+3.
 fn tile_at(from_ds: bool, j: u32, g: u32) -> vec4<f32> {

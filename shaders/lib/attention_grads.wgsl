@@ -5,9 +5,6 @@
 @group(0) @binding(5) var<storage, read> packed: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> grads: array<f32>;
 
-fn do_texel(p: Place, t: u32, c: u32) -> vec4<f32> { return textureLoad(grad_out, vec2<u32>(c, p.y0 + t), p.layer, 0); }
-fn do_texels(p: Place, t: u32, c: vec4<u32>) -> Rows4 { return Rows4(do_texel(p, t, c.x), do_texel(p, t, c.y), do_texel(p, t, c.z), do_texel(p, t, c.w)); }
-
 // lse of rows t of batch b; lse = +big where `valid` is false makes their P zero.
 fn lse_at(b: u32, t: vec4<u32>, valid: vec4<bool>) -> vec4<f32> {
   let at = params.batch * params.T * HEAD_DIM + b * params.T + t;
