@@ -118,10 +118,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     // Scores of the 16 block rows with keys j0 + 4·lane … +3.
     let k_rows = rows4(j0 + 4u * lane);
     let valid = inside4(j0 + 4u * lane);
-    var s = ZERO16;
-    for (var c = 0u; c < depth_of(valid); c++) {
-      s = add_block_chunk(s, q, at, q_rows, c, chunk(k, at, k_rows, c));
-    }
+    var s = product(ZERO16, q, k, at, q_rows, k_rows, depth_of(valid));
     s = scale16(s, params.scale);
     let masked = vec4<f32>(NEG_BIG);
     s = Rows16(Rows4(select(masked, s.a.a, valid), select(masked, s.a.b, valid), select(masked, s.a.c, valid), select(masked, s.a.d, valid)),

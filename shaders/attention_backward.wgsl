@@ -68,12 +68,8 @@ fn attention_grad_q(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     // dS of the 16 block rows with keys j0 + 4·lane … +3.
     let k_rows = rows4(j0 + 4u * lane);
     let valid = inside4(j0 + 4u * lane);
-    var s = ZERO16;
-    var dp = ZERO16;
-    for (var c = 0u; c < depth_of(valid); c++) {
-      s = add_block_chunk(s, q, at, q_rows, c, chunk(k, at, k_rows, c));
-      dp = add_block_chunk(dp, grad_out, at, q_rows, c, chunk(v, at, k_rows, c));
-    }
+    let s = product(ZERO16, q, k, at, q_rows, k_rows, depth_of(valid));
+    let dp = product(ZERO16, grad_out, v, at, q_rows, k_rows, depth_of(valid));
     store_tile(true, 4u * lane, Rows16(ds_rows(s.a, dp.a, lse.a, dlt.a, valid), ds_rows(s.b, dp.b, lse.b, dlt.b, valid),
                                        ds_rows(s.c, dp.c, lse.c, dlt.c, valid), ds_rows(s.d, dp.d, lse.d, dlt.d, valid)));
     workgroupBarrier();
@@ -111,12 +107,8 @@ fn attention_grad_kv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     // P and dS of the 16 block keys with queries i0 + 4·lane … +3.
     let q_rows = rows4(i0 + 4u * lane);
     let valid = inside4(i0 + 4u * lane);
-    var s = ZERO16;
-    var dp = ZERO16;
-    for (var c = 0u; c < depth_of(valid); c++) {
-      s = add_block_chunk(s, k, at, k_rows, c, chunk(q, at, q_rows, c));
-      dp = add_block_chunk(dp, v, at, k_rows, c, chunk(grad_out, at, q_rows, c));
-    }
+    let s = product(ZERO16, k, q, at, k_rows, q_rows, depth_of(valid));
+    let dp = product(ZERO16, v, grad_out, at, k_rows, q_rows, depth_of(valid));
     let lse = lse_at(wid.y, q_rows, valid);
     let dlt = delta_at(wid.y, q_rows);
     let p = Rows16(p_rows(s.a, lse), p_rows(s.b, lse), p_rows(s.c, lse), p_rows(s.d, lse));

@@ -32,15 +32,6 @@
 // [lane][sum][rows 4g … 4g+3]: each lane's partial row sums f, w, e, h.
 var<workgroup> partial: array<vec4<f32>, LANES * 16u>;
 
-// acc + x(block rows)·y(tile rows)ᵀ over the first `depth` chunks of D (0 where the tile rows lie past T).
-fn product(acc: Rows16, x: texture_2d_array<f32>, y: texture_2d_array<f32>, p: Place, block: Index16, tile: vec4<u32>, depth: u32) -> Rows16 {
-  var s = acc;
-  for (var c = 0u; c < depth; c++) {
-    s = add_block_chunk(s, x, p, block, c, chunk(y, p, tile, c));
-  }
-  return s;
-}
-
 // The four T×T quantities of a 16×4 block: S/scale, dP, W and X (transposed in attention_double_keys).
 struct Products { s: Rows16, dp: Rows16, w: Rows16, x: Rows16 }
 

@@ -108,6 +108,15 @@ fn add_block_chunk(s: Rows16, x: texture_2d_array<f32>, p: Place, rows: Index16,
   return r;
 }
 
+// acc + x(block rows)·y(tile rows)ᵀ over the first `depth` chunks of D (0 where the tile rows lie past T).
+fn product(acc: Rows16, x: texture_2d_array<f32>, y: texture_2d_array<f32>, p: Place, block: Index16, tile: vec4<u32>, depth: u32) -> Rows16 {
+  var s = acc;
+  for (var c = 0u; c < depth; c++) {
+    s = add_block_chunk(s, x, p, block, c, chunk(y, p, tile, c));
+  }
+  return s;
+}
+
 // How many tile rows a thread accumulating block rows 4·rg … +3 takes: none past T.
 fn lane_count(count: u32, rg: u32) -> u32 { return select(0u, count, rg < block_groups); }
 
@@ -153,7 +162,6 @@ fn add_outer_chunks(x: Rows16, p: vec4<f32>, y: Rows4) -> Rows16 {
 fn scale_chunks(x: Rows16, s: vec4<f32>) -> Rows16 {
   return Rows16(scale_rows(x.a, s), scale_rows(x.b, s), scale_rows(x.c, s), scale_rows(x.d, s));
 }
-
 
 // Tile row j at block rows 4g … 4g+3.
 fn tile_at(from_ds: bool, j: u32, g: u32) -> vec4<f32> {
