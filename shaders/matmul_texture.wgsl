@@ -4,13 +4,15 @@
 // many times over. Same contract as matmul.wgsl: out[b] = op(A[b]) · op(B[b]), out is [batch, M, N].
 //
 // matmul_pack — writes op(X) ([rows, cols] logical, read from `src` with the given strides) into a
-//   texture of [layers][height][width] rgba32float texels, texel (x, y) = op(X)[y, 4x .. 4x+3];
-//   everything past rows/cols is zero, so the product needs no edge checks in its inner loop.
+//   region [width × height texels at (x0, y0)] of a texture of rgba32float texels, texel
+//   (x0 + x, y0 + y) = op(X)[y, 4x .. 4x+3]; everything past rows/cols is zero, so the product needs
+//   no edge checks in its inner loop. A region at x0 > 0 or y0 > 0 stages one of several products
+//   summed along K (matmulSum: the operands side by side along K in one texture).
 //   (The launcher copies an operand straight in instead when its rows are already texel rows;
 //   texels past M rows of A or N columns of B then hold stale values, which only ever reach
 //   rows/columns of out that are not written. K is never padded on that path.)
-//   Bindings: 0 params {rows, cols, row_stride, col_stride, batch_stride}, 1 src (read),
-//   2 dst (texture_storage_2d_array<rgba32float, write>). Workgroup (8, 8); grid
+//   Bindings: 0 params {rows, cols, row_stride, col_stride, batch_stride, x0, y0, width, height},
+//   1 src (read), 2 dst (texture_storage_2d_array<rgba32float, write>). Workgroup (8, 8); grid
 //   (ceil(width/8), ceil(height/8), layers).
 // matmul_texture — A packed as [M↑64][K/4↑] texels, B as [K↑4][N/4↑16] texels (↑ = rounded up);
 //   each thread owns a 16×8 block of out, so a workgroup (8, 4) covers a 64×64 tile.
@@ -18,7 +20,9 @@
 //   one matrix over the batch), 1 a, 2 b (texture_2d_array<f32>), 3 out (write).
 //   Grid: (ceil(N/64), ceil(M/64), batch).
 
-struct PackParams { rows: u32, cols: u32, row_stride: u32, col_stride: u32, batch_stride: u32 }
+struct PackParams {
+  rows: u32, cols: u32, row_stride: u32, col_stride: u32, batch_stride: u32, x0: u32, y0: u32, width: u32, height: u32,
+}
 @group(0) @binding(0) var<uniform> pack: PackParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var dst: texture_storage_2d_array<rgba32float, write>;
@@ -31,13 +35,12 @@ fn pack_at(base: u32, row: u32, col: u32) -> f32 {
 
 @compute @workgroup_size(8, 8)
 fn matmul_pack(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let size = textureDimensions(dst);
-  if (gid.x >= size.x || gid.y >= size.y) { return; }
+  if (gid.x >= pack.width || gid.y >= pack.height) { return; }
   let base = gid.z * pack.batch_stride;
   let col = gid.x * 4u;
   let texel = vec4<f32>(pack_at(base, gid.y, col), pack_at(base, gid.y, col + 1u),
                         pack_at(base, gid.y, col + 2u), pack_at(base, gid.y, col + 3u));
-  textureStore(dst, gid.xy, gid.z, texel);
+  textureStore(dst, vec2<u32>(pack.x0 + gid.x, pack.y0 + gid.y), gid.z, texel);
 }
 
 struct Params { M: u32, N: u32, K4: u32, a_layer_step: u32, b_layer_step: u32 }

@@ -39,6 +39,8 @@ export type PrimitiveAttrs =
     argmax: { axis: number; keepDims: boolean };
     /** Batched matrix product [..., M, K] × [..., K, N] with optional transposes of either side. */
     matmul: { transA: boolean; transB: boolean };
+    /** Σᵢ op(Aᵢ)·op(Bᵢ) of matrices, inputs [A₀, B₀, A₁, B₁, …]: transA[i], transB[i] transpose term i's operands. */
+    matmulSum: { transA: boolean[]; transB: boolean[] };
     reshape: { shape: number[] };
     permute: { perm: number[] };
     /** Broadcast to `shape` (numpy rules: size-1 axes stretch, missing leading axes are added). */

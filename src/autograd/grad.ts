@@ -5,11 +5,43 @@
  */
 import { engine, type TensorTree, tidy, treeLeaves } from "../engine.ts";
 import { Tensor, whileRunningGradientRules } from "../tensor.ts";
+import type { Node } from "../primitive.ts";
 import { Tape } from "./tape.ts";
-import { RULES } from "./rules.ts";
+import { productCotangents, RULES } from "./rules.ts";
 import { add } from "../ops/elementwise.ts";
 import { ones, zeros } from "../ops/creation.ts";
 import { addN } from "../ops/add_n.ts";
+import { matmul, type MatrixProduct, matmulSum, matmulSumFuses } from "../ops/matmul.ts";
+
+/** A product cotangent not computed yet; it holds its operands until it is. */
+class PendingProduct {
+  constructor(readonly term: MatrixProduct) {
+    term.a.retain();
+    term.b.retain();
+  }
+
+  release(): void {
+    this.term.a.release();
+    this.term.b.release();
+  }
+}
+
+type Contribution = Tensor | PendingProduct;
+
+/**
+ * The contributions as tensors in their order; pending products become one matmulSum (at the first
+ * one's place) where the backend runs them as one product, else a matmul each.
+ */
+function computed(list: readonly Contribution[]): Tensor[] {
+  const terms = list.flatMap((c) => (c instanceof PendingProduct ? [c.term] : []));
+  const fused = terms.length > 1 && matmulSumFuses(terms) ? matmulSum(terms) : null;
+  const first = list.findIndex((c) => c instanceof PendingProduct);
+  return list.flatMap((c, i) => {
+    if (c instanceof Tensor) return [c];
+    if (!fused) return [matmul(c.term.a, c.term.b, c.term)];
+    return i === first ? [fused] : [];
+  });
+}
 
 /** Replaces the leaves of `tree` (in treeLeaves order) with `values`. */
 function rebuild<T>(tree: T, values: Tensor[]): T {
@@ -34,8 +66,8 @@ function rebuild<T>(tree: T, values: Tensor[]): T {
  * pass ends), and are then summed left to right in one addN: the bits of adding each as it arrives
  * (which the kernel policy's cotangentSum "chain" does), in one dispatch instead of k − 1.
  */
-function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
-  const contributions = new Map<Tensor, Tensor[]>();
+function backward(tape: Tape, y: Tensor, parameters: ReadonlySet<Tensor>): Map<Tensor, Tensor> {
+  const contributions = new Map<Tensor, Contribution[]>();
   // How many references (list entries, rule results in use) each cotangent has: a rule may pass g
   // through unchanged to one or several inputs.
   const references = new Map<Tensor, number>();
@@ -49,18 +81,29 @@ function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
     }
   };
   const chain = engine.backend.kernels.variants.cotangentSum === "chain";
-  const contribute = (input: Tensor, gi: Tensor) => {
+  const letGoOf = (c: Contribution) => (c instanceof PendingProduct ? c.release() : letGo(c));
+  const contribute = (input: Tensor, gi: Contribution) => {
     const list = contributions.get(input);
+    if (gi instanceof PendingProduct && (chain || tape.readersOf(input) === 1)) {
+      // Nothing to sum it with in one product: compute it now.
+      const product = gi;
+      gi = tidy(() => computed([product])[0]);
+      product.release();
+      hold(gi);
+      contribute(input, gi);
+      letGo(gi);
+      return;
+    }
     if (list && chain) {
-      const previous = list[0];
-      list[0] = add(previous, gi);
+      const previous = list[0] as Tensor;
+      list[0] = add(previous, gi as Tensor);
       hold(list[0]);
       letGo(previous);
       return;
     }
     if (list) list.push(gi);
     else contributions.set(input, [gi]);
-    hold(gi);
+    if (gi instanceof Tensor) hold(gi);
     // The last contribution that can come: sum now, so k of them are not held to the end of the pass.
     if (list && list.length === tape.readersOf(input)) contributions.set(input, [cotangentOf(input)!]);
   };
@@ -69,11 +112,21 @@ function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
     const list = contributions.get(t);
     if (!list) return undefined;
     contributions.delete(t);
-    if (list.length === 1) return list[0];
-    const sum = tidy(() => addN(list));
+    if (list.length === 1 && list[0] instanceof Tensor) return list[0];
+    const sum = tidy(() => addN(computed(list)));
     hold(sum);
-    for (const c of list) letGo(c);
+    for (const c of list) letGoOf(c);
     return sum;
+  };
+  // A parameter's cotangents from matrix products wait as products, to be summed in one (computed()).
+  const pendingProducts = (g: Tensor, node: Node, wants: boolean[]): (PendingProduct | null)[] => {
+    if (node.primitive !== "matmul") return [];
+    const [a, b] = node.inputs;
+    const { transA, transB } = (node as Node<"matmul">).attrs;
+    const defer = (x: Tensor, j: number) => wants[j] && parameters.has(x) && a.rank === 2 && b.rank === 2 && tape.readersOf(x) > 1;
+    const deferA = defer(a, 0), deferB = defer(b, 1);
+    if (!deferA && !deferB) return [];
+    return productCotangents(g, a, b, transA, transB, deferA, deferB).map((term) => term && new PendingProduct(term));
   };
   const seed = ones(y.shape);
   contributions.set(y, [seed]);
@@ -84,10 +137,11 @@ function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
       if (!rule || !contributions.has(node.output)) return;
       const g = cotangentOf(node.output)!;
       const wants = node.inputs.map((input) => tape.dependsOnInputs(input));
-      const grads = tidy(() => rule(g, node, wants));
+      const pending = pendingProducts(g, node, wants);
+      const grads = tidy(() => rule(g, node, wants.map((w, j) => w && !pending[j])));
       for (const gi of grads) if (gi) hold(gi);
       node.inputs.forEach((input, j) => {
-        const gi = grads[j];
+        const gi = pending[j] ?? grads[j];
         if (gi && wants[j]) contribute(input, gi);
       });
       for (const gi of grads) if (gi) letGo(gi);
@@ -95,7 +149,7 @@ function backward(tape: Tape, y: Tensor): Map<Tensor, Tensor> {
     });
     for (const t of [...contributions.keys()]) contributions.set(t, [cotangentOf(t)!]);
   });
-  return new Map([...contributions].map(([t, [c]]) => [t, c]));
+  return new Map([...contributions].map(([t, [c]]) => [t, c as Tensor]));
 }
 
 interface Traced<A, X> {
@@ -132,7 +186,7 @@ function trace<A, R extends unknown[], X>(
           `grad: the function must return a float32 scalar${hasAux ? " as the first element of [loss, aux]" : ""}, got ${value}`,
         );
       }
-      const cotangents = backward(tape, value);
+      const cotangents = backward(tape, value, new Set(leaves));
       const grads = leaves.map((leaf) => cotangents.get(leaf) ?? zeros(leaf.shape));
       return { value, aux, grads: rebuild(x, grads) };
     } finally {

@@ -10,7 +10,7 @@ import {
   abs, add, div, equal, exp, geluGrad, geluSecondGrad, greater, less, log, mul, neg, pow, reluGrad, sign, sub, where,
 } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
-import { matmul } from "../ops/matmul.ts";
+import { matmul, type MatrixProduct } from "../ops/matmul.ts";
 import { broadcastTo, pad, permute, reshape, slice } from "../ops/movement.ts";
 import { gather, scatterAdd } from "../ops/indexing.ts";
 import { reducedShape } from "../ops/shape.ts";
@@ -64,6 +64,21 @@ function pickRule(
   const [a, b] = node.inputs;
   const share = add(wins(a, b), mul(0.5, equal(a, b)));
   return [when(wants[0], () => sumTo(mul(g, share), a.shape)), when(wants[1], () => sumTo(mul(g, sub(1, share)), b.shape))];
+}
+
+/**
+ * The cotangents of op(A) and op(B) in C = op(A)·op(B) as products yet to be computed: d op(A) =
+ * g·op(B)ᵀ, d op(B) = op(A)ᵀ·g, transposed back where op transposed (null where not wanted). grad()
+ * keeps a parameter's product cotangents uncomputed until the last arrives, then sums them in one
+ * matmulSum.
+ */
+export function productCotangents(
+  g: Tensor, a: Tensor, b: Tensor, transA: boolean, transB: boolean, wantA: boolean, wantB: boolean,
+): [MatrixProduct | null, MatrixProduct | null] {
+  return [
+    wantA ? (transA ? { a: b, b: g, transA: transB, transB: true } : { a: g, b, transA: false, transB: !transB }) : null,
+    wantB ? (transB ? { a: g, b: a, transA: true, transB: transA } : { a, b: g, transA: !transA, transB: false }) : null,
+  ];
 }
 
 export const RULES: { [P in Primitive]: Rule<P> | null } = {
@@ -139,11 +154,16 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   // d Σx² = 2x·dy: the cotangent stays reduced-shaped and the multiply broadcasts it (g + g: no constant to fill)
   sumSquares: (g, { inputs: [x], attrs: { axes } }) => [mul(x, reshape(add(g, g), reducedShape(x.shape, axes, true)))],
   argmax: null,
-  // C = op(A)·op(B): d op(A) = g·op(B)ᵀ, d op(B) = op(A)ᵀ·g, transposed back where op transposed.
-  matmul: (g, { inputs: [a, b], attrs: { transA, transB } }, wants) => [
-    when(wants[0], () => sumTo(transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB }), a.shape)),
-    when(wants[1], () => sumTo(transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA }), b.shape)),
-  ],
+  matmul: (g, { inputs: [a, b], attrs: { transA, transB } }, wants) =>
+    productCotangents(g, a, b, transA, transB, wants[0], wants[1]).map((term, i) =>
+      term && sumTo(matmul(term.a, term.b, term), [a, b][i].shape)
+    ),
+  // each term's operands get their cotangents as in matmul
+  matmulSum: (g, { inputs, attrs: { transA, transB } }, wants) =>
+    transA.flatMap((_, i) =>
+      productCotangents(g, inputs[2 * i], inputs[2 * i + 1], transA[i], transB[i], wants[2 * i], wants[2 * i + 1])
+        .map((term) => term && matmul(term.a, term.b, term))
+    ),
   reshape: (g, { inputs: [x] }) => [reshape(g, x.shape)],
   // the inverse permutation carries g back
   permute: (g, { attrs: { perm } }) => {
@@ -267,6 +287,8 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   correlate1d: nothing,
   correlate1dAdjoint: nothing,
   matmul: eachOther,
+  // term i's A is read for B's cotangent and B for A's
+  matmulSum: ({ inputs }, wants) => inputs.map((_, j) => wants[j ^ 1] && inputs[j]),
   attention: ({ inputs, output }) => [...inputs, output],
   // the packed output (input 3) is recomputed by the rule
   layerNormalize: firstInput,

@@ -373,11 +373,13 @@ export class Backend {
     this.scratchBytes = 0;
   }
 
-  /** Copies `size` texels from `buffer` (rows of `bytesPerRow`) into `texture`, in recorded order. */
-  copyToTexture(buffer: GPUBuffer, texture: GPUTexture, bytesPerRow: number, size: [number, number, number]): void {
+  /** Copies `size` texels from `buffer` (rows of `bytesPerRow`) into `texture` at `origin` [x, y], in recorded order. */
+  copyToTexture(
+    buffer: GPUBuffer, texture: GPUTexture, bytesPerRow: number, size: [number, number, number], origin: [number, number] = [0, 0],
+  ): void {
     const encoder = this.ensureEncoder();
     this.endPass();
-    encoder.copyBufferToTexture({ buffer, bytesPerRow, rowsPerImage: size[1] }, { texture }, size);
+    encoder.copyBufferToTexture({ buffer, bytesPerRow, rowsPerImage: size[1] }, { texture, origin: [origin[0], origin[1], 0] }, size);
     this.commands++;
   }
 

@@ -11,6 +11,7 @@ import * as fused from "../../src/ops/fused_relu.ts";
 import { attentionDoubleBackward, attentionPacked, packedAttention, qkvAttention } from "../../src/ops/attention.ts";
 import * as ln from "../../src/ops/layer_norm.ts";
 import { addN } from "../../src/ops/add_n.ts";
+import { matmulSum } from "../../src/ops/matmul.ts";
 import { type Correlate1d, Ref, ref } from "../support/reference.ts";
 import { refConv2d, type RefGeometry, refPool2d, type RefPool } from "../support/reference_conv.ts";
 import { assertClose, test } from "../harness.ts";
@@ -61,6 +62,8 @@ export interface Ops<T> {
   addRelu(a: T, b: T): T;
   /** ((x0 + x1) + x2) + … of tensors of one shape. */
   addN(xs: T[]): T;
+  /** Σᵢ op(aᵢ)·op(bᵢ) of matrices (the GPU's matmulSum primitive). */
+  matmulSum(terms: { a: T; b: T; transA?: boolean; transB?: boolean }[]): T;
   conv2d(x: T, w: T, geometry: RefGeometry): T;
   maxPool2d(x: T, window: RefPool): T;
   /** softmax(q·kᵀ/√D)·v of [batch, T, D] operands; the GPU runs the fused kernel. */
@@ -103,6 +106,7 @@ export const gpuOps: Ops<h.Tensor> = {
   reluGrad: h.reluGrad, gelu: h.gelu, geluGrad: h.geluGrad, geluSecondGrad: h.geluSecondGrad, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
   addRelu: fused.addRelu,
   addN,
+  matmulSum: (terms) => matmulSum(terms.map(({ a, b, transA = false, transB = false }) => ({ a, b, transA, transB }))),
   conv2d: (x, w, { stride, padding, dilation, groups }) => h.conv2d(x, w, { stride, padding, dilation, groups }),
   maxPool2d: (x, { kernel, stride, padding, dilation }) => h.maxPool2d(x, { kernelSize: kernel, stride, padding, dilation }),
   attention: (q, k, v) => h.attention(q, k, v, { implementation: "fused" }),
@@ -160,6 +164,7 @@ export const refOps: Ops<Ref> = {
   },
   addRelu: (a, b) => ref.relu(ref.add(a, b)),
   addN: (xs) => xs.reduce((total, x) => ref.add(total, x)),
+  matmulSum: (terms) => terms.map(({ a, b, ...trans }) => ref.matmul(a, b, trans)).reduce((total, p) => ref.add(total, p)),
   sumSquares: (x, axes, keepDims) => ref.sum(ref.mul(x, x), axes, keepDims),
   concat: (xs, axis) => ref.concat(xs, axis),
   conv2d: (x, w, geometry) => {

@@ -10,7 +10,7 @@ import { binaryKernel } from "./elementwise.ts";
 import { keptPacking } from "./launch.ts";
 
 /** The shape of one product: out[batch] = op(A)[M, K] · op(B)[K, N]; a count of 1 broadcasts. */
-interface Product {
+export interface Product {
   M: number;
   N: number;
   K: number;
@@ -57,7 +57,7 @@ export function matmulKernel(a: Tensor, b: Tensor, transA: boolean, transB: bool
  * longer products are summed from partial products over K chunks: every variant loops over K (the
  * shared one ~1.3 iterations per k), so a chunk stays well below the limit.
  */
-const K_PER_PASS_UNDER_LOOP_LIMIT = 16384;
+export const K_PER_PASS_UNDER_LOOP_LIMIT = 16384;
 
 function matmulInKChunks(a: Tensor, b: Tensor, transA: boolean, transB: boolean, K: number): Tensor {
   const sliceK = (x: Tensor, axis: number, start: number, length: number) =>
@@ -98,7 +98,7 @@ function matmulBuffers(p: Product, a: Tensor, b: Tensor, out: Tensor, variant: "
 const roundUp = (x: number, multiple: number) => Math.ceil(x / multiple) * multiple;
 
 /** Texture sizes [width, height, layers] of the packed operands (see shaders/matmul_texture.wgsl). */
-function textureSizes(p: Product): { a: [number, number, number]; b: [number, number, number] } {
+export function textureSizes(p: Product): { a: [number, number, number]; b: [number, number, number] } {
   const k4 = Math.ceil(p.K / 4);
   return {
     a: [k4, roundUp(p.M, 64), p.countA],
@@ -107,7 +107,7 @@ function textureSizes(p: Product): { a: [number, number, number]; b: [number, nu
 }
 
 /** Whether both packed operands fit the device's texture limits (else the buffer kernel runs). */
-function texturesFit(p: Product): boolean {
+export function texturesFit(p: Product): boolean {
   if (p.K === 0) return false;
   const { maxTextureDimension2D: side, maxTextureArrayLayers: layers } = engine.backend.limits;
   const sizes = textureSizes(p);
@@ -131,11 +131,28 @@ export function keepStagedOperands(t: Tensor): void {
   keptOperands.add(t.storage);
 }
 
+/**
+ * Records matmul_pack of op(X) [rows, cols] into the region of `dst` of `size` [width, height, layers]
+ * texels at `origin` [x0, y0]: op(X)[r, c] sits at r·row_stride + c·col_stride of each batch matrix.
+ */
+export function packRegion(
+  src: Tensor, dst: GPUTextureView, size: [number, number, number], origin: [number, number], rows: number, cols: number, trans: boolean,
+): void {
+  engine.backend.dispatch({
+    shader: "matmul_texture",
+    entry: "matmul_pack",
+    params: new Params().u32(rows).u32(cols).u32(trans ? 1 : cols).u32(trans ? rows : 1).u32(rows * cols)
+      .u32(origin[0]).u32(origin[1]).u32(size[0]).u32(size[1]).build(),
+    buffers: [src.buffer, dst],
+    workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8), size[2]],
+  });
+}
+
 /** Where an operand is staged: a texture kept beside its storage, or this product's scratch texture. */
 type Staging = { kept: true; key: string } | { kept: false; role: string };
 
 /** Whether op(X) [rows, cols] is staged by matmul_pack; else its rows are copied in as texel rows. */
-const packed = (cols: number, trans: boolean) => trans || cols % 64 !== 0;
+export const stagedByPack = (cols: number, trans: boolean) => trans || cols % 64 !== 0;
 
 /**
  * Stages op(A) and op(B) as rgba32float textures, then multiplies texel by texel. An operand whose
@@ -150,7 +167,7 @@ function matmulTextures(p: Product, a: Tensor, b: Tensor, out: Tensor): void {
   const sizes = textureSizes(p);
   // The staged layout is fixed by the operand's shape, its transpose and the texture size.
   const staging = (role: "a" | "b", x: Tensor, cols: number, trans: boolean, size: [number, number, number]): Staging =>
-    keptOperands.has(x.storage) && packed(cols, trans)
+    keptOperands.has(x.storage) && stagedByPack(cols, trans)
       ? { kept: true, key: `matmul.${role} [${x.shape}]${trans ? "ᵀ" : ""}: ${size.join("x")} rgba32float` }
       : { kept: false, role: `matmul.${role}` };
   const where = [staging("a", a, p.K, p.transA, sizes.a), staging("b", b, p.N, p.transB, sizes.b)];
@@ -158,25 +175,23 @@ function matmulTextures(p: Product, a: Tensor, b: Tensor, out: Tensor): void {
     "rgba32float",
     where.flatMap((w, i) => (w.kept ? [] : [{ role: w.role, size: i === 0 ? sizes.a : sizes.b }])),
   );
-  /** Records matmul_pack of op(X) [rows, cols] into `dst`: op(X)[r, c] sits at r·row_stride + c·col_stride of each batch matrix. */
   const pack = (src: Tensor, dst: GPUTextureView, size: [number, number, number], rows: number, cols: number, trans: boolean) =>
-    backend.dispatch({
-      shader: "matmul_texture",
-      entry: "matmul_pack",
-      params: new Params().u32(rows).u32(cols).u32(trans ? 1 : cols).u32(trans ? rows : 1).u32(rows * cols).build(),
-      buffers: [src.buffer, dst],
-      workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8), size[2]],
-    });
+    packRegion(src, dst, size, [0, 0], rows, cols, trans);
   const stage = (w: Staging, src: Tensor, size: [number, number, number], rows: number, cols: number, trans: boolean): GPUTextureView => {
     if (w.kept) return keptPacking(src, w.key, size, (kept) => pack(src, kept, size, rows, cols, trans));
     const dst = scratch.shift()!;
-    if (packed(cols, trans)) pack(src, dst.view, size, rows, cols, trans);
+    if (stagedByPack(cols, trans)) pack(src, dst.view, size, rows, cols, trans);
     else backend.copyToTexture(src.buffer, dst.texture, cols * 4, [cols / 4, rows, size[2]]);
     return dst.view;
   };
   const viewA = stage(where[0], a, sizes.a, p.M, p.K, p.transA);
   const viewB = stage(where[1], b, sizes.b, p.K, p.N, p.transB);
-  backend.dispatch({
+  multiplyTextures(p, viewA, viewB, out);
+}
+
+/** Records matmul_texture: out = A·B of operands staged as textureSizes(p) gives. */
+export function multiplyTextures(p: Product, viewA: GPUTextureView, viewB: GPUTextureView, out: Tensor): void {
+  engine.backend.dispatch({
     shader: "matmul_texture",
     entry: "matmul_texture",
     params: new Params().u32(p.M).u32(p.N).u32(Math.ceil(p.K / 4))

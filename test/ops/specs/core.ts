@@ -113,6 +113,38 @@ export const CORE_SPECS: OpSpec[] = [
     rtol: 1e-4,
     atol: 1e-4,
   },
+  // matmulSum: on the texture kernels terms whose K are multiples of 4 run as one product along the
+  // concatenated K (staged by pack and by copy), others as a product and an add each.
+  {
+    name: "matmulSum of two products side by side along K",
+    inputs: [{ shape: [8, 5] }, { shape: [8, 6] }, { shape: [12, 5] }, { shape: [12, 6] }],
+    fn: (o, a1, b1, a2, b2) => o.matmulSum([{ a: a1, b: b1, transA: true }, { a: a2, b: b2, transA: true }]),
+  },
+  {
+    name: "matmulSum of three products, every transpose",
+    inputs: [{ shape: [5, 4] }, { shape: [4, 6] }, { shape: [8, 5] }, { shape: [6, 8] }, { shape: [5, 12] }, { shape: [12, 6] }],
+    fn: (o, a1, b1, a2, b2, a3, b3) =>
+      o.matmulSum([{ a: a1, b: b1 }, { a: a2, b: b2, transA: true, transB: true }, { a: a3, b: b3 }]),
+  },
+  {
+    name: "matmulSum with K not a multiple of 4 (a product and an add per term)",
+    inputs: [{ shape: [3, 3] }, { shape: [3, 2] }, { shape: [3, 4] }, { shape: [4, 2] }],
+    fn: (o, a1, b1, a2, b2) => o.matmulSum([{ a: a1, b: b1 }, { a: a2, b: b2 }]),
+  },
+  {
+    name: "matmulSum 67×128·128×64 + 67×64·64×64 forward (copied operands, not tile multiples)",
+    inputs: [{ shape: [67, 128] }, { shape: [128, 64] }, { shape: [67, 64] }, { shape: [64, 64] }],
+    fn: (o, a1, b1, a2, b2) => o.matmulSum([{ a: a1, b: b1 }, { a: a2, b: b2 }]),
+    order: 0,
+    rtol: 1e-4,
+    atol: 1e-4,
+  },
+  // A parameter read by two products: grad() sums its two product cotangents in one matmulSum.
+  {
+    name: "matrix read by two products (its gradient one matmulSum)",
+    inputs: [{ shape: [8, 6] }, { shape: [4, 6] }],
+    fn: (o, x, w) => o.matmul(o.tanh(o.matmul(x, w, { transB: true })), w),
+  },
   { name: "reshape", inputs: [{ shape: [2, 6] }], fn: (o, x) => o.mul(o.reshape(x, [3, 4]), o.reshape(x, [3, 4])) },
   { name: "permute", inputs: [{ shape: [2, 3, 4] }], fn: (o, x) => o.permute(o.mul(x, x), [2, 0, 1]) },
   { name: "broadcastTo", inputs: [{ shape: [3, 1] }], fn: (o, x) => o.broadcastTo(o.exp(x), [2, 3, 4]) },
