@@ -41,6 +41,8 @@ export type PrimitiveAttrs =
     matmul: { transA: boolean; transB: boolean };
     /** Σᵢ op(Aᵢ)·op(Bᵢ) of matrices, inputs [A₀, B₀, A₁, B₁, …]: transA[i], transB[i] transpose term i's operands. */
     matmulSum: { transA: boolean[]; transB: boolean[] };
+    /** Column sums of Σᵢ aᵢ⊙bᵢ of [rows, cols] operands [a₀, b₀, a₁, b₁, …] (up to three pairs) → [cols]. */
+    sumProducts: None;
     reshape: { shape: number[] };
     permute: { perm: number[] };
     /** Broadcast to `shape` (numpy rules: size-1 axes stretch, missing leading axes are added). */

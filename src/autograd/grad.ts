@@ -4,42 +4,67 @@
  * backward pass of an inner grad is differentiable by an outer one: grad(grad(f)) just works.
  */
 import { engine, type TensorTree, tidy, treeLeaves } from "../engine.ts";
-import { Tensor, whileRunningGradientRules } from "../tensor.ts";
+import { sameShape, Tensor, whileRunningGradientRules } from "../tensor.ts";
 import type { Node } from "../primitive.ts";
 import { Tape } from "./tape.ts";
-import { productCotangents, RULES } from "./rules.ts";
-import { add } from "../ops/elementwise.ts";
+import { productCotangents, RULES, sumTo } from "./rules.ts";
+import { add, mul } from "../ops/elementwise.ts";
 import { ones, zeros } from "../ops/creation.ts";
 import { addN } from "../ops/add_n.ts";
 import { matmul, type MatrixProduct, matmulSum, matmulSumFuses } from "../ops/matmul.ts";
+import { sumProducts, sumProductsFits } from "../ops/sum_products.ts";
 
-/** A product cotangent not computed yet; it holds its operands until it is. */
-class PendingProduct {
-  constructor(readonly term: MatrixProduct) {
-    term.a.retain();
-    term.b.retain();
+/**
+ * A cotangent not computed yet: a matrix product op(a)·op(b), or the column sums of g⊙x (a
+ * per-column factor's, like layer norm's γ, broadcast over x by a multiply). It holds its operands
+ * until it is computed.
+ */
+type Term = { product: MatrixProduct } | { columns: [Tensor, Tensor] };
+
+class Pending {
+  private readonly operands: Tensor[];
+
+  constructor(readonly term: Term) {
+    this.operands = "product" in term ? [term.product.a, term.product.b] : term.columns;
+    for (const t of this.operands) t.retain();
   }
 
   release(): void {
-    this.term.a.release();
-    this.term.b.release();
+    for (const t of this.operands) t.release();
   }
 }
 
-type Contribution = Tensor | PendingProduct;
+type Contribution = Tensor | Pending;
+
+/** Each term as its rule computes it: the product, or sumTo(mul(g, x)) over x's leading axes. */
+function computeTerm(term: Term): Tensor {
+  if ("product" in term) return matmul(term.product.a, term.product.b, term.product);
+  const [g, x] = term.columns;
+  return sumTo(mul(g, x), [x.shape[x.rank - 1]]);
+}
 
 /**
- * The contributions as tensors in their order; pending products become one matmulSum (at the first
- * one's place) where the backend runs them as one product, else a matmul each.
+ * The contributions as tensors in their order. Pending products become one matmulSum and pending
+ * column sums one sumProducts (each at its first term's place) where the backend runs them as one
+ * pass; otherwise each term is computed in its place, with the bits of the rule that made it.
  */
 function computed(list: readonly Contribution[]): Tensor[] {
-  const terms = list.flatMap((c) => (c instanceof PendingProduct ? [c.term] : []));
-  const fused = terms.length > 1 && matmulSumFuses(terms) ? matmulSum(terms) : null;
-  const first = list.findIndex((c) => c instanceof PendingProduct);
-  return list.flatMap((c, i) => {
+  const products = list.flatMap((c) => (c instanceof Pending && "product" in c.term ? [c.term.product] : []));
+  const columns = list.flatMap((c) => (c instanceof Pending && "columns" in c.term ? [c.term.columns] : []));
+  const oneShape = columns.every(([g]) => sameShape(g.shape, columns[0][0].shape));
+  const fused = {
+    product: products.length > 1 && matmulSumFuses(products) ? matmulSum(products) : null,
+    columns: columns.length > 1 && oneShape && sumProductsFits(columns) ? sumProducts(columns) : null,
+  };
+  const seen = new Set<keyof typeof fused>();
+  return list.flatMap((c) => {
     if (c instanceof Tensor) return [c];
-    if (!fused) return [matmul(c.term.a, c.term.b, c.term)];
-    return i === first ? [fused] : [];
+    const kind = "product" in c.term ? "product" : "columns";
+    const sum = fused[kind];
+    if (!sum) return [computeTerm(c.term)];
+    if (seen.has(kind)) return [];
+    seen.add(kind);
+    return [sum];
   });
 }
 
@@ -81,14 +106,14 @@ function backward(tape: Tape, y: Tensor, parameters: ReadonlySet<Tensor>): Map<T
     }
   };
   const chain = engine.backend.kernels.variants.cotangentSum === "chain";
-  const letGoOf = (c: Contribution) => (c instanceof PendingProduct ? c.release() : letGo(c));
+  const letGoOf = (c: Contribution) => (c instanceof Pending ? c.release() : letGo(c));
   const contribute = (input: Tensor, gi: Contribution) => {
     const list = contributions.get(input);
-    if (gi instanceof PendingProduct && (chain || tape.readersOf(input) === 1)) {
-      // Nothing to sum it with in one product: compute it now.
-      const product = gi;
-      gi = tidy(() => computed([product])[0]);
-      product.release();
+    if (gi instanceof Pending && (chain || tape.readersOf(input) === 1)) {
+      // Nothing to sum it with in one pass: compute it now.
+      const pending = gi;
+      gi = tidy(() => computeTerm(pending.term));
+      pending.release();
       hold(gi);
       contribute(input, gi);
       letGo(gi);
@@ -118,15 +143,27 @@ function backward(tape: Tape, y: Tensor, parameters: ReadonlySet<Tensor>): Map<T
     for (const c of list) letGoOf(c);
     return sum;
   };
-  // A parameter's cotangents from matrix products wait as products, to be summed in one (computed()).
-  const pendingProducts = (g: Tensor, node: Node, wants: boolean[]): (PendingProduct | null)[] => {
-    if (node.primitive !== "matmul") return [];
+  // A parameter's cotangents from matrix products, and a per-column parameter's from broadcast
+  // multiplies, wait uncomputed, to be summed in one pass (computed()).
+  const pendingTerms = (g: Tensor, node: Node, wants: boolean[]): (Pending | null)[] => {
     const [a, b] = node.inputs;
-    const { transA, transB } = (node as Node<"matmul">).attrs;
-    const defer = (x: Tensor, j: number) => wants[j] && parameters.has(x) && a.rank === 2 && b.rank === 2 && tape.readersOf(x) > 1;
-    const deferA = defer(a, 0), deferB = defer(b, 1);
-    if (!deferA && !deferB) return [];
-    return productCotangents(g, a, b, transA, transB, deferA, deferB).map((term) => term && new PendingProduct(term));
+    const waits = (x: Tensor, j: number) => wants[j] && parameters.has(x) && tape.readersOf(x) > 1;
+    if (node.primitive === "matmul") {
+      const { transA, transB } = (node as Node<"matmul">).attrs;
+      const deferA = waits(a, 0) && a.rank === 2 && b.rank === 2, deferB = waits(b, 1) && a.rank === 2 && b.rank === 2;
+      if (!deferA && !deferB) return [];
+      return productCotangents(g, a, b, transA, transB, deferA, deferB).map((product) => product && new Pending({ product }));
+    }
+    if (node.primitive === "mul") {
+      // p [C] times x [..., C] of the output's shape: p's cotangent is the column sums of g⊙x.
+      const column = (p: Tensor, x: Tensor, j: number) =>
+        waits(p, j) && p !== x && p.rank === 1 && x.rank >= 2 && sameShape(x.shape, g.shape) && x.shape[x.rank - 1] === p.shape[0];
+      return [
+        column(a, b, 0) ? new Pending({ columns: [g, b] }) : null,
+        column(b, a, 1) ? new Pending({ columns: [g, a] }) : null,
+      ];
+    }
+    return [];
   };
   const seed = ones(y.shape);
   contributions.set(y, [seed]);
@@ -137,7 +174,7 @@ function backward(tape: Tape, y: Tensor, parameters: ReadonlySet<Tensor>): Map<T
       if (!rule || !contributions.has(node.output)) return;
       const g = cotangentOf(node.output)!;
       const wants = node.inputs.map((input) => tape.dependsOnInputs(input));
-      const pending = pendingProducts(g, node, wants);
+      const pending = pendingTerms(g, node, wants);
       const grads = tidy(() => rule(g, node, wants.map((w, j) => w && !pending[j])));
       for (const gi of grads) if (gi) hold(gi);
       node.inputs.forEach((input, j) => {

@@ -158,6 +158,8 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
     productCotangents(g, a, b, transA, transB, wants[0], wants[1]).map((term, i) =>
       term && sumTo(matmul(term.a, term.b, term), [a, b][i].shape)
     ),
+  // column sums of Σ aᵢ⊙bᵢ: each operand's cotangent is the other times g, broadcast over the rows
+  sumProducts: (g, { inputs }, wants) => inputs.map((_, j) => when(wants[j], () => mul(inputs[j ^ 1], g))),
   // each term's operands get their cotangents as in matmul
   matmulSum: (g, { inputs, attrs: { transA, transB } }, wants) =>
     transA.flatMap((_, i) =>
@@ -289,6 +291,7 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   matmul: eachOther,
   // term i's A is read for B's cotangent and B for A's
   matmulSum: ({ inputs }, wants) => inputs.map((_, j) => wants[j ^ 1] && inputs[j]),
+  sumProducts: ({ inputs }, wants) => inputs.map((_, j) => wants[j ^ 1] && inputs[j]),
   attention: ({ inputs, output }) => [...inputs, output],
   // the packed output (input 3) is recomputed by the rule
   layerNormalize: firstInput,

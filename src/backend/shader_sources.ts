@@ -9,6 +9,7 @@ export const SHADER_FILES = [
   "unary",
   "binary",
   "add_n",
+  "sum_products",
   "where",
   "reduce",
   "matmul",

@@ -6,6 +6,7 @@ import { binaryKernel, castKernel, unaryKernel, whereKernel } from "./kernels/el
 import { reduceKernel } from "./kernels/reduce.ts";
 import { matmulKernel } from "./kernels/matmul.ts";
 import { matmulSumKernel } from "./kernels/matmul_sum.ts";
+import { sumProductsKernel } from "./kernels/sum_products.ts";
 import { concatKernel, expandKernel, padKernel, permuteKernel, sliceKernel } from "./kernels/movement.ts";
 import { gatherKernel, scatterAddKernel } from "./kernels/gather.ts";
 import { attentionBackwardKernel, attentionDoubleBackwardKernel, attentionKernel } from "./kernels/attention.ts";
@@ -60,6 +61,7 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   sumSquares: ([x], { axes, keepDims }) => reduceKernel("sumSquares", x, axes, keepDims),
   argmax: ([x], { axis, keepDims }) => reduceKernel("argmax", x, [axis], keepDims),
   matmul: ([a, b], { transA, transB }) => matmulKernel(a, b, transA, transB),
+  sumProducts: (operands) => sumProductsKernel(operands),
   matmulSum: (operands, { transA, transB }) =>
     matmulSumKernel(transA.map((_, i) => ({ a: operands[2 * i], b: operands[2 * i + 1], transA: transA[i], transB: transB[i] }))),
   reshape: ([x], { shape }) => {

@@ -8,6 +8,7 @@ import { engine } from "../../src/engine.ts";
 import type { CotangentSumVariant } from "../../src/backend/kernel_policy.ts";
 import { addN } from "../../src/ops/add_n.ts";
 import { assertEquals, test } from "../harness.ts";
+import { recordedGradients } from "../support/recorded_gradients.ts";
 
 /** x gets four contributions (two from x·x, one through tanh, one through exp), w two. */
 function loss([x, w]: h.Tensor[]): h.Tensor {
@@ -18,19 +19,8 @@ async function gradients(variant: CotangentSumVariant, x: h.Tensor, w: h.Tensor)
   const previous = engine.backend.kernels.variants.cotangentSum;
   engine.backend.setKernelVariant("cotangentSum", variant);
   try {
-    const before = h.memory().liveBytes;
-    const seen = new Set<string>();
-    engine.recorders.push({ maybeRecord: (node) => seen.add(node.primitive) });
-    const results = h.tidy(() => {
-      const first = h.grad(loss)([x, w]);
-      const second = h.grad((xs: h.Tensor[]) => h.sum(h.square(h.grad(loss)(xs)[0])))([x, w]);
-      return [...first, ...second];
-    });
-    engine.recorders.pop();
-    assertEquals(seen.has("addN"), variant === "addN", `addN ran (${variant})`);
-    const values = await Promise.all(results.map((t) => t.data() as Promise<Float32Array>));
-    h.dispose(results);
-    assertEquals(h.memory().liveBytes, before, `live bytes after the gradients (${variant})`);
+    const { values, primitives } = await recordedGradients(loss, [x, w], 0, variant);
+    assertEquals(primitives.has("addN"), variant === "addN", `addN ran (${variant})`);
     return values;
   } finally {
     engine.backend.setKernelVariant("cotangentSum", previous);

@@ -3,12 +3,12 @@
  * product over the concatenated K, and grad() summing a parameter's product cotangents with it.
  */
 import * as h from "../../src/mod.ts";
-import { engine } from "../../src/engine.ts";
 import { type MatrixProduct, matmulSum, matmulSumFuses } from "../../src/ops/matmul.ts";
 import { profile } from "../../src/profile.ts";
 import { assert, assertClose, assertEquals, test } from "../harness.ts";
 import { Ref, ref } from "../support/reference.ts";
 import { seededValues } from "../support/random.ts";
+import { recordedGradients } from "../support/recorded_gradients.ts";
 
 interface Term {
   a: number[];
@@ -91,19 +91,9 @@ test("grad: a parameter's product cotangents are one matmulSum on textures, at e
   try {
     for (const variant of ["textures", "registers"] as const) {
       backend.setKernelVariant("matmul", variant);
-      const before = h.memory().liveBytes;
-      const seen = new Set<string>();
-      engine.recorders.push({ maybeRecord: (node) => seen.add(node.primitive) });
-      const grads = h.tidy(() => {
-        const first = h.grad(loss)([x, w]);
-        const second = h.grad((xs: h.Tensor[]) => h.sum(h.square(h.grad(loss)(xs)[1])))([x, w]);
-        return [...first, ...second];
-      });
-      engine.recorders.pop();
-      assertEquals(seen.has("matmulSum"), variant === "textures", `matmulSum ran (${variant})`);
-      results[variant] = await Promise.all(grads.map((g) => g.floats()));
-      h.dispose(grads);
-      assertEquals(h.memory().liveBytes, before, `live bytes after the gradients (${variant})`);
+      const { values, primitives } = await recordedGradients(loss, [x, w], 1, variant);
+      assertEquals(primitives.has("matmulSum"), variant === "textures", `matmulSum ran (${variant})`);
+      results[variant] = values;
     }
     for (const [i, g] of results.textures.entries()) {
       assert(g.every(Number.isFinite), `gradient ${i} is finite`);

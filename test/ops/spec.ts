@@ -12,6 +12,7 @@ import { attentionDoubleBackward, attentionPacked, packedAttention, qkvAttention
 import * as ln from "../../src/ops/layer_norm.ts";
 import { addN } from "../../src/ops/add_n.ts";
 import { matmulSum } from "../../src/ops/matmul.ts";
+import { sumProducts } from "../../src/ops/sum_products.ts";
 import { type Correlate1d, Ref, ref } from "../support/reference.ts";
 import { refConv2d, type RefGeometry, refPool2d, type RefPool } from "../support/reference_conv.ts";
 import { assertClose, test } from "../harness.ts";
@@ -64,6 +65,8 @@ export interface Ops<T> {
   addN(xs: T[]): T;
   /** Σᵢ op(aᵢ)·op(bᵢ) of matrices (the GPU's matmulSum primitive). */
   matmulSum(terms: { a: T; b: T; transA?: boolean; transB?: boolean }[]): T;
+  /** Σᵢ of aᵢ⊙bᵢ summed over the leading axes, operands [..., C] → [C] (the GPU's sumProducts primitive). */
+  sumProducts(pairs: [T, T][]): T;
   conv2d(x: T, w: T, geometry: RefGeometry): T;
   maxPool2d(x: T, window: RefPool): T;
   /** softmax(q·kᵀ/√D)·v of [batch, T, D] operands; the GPU runs the fused kernel. */
@@ -107,6 +110,7 @@ export const gpuOps: Ops<h.Tensor> = {
   addRelu: fused.addRelu,
   addN,
   matmulSum: (terms) => matmulSum(terms.map(({ a, b, transA = false, transB = false }) => ({ a, b, transA, transB }))),
+  sumProducts,
   conv2d: (x, w, { stride, padding, dilation, groups }) => h.conv2d(x, w, { stride, padding, dilation, groups }),
   maxPool2d: (x, { kernel, stride, padding, dilation }) => h.maxPool2d(x, { kernelSize: kernel, stride, padding, dilation }),
   attention: (q, k, v) => h.attention(q, k, v, { implementation: "fused" }),
@@ -165,6 +169,10 @@ export const refOps: Ops<Ref> = {
   addRelu: (a, b) => ref.relu(ref.add(a, b)),
   addN: (xs) => xs.reduce((total, x) => ref.add(total, x)),
   matmulSum: (terms) => terms.map(({ a, b, ...trans }) => ref.matmul(a, b, trans)).reduce((total, p) => ref.add(total, p)),
+  sumProducts: (pairs) => {
+    const leading = pairs[0][0].shape.slice(0, -1).map((_, i) => i);
+    return pairs.map(([a, b]) => ref.sum(ref.mul(a, b), leading)).reduce((total, s) => ref.add(total, s));
+  },
   sumSquares: (x, axes, keepDims) => ref.sum(ref.mul(x, x), axes, keepDims),
   concat: (xs, axis) => ref.concat(xs, axis),
   conv2d: (x, w, geometry) => {

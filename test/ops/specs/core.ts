@@ -145,6 +145,19 @@ export const CORE_SPECS: OpSpec[] = [
     inputs: [{ shape: [8, 6] }, { shape: [4, 6] }],
     fn: (o, x, w) => o.matmul(o.tanh(o.matmul(x, w, { transB: true })), w),
   },
+  // sumProducts: a per-column factor's cotangents from several broadcast products, in one pass.
+  { name: "sumProducts of one pair", inputs: [{ shape: [5, 3] }, { shape: [5, 3] }], fn: (o, a, b) => o.sumProducts([[a, b]]) },
+  {
+    name: "sumProducts of three pairs over two leading axes",
+    inputs: [{ shape: [2, 3, 4] }, { shape: [2, 3, 4] }, { shape: [2, 3, 4] }, { shape: [2, 3, 4] }, { shape: [2, 3, 4] }, { shape: [2, 3, 4] }],
+    fn: (o, a0, b0, a1, b1, a2, b2) => o.sumProducts([[a0, b0], [a1, b1], [a2, b2]]),
+  },
+  // A per-column factor read by two broadcast multiplies: grad() sums its two cotangents in one sumProducts.
+  {
+    name: "per-column factor read by two multiplies (its gradient one sumProducts)",
+    inputs: [{ shape: [4, 3] }, { shape: [3] }],
+    fn: (o, x, gamma) => o.mul(o.tanh(o.mul(x, gamma)), gamma),
+  },
   { name: "reshape", inputs: [{ shape: [2, 6] }], fn: (o, x) => o.mul(o.reshape(x, [3, 4]), o.reshape(x, [3, 4])) },
   { name: "permute", inputs: [{ shape: [2, 3, 4] }], fn: (o, x) => o.permute(o.mul(x, x), [2, 0, 1]) },
   { name: "broadcastTo", inputs: [{ shape: [3, 1] }], fn: (o, x) => o.broadcastTo(o.exp(x), [2, 3, 4]) },
