@@ -26,11 +26,11 @@ export function pyramidalMse(a: Tensor, b: Tensor, tokens: Tensor, levels = PYRA
     throw new Error(`pyramidalMse: tokens must be [${a.shape[0]}], got [${tokens.shape}]`);
   }
   const weights = reshape(tokens, [a.shape[0], 1, 1]);
-  const pa = blurPyramid(a, levels);
-  const pb = blurPyramid(b, levels);
+  // The blur is linear (zero padding included): P_i(a) − P_i(b) = P_i(a − b), one pyramid instead of two.
+  const differences = blurPyramid(sub(a, b), levels);
   let total: Tensor | null = null;
   for (let i = 0; i < levels; i++) {
-    const level = mean(mul(weights, square(sub(pa[i], pb[i]))));
+    const level = mean(mul(weights, square(differences[i])));
     total = total ? add(total, level) : level;
   }
   return div(total!, levels);
