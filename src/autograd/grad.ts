@@ -7,24 +7,18 @@ import { engine, type TensorTree, tidy, treeLeaves } from "../engine.ts";
 import { sameShape, Tensor, whileRunningGradientRules } from "../tensor.ts";
 import type { Node } from "../primitive.ts";
 import { Tape } from "./tape.ts";
-import { productCotangents, RULES, sumTo } from "./rules.ts";
-import { add, mul } from "../ops/elementwise.ts";
+import { COTANGENT_TERMS, computeTerm, type CotangentTerm, RULES } from "./rules.ts";
+import { add } from "../ops/elementwise.ts";
 import { ones, zeros } from "../ops/creation.ts";
 import { addN } from "../ops/add_n.ts";
-import { matmul, type MatrixProduct, matmulSum, matmulSumFuses } from "../ops/matmul.ts";
+import { matmulSum, matmulSumFuses } from "../ops/matmul.ts";
 import { sumProducts, sumProductsFits } from "../ops/sum_products.ts";
 
-/**
- * A cotangent not computed yet: a matrix product op(a)·op(b), or the column sums of g⊙x (a
- * per-column factor's, like layer norm's γ, broadcast over x by a multiply). It holds its operands
- * until it is computed.
- */
-type Term = { product: MatrixProduct } | { columns: [Tensor, Tensor] };
-
+/** A cotangent term not computed yet (COTANGENT_TERMS); it holds its operands until it is. */
 class Pending {
   private readonly operands: Tensor[];
 
-  constructor(readonly term: Term) {
+  constructor(readonly term: CotangentTerm) {
     this.operands = "product" in term ? [term.product.a, term.product.b] : term.columns;
     for (const t of this.operands) t.retain();
   }
@@ -35,13 +29,6 @@ class Pending {
 }
 
 type Contribution = Tensor | Pending;
-
-/** Each term as its rule computes it: the product, or sumTo(mul(g, x)) over x's leading axes. */
-function computeTerm(term: Term): Tensor {
-  if ("product" in term) return matmul(term.product.a, term.product.b, term.product);
-  const [g, x] = term.columns;
-  return sumTo(mul(g, x), [x.shape[x.rank - 1]]);
-}
 
 /**
  * The contributions as tensors in their order. Pending products become one matmulSum and pending
@@ -143,27 +130,16 @@ function backward(tape: Tape, y: Tensor, parameters: ReadonlySet<Tensor>): Map<T
     for (const c of list) letGoOf(c);
     return sum;
   };
-  // A parameter's cotangents from matrix products, and a per-column parameter's from broadcast
-  // multiplies, wait uncomputed, to be summed in one pass (computed()).
+  // A parameter's cotangents that are terms (COTANGENT_TERMS) wait uncomputed while more can come,
+  // to be summed in one pass with the others of their kind (computed()).
   const pendingTerms = (g: Tensor, node: Node, wants: boolean[]): (Pending | null)[] => {
-    const [a, b] = node.inputs;
-    const waits = (x: Tensor, j: number) => wants[j] && parameters.has(x) && tape.readersOf(x) > 1;
-    if (node.primitive === "matmul") {
-      const { transA, transB } = (node as Node<"matmul">).attrs;
-      const deferA = waits(a, 0) && a.rank === 2 && b.rank === 2, deferB = waits(b, 1) && a.rank === 2 && b.rank === 2;
-      if (!deferA && !deferB) return [];
-      return productCotangents(g, a, b, transA, transB, deferA, deferB).map((product) => product && new Pending({ product }));
-    }
-    if (node.primitive === "mul") {
-      // p [C] times x [..., C] of the output's shape: p's cotangent is the column sums of g⊙x.
-      const column = (p: Tensor, x: Tensor, j: number) =>
-        waits(p, j) && p !== x && p.rank === 1 && x.rank >= 2 && sameShape(x.shape, g.shape) && x.shape[x.rank - 1] === p.shape[0];
-      return [
-        column(a, b, 0) ? new Pending({ columns: [g, b] }) : null,
-        column(b, a, 1) ? new Pending({ columns: [g, a] }) : null,
-      ];
-    }
-    return [];
+    const termOf = COTANGENT_TERMS[node.primitive] as ((g: Tensor, n: Node, j: number) => CotangentTerm | null) | undefined;
+    if (!termOf) return [];
+    return node.inputs.map((x, j) => {
+      if (!wants[j] || !parameters.has(x) || tape.readersOf(x) < 2) return null;
+      const term = termOf(g, node, j);
+      return term && new Pending(term);
+    });
   };
   const seed = ones(y.shape);
   contributions.set(y, [seed]);

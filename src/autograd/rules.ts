@@ -4,7 +4,7 @@
  * so the backward pass is itself recorded and can be differentiated again.
  * `null` marks a primitive whose output is piecewise constant (no gradient flows).
  */
-import type { Tensor } from "../tensor.ts";
+import { sameShape, type Tensor } from "../tensor.ts";
 import type { Node, Primitive } from "../primitive.ts";
 import {
   abs, add, div, equal, exp, geluGrad, geluSecondGrad, greater, less, log, mul, neg, pow, reluGrad, sign, sub, where,
@@ -68,9 +68,7 @@ function pickRule(
 
 /**
  * The cotangents of op(A) and op(B) in C = op(A)·op(B) as products yet to be computed: d op(A) =
- * g·op(B)ᵀ, d op(B) = op(A)ᵀ·g, transposed back where op transposed (null where not wanted). grad()
- * keeps a parameter's product cotangents uncomputed until the last arrives, then sums them in one
- * matmulSum.
+ * g·op(B)ᵀ, d op(B) = op(A)ᵀ·g, transposed back where op transposed (null where not wanted).
  */
 export function productCotangents(
   g: Tensor, a: Tensor, b: Tensor, transA: boolean, transB: boolean, wantA: boolean, wantB: boolean,
@@ -80,6 +78,33 @@ export function productCotangents(
     wantB ? (transB ? { a: g, b: a, transA: true, transB: transA } : { a, b: g, transA: !transA, transB: false }) : null,
   ];
 }
+
+/**
+ * A cotangent that grad() may hold uncomputed and sum with others of its kind in one pass: a matrix
+ * product, or the column sums of g⊙x (a per-column factor's, broadcast over x by a multiply).
+ */
+export type CotangentTerm = { product: MatrixProduct } | { columns: [Tensor, Tensor] };
+
+/** A term computed as its rule computes it, to the bit. */
+export function computeTerm(term: CotangentTerm): Tensor {
+  if ("product" in term) return matmul(term.product.a, term.product.b, term.product);
+  const [g, x] = term.columns;
+  return sumTo(mul(g, x), [x.shape[x.rank - 1]]);
+}
+
+/**
+ * Input j's cotangent as a CotangentTerm, for the primitives whose rule computes one (null where
+ * this node's shapes make it something else): matmul of matrices, and mul of x [..., C] by p [C].
+ */
+export const COTANGENT_TERMS: { [P in Primitive]?: (g: Tensor, node: Node<P>, j: number) => CotangentTerm | null } = {
+  matmul: (g, { inputs: [a, b], attrs: { transA, transB } }, j) =>
+    a.rank === 2 && b.rank === 2 ? { product: productCotangents(g, a, b, transA, transB, j === 0, j === 1)[j]! } : null,
+  mul: (g, { inputs }, j) => {
+    const [p, x] = [inputs[j], inputs[1 - j]];
+    const perColumn = p !== x && p.rank === 1 && x.rank >= 2 && sameShape(x.shape, g.shape) && x.shape[x.rank - 1] === p.shape[0];
+    return perColumn ? { columns: [g, x] } : null;
+  },
+};
 
 export const RULES: { [P in Primitive]: Rule<P> | null } = {
   // d(−x) = −dx
