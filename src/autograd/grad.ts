@@ -4,7 +4,7 @@
  * backward pass of an inner grad is differentiable by an outer one: grad(grad(f)) just works.
  */
 import { engine, type TensorTree, tidy, treeLeaves } from "../engine.ts";
-import { sameShape, Tensor, whileRunningGradientRules } from "../tensor.ts";
+import { Tensor, whileRunningGradientRules } from "../tensor.ts";
 import type { Node } from "../primitive.ts";
 import { Tape } from "./tape.ts";
 import { COTANGENT_TERMS, computeTerm, type CotangentTerm, RULES } from "./rules.ts";
@@ -38,10 +38,9 @@ type Contribution = Tensor | Pending;
 function computed(list: readonly Contribution[]): Tensor[] {
   const products = list.flatMap((c) => (c instanceof Pending && "product" in c.term ? [c.term.product] : []));
   const columns = list.flatMap((c) => (c instanceof Pending && "columns" in c.term ? [c.term.columns] : []));
-  const oneShape = columns.every(([g]) => sameShape(g.shape, columns[0][0].shape));
   const fused = {
     product: products.length > 1 && matmulSumFuses(products) ? matmulSum(products) : null,
-    columns: columns.length > 1 && oneShape && sumProductsFits(columns) ? sumProducts(columns) : null,
+    columns: columns.length > 1 && sumProductsFits(columns) ? sumProducts(columns) : null,
   };
   const seen = new Set<keyof typeof fused>();
   return list.flatMap((c) => {

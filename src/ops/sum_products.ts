@@ -1,5 +1,5 @@
 /** sumProducts: a per-column factor's cotangents from several elementwise products, summed in one pass. */
-import type { Tensor } from "../tensor.ts";
+import { sameShape, type Tensor } from "../tensor.ts";
 import { apply } from "./apply.ts";
 import { reshape } from "./movement.ts";
 import { shapeString } from "./shape.ts";
@@ -11,16 +11,17 @@ import { SUM_PRODUCTS_MAX_ROWS, SUM_PRODUCTS_MAX_TERMS } from "./kernels/sum_pro
  */
 export function sumProducts(pairs: readonly (readonly [Tensor, Tensor])[]): Tensor {
   const shape = pairs[0]?.[0].shape;
-  if (!shape || shape.length === 0 || pairs.some((pair) => pair.some((t) => t.shape.join() !== shape.join()))) {
+  if (!shape || shape.length === 0 || pairs.some((pair) => pair.some((t) => !sameShape(t.shape, shape)))) {
     throw new Error(`sumProducts: expects pairs of operands [..., C] of one shape, got ${pairs.map((p) => p.map((t) => shapeString(t.shape)).join("·")).join(", ")}`);
   }
   const cols = shape[shape.length - 1];
   return apply("sumProducts", pairs.flatMap((pair) => pair.map((t) => reshape(t, [-1, cols]))), {});
 }
 
-/** Whether sumProducts takes these pairs in one pass (rows within the kernel's loop limit). */
+/** Whether sumProducts takes these pairs in one pass: one shape, few enough pairs, rows within the kernel's loop limit. */
 export function sumProductsFits(pairs: readonly (readonly [Tensor, Tensor])[]): boolean {
   const [a] = pairs[0];
   const cols = a.shape[a.rank - 1];
-  return pairs.length <= SUM_PRODUCTS_MAX_TERMS && cols > 0 && a.size / cols <= SUM_PRODUCTS_MAX_ROWS;
+  return pairs.length <= SUM_PRODUCTS_MAX_TERMS && cols > 0 && a.size / cols <= SUM_PRODUCTS_MAX_ROWS &&
+    pairs.every((pair) => pair.every((t) => sameShape(t.shape, a.shape)));
 }

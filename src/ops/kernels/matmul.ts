@@ -62,24 +62,35 @@ export const K_PER_PASS_UNDER_LOOP_LIMIT = 16384;
 function matmulInKChunks(a: Tensor, b: Tensor, transA: boolean, transB: boolean, K: number): Tensor {
   const sliceK = (x: Tensor, axis: number, start: number, length: number) =>
     sliceKernel(x, x.shape.map((_, d) => (d === axis ? start : 0)), x.shape.map((n, d) => (d === axis ? length : n)));
-  let total: Tensor | null = null;
-  for (let start = 0; start < K; start += K_PER_PASS_UNDER_LOOP_LIMIT) {
-    const length = Math.min(K_PER_PASS_UNDER_LOOP_LIMIT, K - start);
-    const partA = sliceK(a, transA ? a.rank - 2 : a.rank - 1, start, length);
-    const partB = sliceK(b, transB ? b.rank - 1 : b.rank - 2, start, length);
-    const partial = matmulKernel(partA, partB, transA, transB);
-    partA.dispose();
-    partB.dispose();
-    if (total) {
-      const sum = binaryKernel("add", total, partial);
-      total.dispose();
-      partial.dispose();
-      total = sum;
-    } else {
-      total = partial;
+  function* partials(): Generator<Tensor> {
+    for (let start = 0; start < K; start += K_PER_PASS_UNDER_LOOP_LIMIT) {
+      const length = Math.min(K_PER_PASS_UNDER_LOOP_LIMIT, K - start);
+      const partA = sliceK(a, transA ? a.rank - 2 : a.rank - 1, start, length);
+      const partB = sliceK(b, transB ? b.rank - 1 : b.rank - 2, start, length);
+      const partial = matmulKernel(partA, partB, transA, transB);
+      partA.dispose();
+      partB.dispose();
+      yield partial;
     }
   }
-  return total!;
+  return sumInOrder(partials());
+}
+
+/** ((p₀ + p₁) + p₂) + … of tensors made one at a time, each freed once it is added. */
+export function sumInOrder(parts: Iterable<Tensor>): Tensor {
+  let total: Tensor | null = null;
+  for (const part of parts) {
+    if (!total) {
+      total = part;
+      continue;
+    }
+    const sum = binaryKernel("add", total, part);
+    total.dispose();
+    part.dispose();
+    total = sum;
+  }
+  if (!total) throw new Error("sumInOrder: nothing to sum");
+  return total;
 }
 
 /** The register-tiled or workgroup-memory kernel, reading both operands from storage buffers. */

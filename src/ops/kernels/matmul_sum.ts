@@ -7,8 +7,7 @@
 import { engine } from "../../engine.ts";
 import type { Tensor } from "../../tensor.ts";
 import { shapeString } from "../shape.ts";
-import { binaryKernel } from "./elementwise.ts";
-import { K_PER_PASS_UNDER_LOOP_LIMIT, matmulKernel, multiplyTextures, packRegion, type Product, stagedByPack, textureSizes, texturesFit } from "./matmul.ts";
+import { K_PER_PASS_UNDER_LOOP_LIMIT, matmulKernel, multiplyTextures, packRegion, type Product, stagedByPack, sumInOrder, textureSizes, texturesFit } from "./matmul.ts";
 
 /** One term op(a)·op(b) of a sum of matrix products. */
 export interface MatrixProduct {
@@ -62,16 +61,8 @@ export function matmulSumKernel(terms: readonly MatrixProduct[]): Tensor {
   const [M, N] = matmulSumShape(terms);
   const product = concatenatedProduct(terms);
   if (!product || M === 0 || N === 0) {
-    // ((p₀ + p₁) + p₂) + …: the bits of the products summed one by one.
-    let total = matmulKernel(terms[0].a, terms[0].b, terms[0].transA, terms[0].transB);
-    for (const { a, b, transA, transB } of terms.slice(1)) {
-      const next = matmulKernel(a, b, transA, transB);
-      const sum = binaryKernel("add", total, next);
-      total.dispose();
-      next.dispose();
-      total = sum;
-    }
-    return total;
+    // The bits of the products summed one by one.
+    return sumInOrder(terms.map(({ a, b, transA, transB }) => matmulKernel(a, b, transA, transB)));
   }
   const backend = engine.backend;
   const out = engine.allocate("matmulSum", [M, N]);
