@@ -14,11 +14,12 @@
 //   Bindings: 0 params {rows, cols, row_stride, col_stride, batch_stride, x0, y0, width, height},
 //   1 src (read), 2 dst (texture_storage_2d_array<rgba32float, write>). Workgroup (8, 8); grid
 //   (ceil(width/8), ceil(height/8), layers).
-// matmul_texture — A packed as [M↑64][K/4↑] texels, B as [K↑4][N/4↑16] texels (↑ = rounded up);
-//   each thread owns a 16×8 block of out, so a workgroup (8, 4) covers a 64×64 tile.
+// matmul_texture — A packed as [M↑16][K/4↑] texels, B as [K↑4][N/4↑16] texels (↑ = rounded up);
+//   each thread owns a 16×8 block of out, so a workgroup (8, 1), one SIMD batch of a CPU adapter,
+//   covers a 16×64 tile: at M = 136 (a ViT-Ti batch of 8 tokens) 64-row tiles computed 192 rows.
 //   Bindings: 0 params {M, N, K4 (texels along K), a_layer_step, b_layer_step} (step 0 broadcasts
 //   one matrix over the batch), 1 a, 2 b (texture_2d_array<f32>), 3 out (write).
-//   Grid: (ceil(N/64), ceil(M/64), batch).
+//   Grid: (ceil(N/64), ceil(M/16), batch).
 
 struct PackParams {
   rows: u32, cols: u32, row_stride: u32, col_stride: u32, batch_stride: u32, x0: u32, y0: u32, width: u32, height: u32,
@@ -91,9 +92,9 @@ fn row_add(c: vec4<f32>, bm: mat4x4<f32>, x: vec4<f32>) -> vec4<f32> {
 // Accumulators c<i><j> hold rows 4i .. 4i+3 × texel column j of the thread's 16×8 block, one out
 // row per matrix column: with Bm's columns the B rows and x an A texel, Bm·x = Σ_k x[k]·B[k, :].
 // Written out (no arrays) so the compiler keeps every accumulator in registers.
-@compute @workgroup_size(8, 4)
+@compute @workgroup_size(8, 1)
 fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row0 = wid.y * 64u + lid.y * 16u;
+  let row0 = wid.y * 16u;
   let col4 = wid.x * 16u + lid.x * 2u;
   let a_layer = wid.z * params.a_layer_step;
   let b_layer = wid.z * params.b_layer_step;

@@ -102,7 +102,7 @@ function matmulBuffers(p: Product, a: Tensor, b: Tensor, out: Tensor, variant: "
     params: new Params().u32(p.M).u32(p.N).u32(p.K)
       .u32(p.countA === 1 ? 0 : p.M * p.K).u32(p.countB === 1 ? 0 : p.K * p.N).build(),
     buffers: [a.buffer, b.buffer, out.buffer],
-    workgroups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch],
+    workgroups: [Math.ceil(p.N / 64), Math.ceil(p.M / 16), p.batch],
   });
 }
 
@@ -112,7 +112,7 @@ const roundUp = (x: number, multiple: number) => Math.ceil(x / multiple) * multi
 export function textureSizes(p: Product): { a: [number, number, number]; b: [number, number, number] } {
   const k4 = Math.ceil(p.K / 4);
   return {
-    a: [k4, roundUp(p.M, 64), p.countA],
+    a: [k4, roundUp(p.M, 16), p.countA],
     b: [roundUp(Math.ceil(p.N / 4), 16), k4 * 4, p.countB],
   };
 }
@@ -208,6 +208,6 @@ export function multiplyTextures(p: Product, viewA: GPUTextureView, viewB: GPUTe
     params: new Params().u32(p.M).u32(p.N).u32(Math.ceil(p.K / 4))
       .u32(p.countA === 1 ? 0 : 1).u32(p.countB === 1 ? 0 : 1).build(),
     buffers: [viewA, viewB, out.buffer],
-    workgroups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch],
+    workgroups: [Math.ceil(p.N / 64), Math.ceil(p.M / 16), p.batch],
   });
 }
