@@ -9,21 +9,24 @@
 // (γ̄ is the cotangent of dlse). r needs w first, but with f = rowsum(P∘dP), e = rowsum(P∘W∘dP) and
 // h = rowsum(P∘X), all gathered in one pass: δ = f − dlse and r = e + h − w·(δ + f).
 //   attention_double_rows (over query blocks): pass 1 gathers f, w, e, h of the block's rows and
-//     writes (δ, w, r) to `stats` and γ̄; pass 2 accumulates q̄ and dŌ, recomputing the products of
-//     every tile but the last;
-//   attention_double_keys (over key blocks, after it): k̄ and v̄, reading the queries' statistics.
+//     writes γ̄; pass 2 accumulates q̄ and dŌ, recomputing the products of every tile but the last,
+//     and saves dS, S̄ and dP̄ to `stored`;
+//   attention_double_keys (over key blocks, after it): k̄ and v̄ from the stored dS, S̄, dP̄ (read
+//     transposed), instead of computing the four T×T products again (at T = 17 that was half its time).
 // A lane whose four tile rows all lie past T skips its dot products (on CPU adapters a SIMD batch of
 // such lanes then does no work: at T = 17 that is half of every tile).
 // Bindings (0 is params, lib/attention_blocks.wgsl):
-//   1 q, 2 k, 3 v, 4 dO, 8 A, 9 B, 10 C (textures), 5 packed (read: lse), 6 stats [batch, T] vec4s
-//   (δ, w, r, 0; rows writes, keys reads), 7 grads (write: q̄, k̄, v̄ laid out like q, k, v, then dŌ
-//   laid out like o, then γ̄ [batch, T]), 11 cotangent (rows reads dlse).
+//   1 q, 2 k, 3 v, 4 dO, 8 A, 9 B, 10 C (textures), 5 packed (read: lse), 6 stored [batch, 3, T,
+//   ceil(T / 4)] vec4s (dS, S̄, dP̄: for each key, its queries four at a time; rows writes, keys
+//   reads), 7 grads (write: q̄, k̄, v̄ laid out like q, k, v, then dŌ laid out like o, then γ̄
+//   [batch, T]), 11 cotangent (rows reads dlse).
+//   The keys kernel binds only 1, 4, 6, 7 and 8.
 // Workgroup 16 (lanes), grid (ceil(T / 16), batch). Workgroup memory: the two 16×64 tiles and
 // 16 lanes × 4 sums × 16 rows. Override: HEAD_DIM (D).
 #include "lib/attention_blocks.wgsl"
 #include "lib/attention_grads.wgsl"
 
-@group(0) @binding(6) var<storage, read_write> stats: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> stored: array<vec4<f32>>;
 @group(0) @binding(8) var cot_q: texture_2d_array<f32>;
 @group(0) @binding(9) var cot_k: texture_2d_array<f32>;
 @group(0) @binding(10) var cot_v: texture_2d_array<f32>;
@@ -70,8 +73,6 @@ fn terms(m: Products, lse: Rows16, dlt: Rows16, wr: Rows16, r: Rows16, valid: ve
 // Per-row statistics (16 values, a = rows 0–3) as a 16×4 block: each row's value in all four entries.
 fn spread4(x: vec4<f32>) -> Rows4 { return Rows4(vec4<f32>(x.x), vec4<f32>(x.y), vec4<f32>(x.z), vec4<f32>(x.w)); }
 fn spread_rows(x: Rows4) -> Rows16 { return Rows16(spread4(x.a), spread4(x.b), spread4(x.c), spread4(x.d)); }
-// Per-column statistics as a 16×4 block: every row the same.
-fn spread_columns(x: vec4<f32>) -> Rows16 { let r = Rows4(x, x, x, x); return Rows16(r, r, r, r); }
 
 fn add4(a: Rows4, b: Rows4) -> Rows4 { return Rows4(a.a + b.a, a.b + b.b, a.c + b.c, a.d + b.d); }
 fn sub4(a: Rows4, b: Rows4) -> Rows4 { return Rows4(a.a - b.a, a.b - b.b, a.c - b.c, a.d - b.d); }
@@ -104,14 +105,21 @@ fn dlse_at(b: u32, t: vec4<u32>) -> vec4<f32> {
   return vec4<f32>(cotangent[at.x], cotangent[at.y], cotangent[at.z], cotangent[at.w]);
 }
 
+// Which stored quantities (0 dS, 1 S̄, 2 dP̄) add_tile_products saves x and y as (NOT_SAVED: neither).
+const NOT_SAVED = 3u;
+struct Saves { b: u32, row0: u32, x: u32, y: u32 }
+
 // acc (block rows 4·rg …, D chunks 4·cg … of lane 4·rg + cg) + Σ_j x[j]·(row first + j of x_with)
 // + y[j]·(row first + j of y_with) over the tile's first `count` rows, x and y the 16×4 blocks the
-// lanes computed (each lane its tile rows 4·lane …), exchanged through the workgroup tiles.
+// lanes computed (each lane its tile rows 4·lane …), exchanged through the workgroup tiles, from
+// where they are saved to `stored` as `saves` says.
 fn add_tile_products(acc: Rows16, lane: u32, x: Rows16, x_with: texture_2d_array<f32>, y: Rows16, y_with: texture_2d_array<f32>,
-                     at: Place, first: u32, count: u32) -> Rows16 {
+                     at: Place, first: u32, count: u32, saves: Saves) -> Rows16 {
   store_tile(true, 4u * lane, x);
   store_tile(false, 4u * lane, y);
   workgroupBarrier();
+  if (saves.x != NOT_SAVED) { save_tile(true, saves.b, saves.x, lane, saves.row0, first, count); }
+  if (saves.y != NOT_SAVED) { save_tile(false, saves.b, saves.y, lane, saves.row0, first, count); }
   let rg = lane / 4u;
   let chunks = lane_chunks(lane % 4u);
   var sum = acc;
@@ -131,10 +139,25 @@ fn row_products(at: Place, rows: Index16, keys: vec4<u32>, depth: u32) -> Produc
                   scale16(w, params.scale), product(ZERO16, grad_out, cot_v, at, rows, keys, depth));
 }
 
-fn write_stats(b: u32, row: u32, delta: f32, w: f32, r: f32) {
+fn write_gamma_bar(b: u32, row: u32, w: f32) {
   if (row >= params.T) { return; }
-  stats[b * params.T + row] = vec4<f32>(delta, w, r, 0.0);
-  grads[4u * params.batch * params.T * HEAD_DIM + b * params.T + row] = w;  // γ̄
+  grads[4u * params.batch * params.T * HEAD_DIM + b * params.T + row] = w;
+}
+
+// Where queries 4·query4 … 4·query4 + 3 of key `key` of stored quantity `which` (0 dS, 1 S̄, 2 dP̄)
+// of batch b lie in `stored` (a vec4 each, as the workgroup tiles hold them).
+fn stored_at(b: u32, which: u32, key: u32, query4: u32) -> u32 {
+  return ((b * 3u + which) * params.T + key) * ((params.T + 3u) / 4u) + query4;
+}
+
+// Copies a workgroup tile (tile rows = keys first …, of the block's row groups) to stored quantity
+// `which`: the lanes share the count × groups vec4s.
+fn save_tile(from_ds: bool, b: u32, which: u32, lane: u32, row0: u32, first: u32, count: u32) {
+  for (var i = lane; i < count * block_groups; i += LANES) {
+    let j = i / block_groups;
+    let g = i % block_groups;
+    stored[stored_at(b, which, first + j, row0 / 4u + g)] = tile_at(from_ds, j, g);
+  }
 }
 
 @compute @workgroup_size(16)
@@ -179,10 +202,8 @@ fn attention_double_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
   let r = sub4(add4(e, h), mul4(wr, add4(delta, f)));
   let first = row0 + 4u * rg;
   if (cg == 0u) {
-    let dg = pick(delta, rg);
     let wg = pick(wr, rg);
-    let rrg = pick(r, rg);
-    for (var i = 0u; i < 4u; i++) { write_stats(b, first + i, dg[i], wg[i], rrg[i]); }
+    for (var i = 0u; i < 4u; i++) { write_gamma_bar(b, first + i, wg[i]); }
   }
   // Pass 2: q̄ += dS·B + S̄·k (scaled at the end), dŌ += P·C + dP̄·v; last tile first, whose
   // products pass 1 left in m (at T ≤ 64, the only tile: nothing is computed twice).
@@ -198,8 +219,8 @@ fn attention_double_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
     if (n != tiles) { m = row_products(at, q_rows, rows4(j0 + 4u * lane), depth_of(valid)); }
     let t = terms(m, lse16, delta16, w16, r16, valid);
     let count = min(TILE, T - j0);
-    qbar = add_tile_products(qbar, lane, t.ds, cot_k, t.sbar, k, at, j0, count);
-    dobar = add_tile_products(dobar, lane, t.p, cot_v, t.dpbar, v, at, j0, count);
+    qbar = add_tile_products(qbar, lane, t.ds, cot_k, t.sbar, k, at, j0, count, Saves(b, row0, 0u, 1u));
+    dobar = add_tile_products(dobar, lane, t.p, cot_v, t.dpbar, v, at, j0, count, Saves(b, row0, NOT_SAVED, 2u));
   }
   write_qkv_grad(0u, b, first, cg, scale16(qbar, params.scale));
   write_grads_chunks(3u * params.batch * T * HEAD_DIM + layout_at(params.o, b, 0u), params.o.row, first, cg, dobar);
@@ -207,11 +228,22 @@ fn attention_double_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
 
 // ----------------------------------------------------------------------------------- key blocks
 
-// The transposed products: block rows are keys, the lane's four columns queries.
-fn key_products(at: Place, keys: Index16, queries: vec4<u32>, depth: u32) -> Products {
-  let w = product(product(ZERO16, k, cot_q, at, keys, queries, depth), cot_k, q, at, keys, queries, depth);
-  return Products(product(ZERO16, k, q, at, keys, queries, depth), product(ZERO16, v, grad_out, at, keys, queries, depth),
-                  scale16(w, params.scale), product(ZERO16, cot_v, grad_out, at, keys, queries, depth));
+// Stored quantity `which` as a 16×4 block: rows the block's keys, columns the lane's four queries
+// 4·query4 … (zero past T).
+fn load_rows4(b: u32, which: u32, keys: vec4<u32>, query4: u32, valid: vec4<bool>) -> Rows4 {
+  let z = vec4<f32>(0.0);
+  return Rows4(select(z, stored[stored_at(b, which, keys.x, query4)], valid), select(z, stored[stored_at(b, which, keys.y, query4)], valid),
+               select(z, stored[stored_at(b, which, keys.z, query4)], valid), select(z, stored[stored_at(b, which, keys.w, query4)], valid));
+}
+
+fn load_block(b: u32, which: u32, keys: Index16, query4: u32, valid: vec4<bool>) -> Rows16 {
+  var x = ZERO16;
+  if (!valid.x) { return x; }
+  x.a = load_rows4(b, which, keys.a, query4, valid);
+  if (block_groups > 1u) { x.b = load_rows4(b, which, keys.b, query4, valid); }
+  if (block_groups > 2u) { x.c = load_rows4(b, which, keys.c, query4, valid); }
+  if (block_groups > 3u) { x.d = load_rows4(b, which, keys.d, query4, valid); }
+  return x;
 }
 
 @compute @workgroup_size(16)
@@ -226,16 +258,14 @@ fn attention_double_keys(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
   var kbar = ZERO16;
   var vbar = ZERO16;
   for (var i0 = 0u; i0 < T; i0 += TILE) {
-    let queries = rows4(i0 + 4u * lane);
+    let query4 = i0 / 4u + lane;
     let valid = inside4(i0 + 4u * lane);
-    let at_stats = b * T + queries;
-    let st = transpose(mat4x4<f32>(stats[at_stats.x], stats[at_stats.y], stats[at_stats.z], stats[at_stats.w]));
-    let t = terms(key_products(at, k_rows, queries, depth_of(valid)), spread_columns(lse_at(b, queries, valid)),
-                  spread_columns(st[0]), spread_columns(st[1]), spread_columns(st[2]), valid);
     let count = min(TILE, T - i0);
+    let none = Saves(b, row0, NOT_SAVED, NOT_SAVED);
     // k̄ += dSᵀ·A + S̄ᵀ·q (scaled at the end);  v̄ += dP̄ᵀ·dO (one term: the second block is zero).
-    kbar = add_tile_products(kbar, lane, t.ds, cot_q, t.sbar, q, at, i0, count);
-    vbar = add_tile_products(vbar, lane, t.dpbar, grad_out, ZERO16, grad_out, at, i0, count);
+    kbar = add_tile_products(kbar, lane, load_block(b, 0u, k_rows, query4, valid), cot_q, load_block(b, 1u, k_rows, query4, valid), q,
+                             at, i0, count, none);
+    vbar = add_tile_products(vbar, lane, load_block(b, 2u, k_rows, query4, valid), grad_out, ZERO16, grad_out, at, i0, count, none);
   }
   write_qkv_grad(1u, b, row0 + 4u * rg, cg, scale16(kbar, params.scale));
   write_qkv_grad(2u, b, row0 + 4u * rg, cg, vbar);

@@ -26,8 +26,8 @@ export interface Dispatch {
   constants?: Record<string, number>;
   /** Packed parameter words for binding 0. */
   params: Uint32Array;
-  /** Buffers (or texture views) for bindings 1..n, in order. */
-  buffers: (GPUBuffer | GPUTextureView)[];
+  /** Buffers (or texture views) for bindings 1..n, in order; null leaves out a binding the entry point does not use. */
+  buffers: (GPUBuffer | GPUTextureView | null)[];
   /** Workgroup counts. */
   workgroups: [number, number?, number?];
 }

@@ -25,13 +25,16 @@ export class BindGroupCache {
 
   constructor(private readonly device: GPUDevice) {}
 
-  /** The bind group of `pipeline` binding `params`' words at `offsetBytes` (`sizeBytes` long) to binding 0 and `resources` to bindings 1..n. */
+  /**
+   * The bind group of `pipeline` binding `params`' words at `offsetBytes` (`sizeBytes` long) to
+   * binding 0 and `resources` to bindings 1..n (a null one is left out).
+   */
   get(
     pipeline: GPUComputePipeline,
     params: GPUBuffer,
     offsetBytes: number,
     sizeBytes: number,
-    resources: readonly (GPUBuffer | GPUTextureView)[],
+    resources: readonly (GPUBuffer | GPUTextureView | null)[],
   ): GPUBindGroup {
     if (this.count >= MAX_BIND_GROUPS) this.clear();
     // A pipeline's bind groups all have as many resources, so a level is all levels or all groups.
@@ -43,7 +46,7 @@ export class BindGroupCache {
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: params, offset: offsetBytes, size: sizeBytes } }];
     for (let i = 0; i < resources.length; i++) {
       const r = resources[i];
-      entries.push({ binding: i + 1, resource: r instanceof GPUBuffer ? { buffer: r } : r });
+      if (r !== null) entries.push({ binding: i + 1, resource: r instanceof GPUBuffer ? { buffer: r } : r });
     }
     const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     level.set(last, group);

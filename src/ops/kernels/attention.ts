@@ -148,7 +148,7 @@ function dispatchBlocks(
   entry: string,
   D: number,
   params: Uint32Array,
-  resources: (GPUBuffer | GPUTextureView)[],
+  resources: (GPUBuffer | GPUTextureView | null)[],
   T: number,
   batch: number,
 ) {
@@ -239,12 +239,14 @@ export function attentionDoubleBackwardKernel(cotangentOfGrads: Tensor, qkv: Ten
   }
   const params = attentionParams(g, scale);
   const views = stageTextures([...qkvParts(qkv, g), [cotangent, 0, g.o], ...qkvParts(cotangentOfGrads, g)], g, scale);
-  // (δ, w, r, 0) of every query row: the rows kernel writes them, the keys kernel reads them.
-  const stats = engine.allocate("attentionDoubleBackward", [batch, T, 4]);
+  // dS, S̄ and dP̄ (T × T each per batch): the rows kernel writes them, the keys kernel reads them.
+  const stored = engine.allocate("attentionDoubleBackward", [batch, 3, T, 4 * Math.ceil(T / 4)]);
   const out = engine.allocate("attentionDoubleBackward", [4 * batch * T * D + batch * T]);
-  const shared = [...views.slice(0, 4), packed.buffer, stats.buffer, out.buffer, ...views.slice(4)];
-  dispatchBlocks("attention_double_backward", "attention_double_rows", D, params, [...shared, cotangent.buffer], T, batch);
-  dispatchBlocks("attention_double_backward", "attention_double_keys", D, params, shared, T, batch);
-  stats.dispose();
+  const [q, k, v, dO, cotQ, cotK, cotV] = views;
+  const rows = [q, k, v, dO, packed.buffer, stored.buffer, out.buffer, cotQ, cotK, cotV, cotangent.buffer];
+  dispatchBlocks("attention_double_backward", "attention_double_rows", D, params, rows, T, batch);
+  const keys = [q, null, null, dO, null, stored.buffer, out.buffer, cotQ];
+  dispatchBlocks("attention_double_backward", "attention_double_keys", D, params, keys, T, batch);
+  stored.dispose();
   return out;
 }
