@@ -257,11 +257,11 @@ fn attention_double_keys(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
   let k_rows = rows16(row0);
   var kbar = ZERO16;
   var vbar = ZERO16;
+  let none = Saves(b, row0, NOT_SAVED, NOT_SAVED);
   for (var i0 = 0u; i0 < T; i0 += TILE) {
     let query4 = i0 / 4u + lane;
     let valid = inside4(i0 + 4u * lane);
     let count = min(TILE, T - i0);
-    let none = Saves(b, row0, NOT_SAVED, NOT_SAVED);
     // k̄ += dSᵀ·A + S̄ᵀ·q (scaled at the end);  v̄ += dP̄ᵀ·dO (one term: the second block is zero).
     kbar = add_tile_products(kbar, lane, load_block(b, 0u, k_rows, query4, valid), cot_q, load_block(b, 1u, k_rows, query4, valid), q,
                              at, i0, count, none);

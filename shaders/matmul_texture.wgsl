@@ -16,7 +16,7 @@
 //   (ceil(width/8), ceil(height/8), layers).
 // matmul_texture — A packed as [M↑16][K/4↑] texels, B as [K↑4][N/4↑16] texels (↑ = rounded up);
 //   each thread owns a 16×8 block of out, so a workgroup (8, 1), one SIMD batch of a CPU adapter,
-//   covers a 16×64 tile: at M = 136 (a ViT-Ti batch of 8 tokens) 64-row tiles computed 192 rows.
+//   covers a 16×64 tile: at M = 136 (a ViT-Ti batch of 8 × 17 tokens) 64-row tiles computed 192 rows.
 //   Bindings: 0 params {M, N, K4 (texels along K), a_layer_step, b_layer_step} (step 0 broadcasts
 //   one matrix over the batch), 1 a, 2 b (texture_2d_array<f32>), 3 out (write).
 //   Grid: (ceil(N/64), ceil(M/16), batch).

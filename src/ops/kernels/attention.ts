@@ -239,7 +239,7 @@ export function attentionDoubleBackwardKernel(cotangentOfGrads: Tensor, qkv: Ten
   }
   const params = attentionParams(g, scale);
   const views = stageTextures([...qkvParts(qkv, g), [cotangent, 0, g.o], ...qkvParts(cotangentOfGrads, g)], g, scale);
-  // dS, S̄ and dP̄ (T × T each per batch): the rows kernel writes them, the keys kernel reads them.
+  // dS, S̄ and dP̄ as [batch, 3, T keys, ⌈T/4⌉] vec4s of queries: the rows kernel writes them, the keys kernel reads them.
   const stored = engine.allocate("attentionDoubleBackward", [batch, 3, T, 4 * Math.ceil(T / 4)]);
   const out = engine.allocate("attentionDoubleBackward", [4 * batch * T * D + batch * T]);
   const [q, k, v, dO, cotQ, cotK, cotV] = views;

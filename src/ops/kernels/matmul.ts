@@ -102,7 +102,7 @@ function matmulBuffers(p: Product, a: Tensor, b: Tensor, out: Tensor, variant: "
     params: new Params().u32(p.M).u32(p.N).u32(p.K)
       .u32(p.countA === 1 ? 0 : p.M * p.K).u32(p.countB === 1 ? 0 : p.K * p.N).build(),
     buffers: [a.buffer, b.buffer, out.buffer],
-    workgroups: [Math.ceil(p.N / 64), Math.ceil(p.M / 16), p.batch],
+    workgroups: [Math.ceil(p.N / 64), Math.ceil(p.M / 64), p.batch],
   });
 }
 
