@@ -14,6 +14,10 @@
 //   Bindings: 0 params {rows, cols, row_stride, col_stride, batch_stride, x0, y0, width, height},
 //   1 src (read), 2 dst (texture_storage_2d_array<rgba32float, write>). Workgroup (8, 8); grid
 //   (ceil(width/8), ceil(height/8), layers).
+// matmul_pack_pair — two such regions of one layer in one dispatch (matmulSum's terms: each dispatch
+//   costs a CPU adapter tens of µs whatever it does): grid layer z packs region z, z = 0 from `src`,
+//   z = 1 from `src_second`. Bindings: 0 params {first, second} (each matmul_pack's, 16-byte
+//   aligned), 1 src, 2 dst, 3 src_second. Grid (ceil(max width/8), ceil(max height/8), 2).
 // matmul_texture — A packed as [M↑16][K/4↑] texels, B as [K↑4][N/4↑16] texels (↑ = rounded up);
 //   each thread owns a 16×8 block of out, so a workgroup (8, 1), one SIMD batch of a CPU adapter,
 //   covers a 16×64 tile: at M = 136 (a ViT-Ti batch of 8 × 17 tokens) 64-row tiles computed 192 rows.
@@ -28,20 +32,41 @@ struct PackParams {
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var dst: texture_storage_2d_array<rgba32float, write>;
 
-fn pack_at(base: u32, row: u32, col: u32) -> f32 {
-  let inside = row < pack.rows && col < pack.cols;
-  let index = base + min(row, pack.rows - 1u) * pack.row_stride + min(col, pack.cols - 1u) * pack.col_stride;
-  return select(0.0, src[index], inside);
+// Where op(X)[row, col .. col+3] lie in the source (clamped inside it) and which of them do.
+struct TexelSource { index: vec4<u32>, inside: vec4<bool> }
+
+fn texel_source(r: PackParams, base: u32, row: u32, col: u32) -> TexelSource {
+  let cols = vec4<u32>(col) + vec4<u32>(0u, 1u, 2u, 3u);
+  let index = vec4<u32>(base + min(row, r.rows - 1u) * r.row_stride) + min(cols, vec4<u32>(r.cols - 1u)) * r.col_stride;
+  return TexelSource(index, (vec4<u32>(row) < vec4<u32>(r.rows)) & (cols < vec4<u32>(r.cols)));
 }
 
 @compute @workgroup_size(8, 8)
 fn matmul_pack(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x >= pack.width || gid.y >= pack.height) { return; }
-  let base = gid.z * pack.batch_stride;
-  let col = gid.x * 4u;
-  let texel = vec4<f32>(pack_at(base, gid.y, col), pack_at(base, gid.y, col + 1u),
-                        pack_at(base, gid.y, col + 2u), pack_at(base, gid.y, col + 3u));
-  textureStore(dst, vec2<u32>(pack.x0 + gid.x, pack.y0 + gid.y), gid.z, texel);
+  let at = texel_source(pack, gid.z * pack.batch_stride, gid.y, gid.x * 4u);
+  let texel = vec4<f32>(src[at.index.x], src[at.index.y], src[at.index.z], src[at.index.w]);
+  textureStore(dst, vec2<u32>(pack.x0 + gid.x, pack.y0 + gid.y), gid.z, select(vec4<f32>(0.0), texel, at.inside));
+}
+
+struct PackPair { first: PackParams, @align(16) second: PackParams }
+@group(0) @binding(0) var<uniform> pair: PackPair;
+@group(0) @binding(3) var<storage, read> src_second: array<f32>;
+
+@compute @workgroup_size(8, 8)
+fn matmul_pack_pair(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let second = gid.z == 1u;
+  var r = pair.first;
+  if (second) { r = pair.second; }
+  if (gid.x >= r.width || gid.y >= r.height) { return; }
+  let at = texel_source(r, 0u, gid.y, gid.x * 4u);
+  var texel: vec4<f32>;
+  if (second) {
+    texel = vec4<f32>(src_second[at.index.x], src_second[at.index.y], src_second[at.index.z], src_second[at.index.w]);
+  } else {
+    texel = vec4<f32>(src[at.index.x], src[at.index.y], src[at.index.z], src[at.index.w]);
+  }
+  textureStore(dst, vec2<u32>(r.x0 + gid.x, r.y0 + gid.y), 0u, select(vec4<f32>(0.0), texel, at.inside));
 }
 
 struct Params { M: u32, N: u32, K4: u32, a_layer_step: u32, b_layer_step: u32 }

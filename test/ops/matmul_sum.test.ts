@@ -73,6 +73,9 @@ test("matmulSum textures: terms side by side along K are one product", async () 
     });
     const products = report.kernels.find((k) => k.name === "matmul_texture.matmul_texture");
     assertEquals(products?.dispatches, 1, "matmul_texture dispatches");
+    // Both transposed operands are packed by one dispatch; the B operands (rows of 64 floats) are copied.
+    const packs = report.kernels.filter((k) => k.name.startsWith("matmul_texture.matmul_pack"));
+    assertEquals(packs.map((k) => [k.name, k.dispatches]), [["matmul_texture.matmul_pack_pair", 1]], "pack dispatches");
     h.dispose([result, ...terms.flatMap((t) => [t.a, t.b])]);
   } finally {
     backend.setKernelVariant("matmul", previous);

@@ -142,21 +142,51 @@ export function keepStagedOperands(t: Tensor): void {
   keptOperands.add(t.storage);
 }
 
-/**
- * Records matmul_pack of op(X) [rows, cols] into the region of `dst` of `size` [width, height, layers]
- * texels at `origin` [x0, y0]: op(X)[r, c] sits at r·row_stride + c·col_stride of each batch matrix.
- */
-export function packRegion(
-  src: Tensor, dst: GPUTextureView, size: [number, number, number], origin: [number, number], rows: number, cols: number, trans: boolean,
-): void {
+/** A region of a texture that matmul_pack fills: op(src) [rows, cols] into `size` [width, height, layers] texels at `origin` [x0, y0]. */
+export interface PackRegion {
+  src: Tensor;
+  size: [number, number, number];
+  origin: [number, number];
+  rows: number;
+  cols: number;
+  trans: boolean;
+}
+
+/** matmul_pack's parameters: op(X)[r, c] sits at r·row_stride + c·col_stride of each batch matrix. */
+const packParams = (p: Params, r: PackRegion) =>
+  p.u32(r.rows).u32(r.cols).u32(r.trans ? 1 : r.cols).u32(r.trans ? r.rows : 1).u32(r.rows * r.cols)
+    .u32(r.origin[0]).u32(r.origin[1]).u32(r.size[0]).u32(r.size[1]);
+
+/** Records matmul_pack of `region` into `dst`. */
+export function packRegion(dst: GPUTextureView, region: PackRegion): void {
+  const [width, height, layers] = region.size;
   engine.backend.dispatch({
     shader: "matmul_texture",
     entry: "matmul_pack",
-    params: new Params().u32(rows).u32(cols).u32(trans ? 1 : cols).u32(trans ? rows : 1).u32(rows * cols)
-      .u32(origin[0]).u32(origin[1]).u32(size[0]).u32(size[1]).build(),
-    buffers: [src.buffer, dst],
-    workgroups: [Math.ceil(size[0] / 8), Math.ceil(size[1] / 8), size[2]],
+    params: packParams(new Params(), region).build(),
+    buffers: [region.src.buffer, dst],
+    workgroups: [Math.ceil(width / 8), Math.ceil(height / 8), layers],
   });
+}
+
+/** Records matmul_pack_pair for regions of one layer of `dst`, two per dispatch. */
+export function packRegions(dst: GPUTextureView, regions: readonly PackRegion[]): void {
+  for (let i = 0; i < regions.length; i += 2) {
+    const [first, second] = [regions[i], regions[i + 1]];
+    if (!second) {
+      packRegion(dst, first);
+      continue;
+    }
+    // The second region's parameters start 16-byte aligned, after 3 words of padding.
+    const params = packParams(packParams(new Params(), first).u32(0).u32(0).u32(0), second).build();
+    engine.backend.dispatch({
+      shader: "matmul_texture",
+      entry: "matmul_pack_pair",
+      params,
+      buffers: [first.src.buffer, dst, second.src.buffer],
+      workgroups: [Math.ceil(Math.max(first.size[0], second.size[0]) / 8), Math.ceil(Math.max(first.size[1], second.size[1]) / 8), 2],
+    });
+  }
 }
 
 /** Where an operand is staged: a texture kept beside its storage, or this product's scratch texture. */
@@ -187,7 +217,7 @@ function matmulTextures(p: Product, a: Tensor, b: Tensor, out: Tensor): void {
     where.flatMap((w, i) => (w.kept ? [] : [{ role: w.role, size: i === 0 ? sizes.a : sizes.b }])),
   );
   const pack = (src: Tensor, dst: GPUTextureView, size: [number, number, number], rows: number, cols: number, trans: boolean) =>
-    packRegion(src, dst, size, [0, 0], rows, cols, trans);
+    packRegion(dst, { src, size, origin: [0, 0], rows, cols, trans });
   const stage = (w: Staging, src: Tensor, size: [number, number, number], rows: number, cols: number, trans: boolean): GPUTextureView => {
     if (w.kept) return keptPacking(src, w.key, size, (kept) => pack(src, kept, size, rows, cols, trans));
     const dst = scratch.shift()!;

@@ -7,7 +7,7 @@
 import { engine } from "../../engine.ts";
 import type { Tensor } from "../../tensor.ts";
 import { shapeString } from "../shape.ts";
-import { K_PER_PASS_UNDER_LOOP_LIMIT, matmulKernel, multiplyTextures, packRegion, type Product, stagedByPack, sumInOrder, textureSizes, texturesFit } from "./matmul.ts";
+import { K_PER_PASS_UNDER_LOOP_LIMIT, matmulKernel, multiplyTextures, type PackRegion, packRegions, type Product, stagedByPack, sumInOrder, textureSizes, texturesFit } from "./matmul.ts";
 
 /** One term op(a)·op(b) of a sum of matrix products. */
 export interface MatrixProduct {
@@ -71,16 +71,19 @@ export function matmulSumKernel(terms: readonly MatrixProduct[]): Tensor {
     { role: "matmul.a", size: sizes.a },
     { role: "matmul.b", size: sizes.b },
   ]);
+  const packs: { a: PackRegion[]; b: PackRegion[] } = { a: [], b: [] };
   let k = 0;
   for (const term of terms) {
     const [, K] = dimensions(term);
     // op(A) [M, K] fills texel columns k/4 .. (k + K)/4 of A; op(B) [K, N] fills rows k .. k + K of B.
-    if (stagedByPack(K, term.transA)) packRegion(term.a, textureA.view, [K / 4, sizes.a[1], 1], [k / 4, 0], M, K, term.transA);
+    if (stagedByPack(K, term.transA)) packs.a.push({ src: term.a, size: [K / 4, sizes.a[1], 1], origin: [k / 4, 0], rows: M, cols: K, trans: term.transA });
     else backend.copyToTexture(term.a.buffer, textureA.texture, K * 4, [K / 4, M, 1], [k / 4, 0]);
-    if (stagedByPack(N, term.transB)) packRegion(term.b, textureB.view, [sizes.b[0], K, 1], [0, k], K, N, term.transB);
+    if (stagedByPack(N, term.transB)) packs.b.push({ src: term.b, size: [sizes.b[0], K, 1], origin: [0, k], rows: K, cols: N, trans: term.transB });
     else backend.copyToTexture(term.b.buffer, textureB.texture, N * 4, [N / 4, K, 1], [0, k]);
     k += K;
   }
+  packRegions(textureA.view, packs.a);
+  packRegions(textureB.view, packs.b);
   multiplyTextures(product, textureA.view, textureB.view, out);
   return out;
 }
