@@ -30,6 +30,8 @@ export type PrimitiveAttrs =
   & {
     /** where(cond, a, b): a where cond ≠ 0 else b, broadcasting all three. */
     where: None;
+    /** h·g·gelu″(x) of (h, g, x) of one shape in one kernel: geluGrad's x-part, without the product h·g. */
+    geluSecondGradProduct: None;
     /** Reductions over `axes` (sorted, unique); output keeps reduced axes as size 1 if keepDims. */
     sum: { axes: number[]; keepDims: boolean };
     max: { axes: number[]; keepDims: boolean };

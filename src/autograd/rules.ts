@@ -17,7 +17,7 @@ import { reducedShape } from "../ops/shape.ts";
 import { correlate1d, correlate1dAdjoint } from "../ops/blur.ts";
 import { attentionBackward, attentionBackwardVjp, attentionDoubleBackwardVjp } from "../ops/attention.ts";
 import { layerNormalizeBackward, layerNormalizeBackwardVjp, layerNormalizeDoubleBackwardVjp } from "../ops/layer_norm.ts";
-import { geluThirdDerivative } from "../ops/activation.ts";
+import { geluSecondGradProduct, geluThirdDerivative } from "../ops/activation.ts";
 import { conv2dInputGrad, conv2dResolved, conv2dWeightGrad } from "../ops/conv.ts";
 import {
   batchNormAffineGradVjp, batchNormBackwardSumsVjp, batchNormEvalVjp, batchNormMixCoefficientsVjp, batchNormMixVjp, batchNormStatsVjp, batchNormTrainBackwardVjp, batchNormTrainVjp,
@@ -158,9 +158,15 @@ export const RULES: { [P in Primitive]: Rule<P> | null } = {
   reluGrad: (h, { inputs: [g, y] }, wants) => [when(wants[0], () => sumTo(reluGrad(h, y), g.shape)), null],
   // gelu′ and gelu″ in one kernel each; gelu‴ = φ·(x³ − 4x) in public ops
   gelu: (g, { inputs: [x] }) => [geluGrad(g, x)],
-  geluGrad: (h, { inputs: [g, x] }, wants) => [
-    when(wants[0], () => sumTo(geluGrad(h, x), g.shape)),
-    when(wants[1], () => sumTo(geluSecondGrad(mul(h, g), x), x.shape)),
+  geluGrad: (h, { inputs: [g, x] }, wants) => {
+    // The x-part first: its kernel also writes the g-part, which geluGrad(h, x) then takes.
+    const dx = when(wants[1], () => sumTo(geluSecondGradProduct(h, g, x), x.shape));
+    return [when(wants[0], () => sumTo(geluGrad(h, x), g.shape)), dx];
+  },
+  geluSecondGradProduct: (k, { inputs: [h, g, x] }, wants) => [
+    when(wants[0], () => geluSecondGrad(mul(k, g), x)),
+    when(wants[1], () => geluSecondGrad(mul(k, h), x)),
+    when(wants[2], () => mul(mul(mul(k, h), g), geluThirdDerivative(x))),
   ],
   geluSecondGrad: (h, { inputs: [g, x] }, wants) => [
     when(wants[0], () => sumTo(geluSecondGrad(h, x), g.shape)),
@@ -296,6 +302,7 @@ const SAVED: { [P in Primitive]?: Saved<P> } = {
   gelu: firstInput,
   geluGrad: ({ inputs: [g, x] }, wants) => [wants[1] && g, x],
   geluSecondGrad: ({ inputs: [g, x] }, wants) => [wants[1] && g, x],
+  geluSecondGradProduct: ({ inputs: [h, g, x] }, wants) => [(wants[1] || wants[2]) && h, (wants[0] || wants[2]) && g, x],
   add: nothing,
   sub: nothing,
   mul: eachOther,

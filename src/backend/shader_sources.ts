@@ -8,6 +8,7 @@
 export const SHADER_FILES = [
   "unary",
   "binary",
+  "gelu_pair",
   "add_n",
   "sum_products",
   "where",

@@ -4,6 +4,7 @@ import type { Tensor } from "../tensor.ts";
 import type { BinaryOp, Primitive, PrimitiveAttrs, UnaryOp } from "../primitive.ts";
 import { binaryKernel, castKernel, unaryKernel, whereKernel } from "./kernels/elementwise.ts";
 import { reduceKernel } from "./kernels/reduce.ts";
+import { geluSecondGradProductKernel, pairedGeluGrad } from "./kernels/gelu.ts";
 import { matmulKernel } from "./kernels/matmul.ts";
 import { matmulSumKernel } from "./kernels/matmul_sum.ts";
 import { sumProductsKernel } from "./kernels/sum_products.ts";
@@ -52,9 +53,10 @@ export const IMPLS: { [P in Primitive]: Impl<P> } = {
   equal: binary("equal"),
   notEqual: binary("notEqual"),
   reluGrad: binary("reluGrad"),
-  geluGrad: binary("geluGrad"),
+  geluGrad: ([g, x]) => pairedGeluGrad(g, x) ?? binaryKernel("geluGrad", g, x),
   geluSecondGrad: binary("geluSecondGrad"),
   where: ([c, a, b]) => whereKernel(c, a, b),
+  geluSecondGradProduct: ([h, g, x]) => geluSecondGradProductKernel(h, g, x),
   sum: ([x], { axes, keepDims }) => reduceKernel("sum", x, axes, keepDims),
   max: ([x], { axes, keepDims }) => reduceKernel("max", x, axes, keepDims),
   min: ([x], { axes, keepDims }) => reduceKernel("min", x, axes, keepDims),

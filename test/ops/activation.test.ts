@@ -7,6 +7,7 @@ import { assert, assertClose, assertEquals, assertThrows, test } from "../harnes
 import { erf64 } from "../support/reference.ts";
 import { checkGrads } from "../support/check_grads.ts";
 import { seededInputs } from "../support/random.ts";
+import { geluSecondGradProduct } from "../../src/ops/activation.ts";
 
 const phi = (x: number) => Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI);
 const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
@@ -67,6 +68,29 @@ test("gelu: a composite (gelu of an affine map) passes float64 first- and second
     seed: 13,
     reference: ([t]) => t.reduce((acc, value, i) => acc + w[i] * gelu64(1.5 * value - 0.25), 0),
   });
+});
+
+test("geluSecondGradProduct(h, g, x) writes geluGrad(h, x) in the same pass, both bit for bit as the separate kernels", async () => {
+  await h.init();
+  const shape = [3, 4, 6];
+  const [hs, gs, xs] = [21, 22, 23].map((seed) => Float32Array.from(seededInputs(72, seed, 3)));
+  const geluKernels = (report: h.ProfileReport) =>
+    report.kernels.filter((k) => /^(gelu_pair|binary)\./.test(k.name)).map((k) => `${k.name} ${k.dispatches}`);
+  const { result: [product, slope], report } = await h.profile(() =>
+    h.tidy(() => {
+      const [hT, g, x] = [hs, gs, xs].map((v) => h.tensor(v, shape));
+      const product = geluSecondGradProduct(hT, g, x);
+      return [product, h.geluGrad(hT, x)];
+    })
+  );
+  assertEquals(geluKernels(report), ["gelu_pair.gelu_second_grad_product_pair 1"], "one pass for both");
+  const [productAlone, slopeAlone] = h.tidy(() => {
+    const [hT, g, x] = [hs, gs, xs].map((v) => h.tensor(v, shape));
+    return [h.geluSecondGrad(h.mul(hT, g), x), h.geluGrad(hT, x)];
+  });
+  assertEquals([...await product.floats()], [...await productAlone.floats()], "h·g·gelu″(x)");
+  assertEquals([...await slope.floats()], [...await slopeAlone.floats()], "h·gelu′(x)");
+  h.dispose([product, slope, productAlone, slopeAlone]);
 });
 
 test("dropout: identity in eval and at rate 0; seeded, inverted mask in training", async () => {

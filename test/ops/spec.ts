@@ -11,6 +11,7 @@ import * as fused from "../../src/ops/fused_relu.ts";
 import { attentionDoubleBackward, attentionPacked, packedAttention, qkvAttention } from "../../src/ops/attention.ts";
 import * as ln from "../../src/ops/layer_norm.ts";
 import { addN } from "../../src/ops/add_n.ts";
+import { geluSecondGradProduct } from "../../src/ops/activation.ts";
 import { matmulSum } from "../../src/ops/matmul.ts";
 import { sumProducts } from "../../src/ops/sum_products.ts";
 import { type Correlate1d, Ref, ref } from "../support/reference.ts";
@@ -58,6 +59,8 @@ export interface Ops<T> {
   geluGrad(g: T, x: T): T;
   /** g·gelu″(x), gelu″(x) = φ(x)·(2 − x²). */
   geluSecondGrad(g: T, x: T): T;
+  /** h·g·gelu″(x): geluGrad's x-part (the GPU's geluSecondGradProduct primitive where it fits). */
+  geluSecondGradProduct(h: T, g: T, x: T): T;
   batchNormTrainRelu(x: T, weight: T, bias: T, eps: number): T;
   batchNormEvalRelu(x: T, mean: T, variance: T, weight: T, bias: T, eps: number): T;
   addRelu(a: T, b: T): T;
@@ -106,7 +109,7 @@ export const gpuOps: Ops<h.Tensor> = {
   batchNormStats: bn.batchNormStats, batchNormTrain: bn.batchNormTrain, batchNormEval: bn.batchNormEval,
   batchNormTrainBackward: bn.batchNormTrainBackward, batchNormAffineGrad: bn.batchNormAffineGrad,
   batchNormBackwardSums: bn.batchNormBackwardSums, batchNormMix: bn.batchNormMix, batchNormMixCoefficients: bn.batchNormMixCoefficients,
-  reluGrad: h.reluGrad, gelu: h.gelu, geluGrad: h.geluGrad, geluSecondGrad: h.geluSecondGrad, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
+  reluGrad: h.reluGrad, gelu: h.gelu, geluGrad: h.geluGrad, geluSecondGrad: h.geluSecondGrad, geluSecondGradProduct, batchNormTrainRelu: fused.batchNormTrainRelu, batchNormEvalRelu: fused.batchNormEvalRelu,
   addRelu: fused.addRelu,
   addN,
   matmulSum: (terms) => matmulSum(terms.map(({ a, b, transA = false, transB = false }) => ({ a, b, transA, transB }))),
@@ -134,6 +137,7 @@ export const refOps: Ops<Ref> = {
   gelu: (x) => ref.mul(x, refNormalCdf(x)),
   geluGrad: (g, x) => ref.mul(g, ref.add(refNormalCdf(x), ref.mul(x, refNormalDensity(x)))),
   geluSecondGrad: (g, x) => ref.mul(g, ref.mul(refNormalDensity(x), ref.sub(new Ref([], Float64Array.of(2)), ref.mul(x, x)))),
+  geluSecondGradProduct: (h, g, x) => refOps.geluSecondGrad(ref.mul(h, g), x),
   batchNormTrainRelu: (x, weight, bias, eps) => ref.relu(ref.batchNormTrain(x, weight, bias, eps)),
   batchNormEvalRelu: (x, mean, variance, weight, bias, eps) => ref.relu(ref.batchNormEval(x, mean, variance, weight, bias, eps)),
   batchNormBackwardSums: (x, g, h, eps) => {

@@ -63,6 +63,12 @@ export const CORE_SPECS: OpSpec[] = [
     { name: `mul by one value [${shape}]`, inputs: [{ shape }, { shape: [] }], fn: (o, a, b) => o.mul(a, b) },
     { name: `sub from one value [${shape}]`, inputs: [{ shape: [1] }, { shape }], fn: (o, a, b) => o.sub(a, b) },
     {
+      // One kernel at [3, 4] (with geluGrad's value for the same h and x), the product and geluSecondGrad at [13].
+      name: `geluSecondGradProduct [${shape}]`,
+      inputs: [{ shape }, { shape }, { shape }],
+      fn: (o, hh, g, x) => o.geluSecondGradProduct(hh, g, o.mul(x, o.constant([2], []))),
+    },
+    {
       name: `geluSecondGrad by one value [${shape}]`,
       inputs: [{ shape: [] }, { shape }],
       fn: (o, g, x) => o.geluSecondGrad(g, x),
