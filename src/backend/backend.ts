@@ -383,6 +383,24 @@ export class Backend {
     this.commands++;
   }
 
+  /** Copies `bytes` from `src` at `srcOffset` to `dst` at `dstOffset` (multiples of 4), in recorded order. */
+  copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (bytes === 0) return;
+    const encoder = this.ensureEncoder();
+    this.endPass();
+    encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.commands++;
+  }
+
+  /** Zeroes `bytes` of `buffer` from `offset` (multiples of 4), in recorded order. */
+  clearBuffer(buffer: GPUBuffer, offset: number, bytes: number): void {
+    if (bytes === 0) return;
+    const encoder = this.ensureEncoder();
+    this.endPass();
+    encoder.clearBuffer(buffer, offset, bytes);
+    this.commands++;
+  }
+
   destroy(): void {
     this.flush();
     this.bindGroups.clear();

@@ -2,10 +2,12 @@
  * A slice that selects the leading elements of its input (begin all zeros, the selection the first
  * prod(size) elements in row-major order) is a view of the input's storage, as reshape is
  * (src/ops/kernels/movement.ts): no dispatch, the input's values, and the buffer freed once the
- * source and every view are gone. Other slices still copy. Gradients through views are checked to
- * second order by the op-spec rows ("slice prefix ...", test/ops/specs/core.ts).
+ * source and every view are gone. A run of consecutive elements further in is a buffer copy, and
+ * so is its gradient (zeros, the cotangent, zeros); other slices copy with a strided kernel.
+ * Gradients through views are checked to second order by the op-spec rows ("slice prefix ...",
+ * test/ops/specs/core.ts).
  */
-import { grad, init, memory, mul, profile, slice, sum, type Tensor, tanh, tensor, tidy } from "../../src/mod.ts";
+import { grad, init, memory, mul, pad, profile, slice, sum, type Tensor, tanh, tensor, tidy } from "../../src/mod.ts";
 import { assert, assertEquals, assertRejects, test } from "../harness.ts";
 import { seededValues } from "../support/random.ts";
 
@@ -60,9 +62,14 @@ const PREFIXES: Case[] = [
   { shape: [2, 3, 4], begin: [0, 0, 0], size: [2, 3, 4] }, // everything
 ];
 
-const COPIES: Case[] = [
-  { shape: [10], begin: [3], size: [7] }, // a suffix: contiguous, but not from the start
+// One run of consecutive elements that does not start at x's first: a buffer copy.
+const RUNS: Case[] = [
+  { shape: [10], begin: [3], size: [7] }, // a suffix
   { shape: [5, 6], begin: [1, 0], size: [3, 6] },
+  { shape: [4, 3, 5], begin: [2, 1, 0], size: [1, 2, 5] },
+];
+
+const COPIES: Case[] = [
   { shape: [5, 6], begin: [0, 0], size: [3, 4] }, // rows cut short
   { shape: [2, 3, 4], begin: [0, 0, 0], size: [2, 2, 4] }, // leading rows of each outer row
   { shape: [3, 2, 4, 5], begin: [0, 0, 0, 0], size: [3, 2, 4, 1] },
@@ -80,7 +87,31 @@ test("a slice of a tensor's leading elements shares its storage: no dispatch, th
   }
 });
 
-test("a slice that is not a tensor's leading elements still copies, with one strided copy", async () => {
+test("a slice of consecutive elements further in is a buffer copy: its own storage, no dispatch", async () => {
+  for (const [i, c] of RUNS.entries()) {
+    const r = await sliced(c, i + 10);
+    assert(!r.shared, `${label(c)}: has its own storage`);
+    assertEquals(r.dispatches, 0, `${label(c)}: dispatches (${r.kernels})`);
+    assertEquals(r.values, r.expected, `${label(c)}: values`);
+  }
+});
+
+test("zero padding that puts x in one run (a slice's gradient) clears the rest of a reused buffer, with no dispatch", async () => {
+  // A buffer of the padded size that held other values, back in the pool for the pad to take.
+  tensor(new Float32Array(4 * 6).fill(7), [4, 6]).dispose();
+  const values = seededValues(2 * 6, 30);
+  const x = tensor(values, [2, 6]);
+  const { result: y, report } = await profile(() => pad(x, [[1, 1], [0, 0]]));
+  assertEquals(report.dispatches, 0, `dispatches (${report.kernels.map((k) => k.name)})`);
+  assertEquals([...await y.floats()], [...new Array(6).fill(0), ...values, ...new Array(6).fill(0)], "zeros, x, zeros");
+  // A pad inside the rows is not one run: the strided kernel.
+  const { result: z, report: inner } = await profile(() => pad(x, [[0, 0], [1, 0]]));
+  assertEquals(inner.dispatches, 1, "a pad within rows");
+  assertEquals([...await z.floats()], [0, ...values.subarray(0, 6), 0, ...values.subarray(6)], "a zero before each row");
+  for (const t of [x, y, z]) t.dispose();
+});
+
+test("a slice of elements that are not consecutive copies them with one strided copy", async () => {
   for (const [i, c] of COPIES.entries()) {
     const r = await sliced(c, i + 20);
     assert(!r.shared, `${label(c)}: has its own storage`);

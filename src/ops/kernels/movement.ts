@@ -42,7 +42,19 @@ export function sliceKernel(x: Tensor, begin: readonly number[], size: readonly 
   const strides = stridesOf(x.shape);
   if (isPrefix(begin, size, strides)) return engine.view(x, size);
   const offset = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
+  if (isContiguous(size, strides)) {
+    // One run of x's elements: a buffer copy (on CPU adapters far cheaper than a dispatch).
+    const out = engine.allocate("slice", [...size], x.dtype);
+    engine.backend.copyBuffer(x.buffer, offset * 4, out.buffer, 0, out.size * 4);
+    return out;
+  }
   return stridedCopy("slice", x, size, strides, offset);
+}
+
+/** Whether a slice of `size` reads one run of consecutive elements of x (strides: x's row-major strides). */
+function isContiguous(size: readonly number[], strides: readonly number[]): boolean {
+  const last = size.reduce((acc, s, d) => acc + (s - 1) * strides[d], 0);
+  return last === shapeSize(size) - 1;
 }
 
 /**
@@ -51,9 +63,7 @@ export function sliceKernel(x: Tensor, begin: readonly number[], size: readonly 
  * storage (as reshape is), since a tensor reads its elements from the start of its buffer.
  */
 function isPrefix(begin: readonly number[], size: readonly number[], strides: readonly number[]): boolean {
-  if (begin.some((b) => b !== 0)) return false;
-  const last = size.reduce((acc, s, d) => acc + (s - 1) * strides[d], 0);
-  return last === shapeSize(size) - 1;
+  return begin.every((b) => b === 0) && isContiguous(size, strides);
 }
 
 export function padKernel(x: Tensor, pads: readonly (readonly [number, number])[], value: number): Tensor {
@@ -64,6 +74,14 @@ export function padKernel(x: Tensor, pads: readonly (readonly [number, number])[
   const out = engine.allocate("pad", shape, x.dtype);
   const valueBits = x.dtype === "int32" ? new Uint32Array(Int32Array.of(value).buffer)[0] : new Uint32Array(Float32Array.of(value).buffer)[0];
   const axes = collapsePadAxes(x.shape, pads);
+  if (axes.shape.length === 1 && valueBits === 0) {
+    // Zeros, x, zeros in one run (a slice's gradient along its outermost axis): a copy and clears.
+    const [before] = axes.before;
+    engine.backend.clearBuffer(out.buffer, 0, before * 4);
+    engine.backend.copyBuffer(x.buffer, 0, out.buffer, before * 4, x.size * 4);
+    engine.backend.clearBuffer(out.buffer, (before + x.size) * 4, (out.size - before - x.size) * 4);
+    return out;
+  }
   const { params, constants } = stridedLaunch(out.size, axes.shape, [axes.strides, axes.before, axes.inner], valueBits);
   launchFlat("movement", "pad", params, [x, out], out.size, constants);
   return out;
