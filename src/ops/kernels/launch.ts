@@ -3,6 +3,7 @@ import { engine } from "../../engine.ts";
 import { grid1d } from "../../backend/backend.ts";
 import type { ShaderName } from "../../backend/shader_sources.ts";
 import type { Tensor } from "../../tensor.ts";
+import type { Disposable } from "../../storage.ts";
 
 /** Dispatches an elementwise-shaped kernel: one thread per output element, 256 per workgroup. */
 export function launchFlat(
@@ -40,4 +41,18 @@ export function keptPacking(
     record(packed.view);
     return packed;
   }).view;
+}
+
+/**
+ * A second result that one kernel writes for a later call (a pair kernel: layer norm's and GELU's
+ * double backward), kept beside an operand's storage (Storage.derived, under a key naming the
+ * call) until that storage is freed; the later call returns a view of it.
+ */
+export class PairedResult implements Disposable {
+  tensor: Tensor | null = null;
+
+  dispose(): void {
+    this.tensor?.dispose();
+    this.tensor = null;
+  }
 }

@@ -6,7 +6,7 @@ import { engine, keep } from "../../engine.ts";
 import { grid1d } from "../../backend/backend.ts";
 import { Params } from "../../backend/params.ts";
 import type { Tensor } from "../../tensor.ts";
-import type { Disposable } from "../../storage.ts";
+import { PairedResult } from "./launch.ts";
 
 /** Threads per workgroup (WORKGROUP in the shader). */
 const WORKGROUP = 32;
@@ -43,19 +43,10 @@ function launch(op: string, entry: string, x: Tensor, eps: number, inputs: Tenso
 }
 
 /**
- * ψ″·h = layerNormalizeBackward(x, h), written by a double backward of (x, ·, h) and kept beside
- * h's storage until layerNormalizeBackward(x, h) takes it: layerNormalizeBackwardVjp asks for both.
+ * ψ″·h = layerNormalizeBackward(x, h) is written by a double backward of (x, ·, h) and kept beside
+ * h's storage (a PairedResult under this key) until layerNormalizeBackward(x, h) takes it:
+ * layerNormalizeBackwardVjp asks for both. Names x by its tensor (ids are never reused), with eps.
  */
-class PairedBackward implements Disposable {
-  tensor: Tensor | null = null;
-
-  dispose(): void {
-    this.tensor?.dispose();
-    this.tensor = null;
-  }
-}
-
-/** Names x by its tensor (ids are never reused), with eps: a paired result belongs to that x. */
 const pairedKey = (x: Tensor, eps: number) => `layerNormalizeBackward of tensor ${x.id} [${x.shape}] eps ${eps}`;
 
 /** x̂ = (x − mean)·rsqrt(var + eps) per row of the last axis. */
@@ -67,17 +58,17 @@ export function layerNormalizeKernel(x: Tensor, eps: number): Tensor {
 export function layerNormalizeBackwardKernel(x: Tensor, g: Tensor, eps: number): Tensor {
   checkOperands("layerNormalizeBackward", x, [g]);
   // A view: the kept tensor stays the storage's to free.
-  const paired = g.storage.find<PairedBackward>(pairedKey(x, eps))?.tensor;
+  const paired = g.storage.find<PairedResult>(pairedKey(x, eps))?.tensor;
   if (paired) return engine.view(paired, x.shape);
   return launch("layerNormalizeBackward", "layer_norm_backward", x, eps, [g])[0];
 }
 
 /**
  * The gradient of ⟨h, layerNormalizeBackward(x, g)⟩ with respect to x, per row; the same pass
- * writes layerNormalizeBackward(x, h) for the call that follows it (see PairedBackward).
+ * writes layerNormalizeBackward(x, h) for the call that follows it (see pairedKey).
  */
 export function layerNormalizeDoubleBackwardKernel(x: Tensor, g: Tensor, h: Tensor, eps: number): Tensor {
-  const paired = h.storage.derived(pairedKey(x, eps), () => new PairedBackward());
+  const paired = h.storage.derived(pairedKey(x, eps), () => new PairedResult());
   if (paired.tensor) return launch("layerNormalizeDoubleBackward", "layer_norm_double_backward", x, eps, [g, h])[0];
   const [out, hBackward] = launch("layerNormalizeDoubleBackward", "layer_norm_double_backward_pair", x, eps, [g, h], 2);
   paired.tensor = keep(hBackward);
