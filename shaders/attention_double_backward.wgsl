@@ -255,24 +255,18 @@ fn attention_double_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
 
 // ----------------------------------------------------------------------------------- key blocks
 
-// Stored quantity `which` as a 16×4 block: rows the block's keys, columns the lane's four queries
-// 4·query4 … (zero past T).
-fn load_rows4(b: u32, which: u32, keys: vec4<u32>, query4: u32, valid: vec4<bool>) -> Rows4 {
-  let z = vec4<f32>(0.0);
-  return Rows4(select(z, stored[stored_at(b, which, keys.x, query4)], valid), select(z, stored[stored_at(b, which, keys.y, query4)], valid),
-               select(z, stored[stored_at(b, which, keys.z, query4)], valid), select(z, stored[stored_at(b, which, keys.w, query4)], valid));
+// Stored quantity `which` at the four keys `keys` and queries 4·query4 … +3, as four vec4s over the
+// keys (index e: query 4·query4 + e); zero for queries past T.
+fn stored_keys(b: u32, which: u32, keys: vec4<u32>, query4: u32) -> mat4x4<f32> {
+  let m = transpose(mat4x4<f32>(stored[stored_at(b, which, keys.x, query4)], stored[stored_at(b, which, keys.y, query4)],
+                                stored[stored_at(b, which, keys.z, query4)], stored[stored_at(b, which, keys.w, query4)]));
+  let inside = inside4(4u * query4);
+  return mat4x4<f32>(select(vec4<f32>(0.0), m[0], inside.x), select(vec4<f32>(0.0), m[1], inside.y),
+                     select(vec4<f32>(0.0), m[2], inside.z), select(vec4<f32>(0.0), m[3], inside.w));
 }
 
-fn load_block(b: u32, which: u32, keys: Index16, query4: u32, valid: vec4<bool>) -> Rows16 {
-  var x = ZERO16;
-  if (!valid.x) { return x; }
-  x.a = load_rows4(b, which, keys.a, query4, valid);
-  if (block_groups > 1u) { x.b = load_rows4(b, which, keys.b, query4, valid); }
-  if (block_groups > 2u) { x.c = load_rows4(b, which, keys.c, query4, valid); }
-  if (block_groups > 3u) { x.d = load_rows4(b, which, keys.d, query4, valid); }
-  return x;
-}
-
+// Each lane accumulates its four keys (4·rg …) × four D chunks straight from `stored`: no
+// workgroup tiles or barriers, since the rows kernel already laid the terms out per key.
 @compute @workgroup_size(16)
 fn attention_double_keys(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let T = params.T;
@@ -281,18 +275,20 @@ fn attention_double_keys(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
   let rg = lane / 4u;
   let cg = lane % 4u;
   let at = place(b);
-  let k_rows = rows16(row0);
+  let keys = rows4(row0 + 4u * rg);
+  let chunks = lane_chunks(cg);
   var kbar = ZERO16;
   var vbar = ZERO16;
-  let none = Saves(b, row0, NOT_SAVED, NOT_SAVED);
-  for (var i0 = 0u; i0 < T; i0 += TILE) {
-    let query4 = i0 / 4u + lane;
-    let valid = inside4(i0 + 4u * lane);
-    let count = min(TILE, T - i0);
-    // k̄ += dSᵀ·A + S̄ᵀ·q (scaled at the end);  v̄ += dP̄ᵀ·dO (one term: the second block is zero).
-    kbar = add_tile_products(kbar, lane, load_block(b, 0u, k_rows, query4, valid), cot_q, load_block(b, 1u, k_rows, query4, valid), q,
-                             at, i0, count, none);
-    vbar = add_tile_products(vbar, lane, load_block(b, 2u, k_rows, query4, valid), grad_out, ZERO16, grad_out, at, i0, count, none);
+  // k̄ += dSᵀ·A + S̄ᵀ·q (scaled at the end);  v̄ += dP̄ᵀ·dO.
+  for (var query4 = 0u; query4 < lane_count((T + 3u) / 4u, rg); query4++) {
+    let ds = stored_keys(b, 0u, keys, query4);
+    let sbar = stored_keys(b, 1u, keys, query4);
+    let dpbar = stored_keys(b, 2u, keys, query4);
+    for (var e = 0u; e < min(4u, T - 4u * query4); e++) {
+      let i = 4u * query4 + e;
+      kbar = add_outer_chunks(add_outer_chunks(kbar, ds[e], texels(cot_q, at, i, chunks)), sbar[e], texels(q, at, i, chunks));
+      vbar = add_outer_chunks(vbar, dpbar[e], texels(grad_out, at, i, chunks));
+    }
   }
   write_qkv_grad(1u, b, row0 + 4u * rg, cg, scale16(kbar, params.scale));
   write_qkv_grad(2u, b, row0 + 4u * rg, cg, vbar);
