@@ -12,6 +12,8 @@
 //   layer_norm_double_backward_pair: the same and 5 h_backward (write) = layer_norm_backward's dx
 //                                               for g = h (the other half of the same rule)
 // Workgroup: 32 threads (few rows still spread over the CPU cores), 2-D grid (flattened).
+// Every entry point has a `_vec4` twin (end of the file) for n a multiple of 4, binding the same
+// buffers as vec4 arrays.
 
 const WORKGROUP = 32u;
 
@@ -140,5 +142,120 @@ fn layer_norm_double_backward_pair(@builtin(workgroup_id) wid: vec3<u32>, @built
     let normalized = (x[base + j] - c.s.mean) * c.s.r;
     out[base + j] = c.q * (c.sgx * h[base + j] + c.hxx * g[base + j] + c.shift + c.scale * normalized);
     h_backward[base + j] = c.s.r * (h[base + j] - c.mean_h - (x[base + j] - c.s.mean) * c.s.r * c.mean_hx);
+  }
+}
+
+// ------------------------------------------------------------------------------------ vec4 rows
+// The same four kernels for n a multiple of 4: each thread reads its row four values at a time.
+// On CPU adapters a storage read whose address differs across the SIMD lanes (here: rows n apart)
+// is a loop over the lanes, so a vec4 read costs about what one float's does. The sums add the
+// four components in order, so every result is the scalar kernel's, bit for bit.
+
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> g4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> dx4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> h4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> out4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> h_backward4: array<vec4<f32>>;
+
+fn add4(total: f32, v: vec4<f32>) -> f32 { return total + v.x + v.y + v.z + v.w; }
+
+// row_stats for the row at vec4 index base (n/4 vec4s).
+fn row_stats4(base: u32) -> RowStats {
+  let n = params.n;
+  var total = 0.0;
+  for (var j = 0u; j < n / 4u; j++) { total = add4(total, x4[base + j]); }
+  let mean = total / f32(n);
+  var squares = 0.0;
+  for (var j = 0u; j < n / 4u; j++) {
+    let c = x4[base + j] - mean;
+    squares = add4(squares, c * c);
+  }
+  return RowStats(mean, inverseSqrt(squares / f32(n) + params.eps));
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn layer_norm_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg, lid);
+  if (row >= params.rows) { return; }
+  let base = row * params.n / 4u;
+  let s = row_stats4(base);
+  for (var j = 0u; j < params.n / 4u; j++) { y4[base + j] = (x4[base + j] - s.mean) * s.r; }
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn layer_norm_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                            @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg, lid);
+  if (row >= params.rows) { return; }
+  let n = params.n;
+  let base = row * n / 4u;
+  let s = row_stats4(base);
+  var sum_g = 0.0;
+  var sum_gx = 0.0;
+  for (var j = 0u; j < n / 4u; j++) {
+    let gj = g4[base + j];
+    sum_g = add4(sum_g, gj);
+    sum_gx = add4(sum_gx, gj * (x4[base + j] - s.mean) * s.r);
+  }
+  let mean_g = sum_g / f32(n);
+  let mean_gx = sum_gx / f32(n);
+  for (var j = 0u; j < n / 4u; j++) {
+    dx4[base + j] = s.r * (g4[base + j] - mean_g - (x4[base + j] - s.mean) * s.r * mean_gx);
+  }
+}
+
+fn double_backward_row4(base: u32) -> DoubleBackwardRow {
+  let n = params.n;
+  let s = row_stats4(base);
+  var sg = 0.0;
+  var sgx = 0.0;
+  var hx = 0.0;
+  var hxx = 0.0;
+  var shg = 0.0;
+  var hx_backward = 0.0;
+  for (var j = 0u; j < n / 4u; j++) {
+    let normalized = (x4[base + j] - s.mean) * s.r;
+    let gj = g4[base + j];
+    let hj = h4[base + j];
+    sg = add4(sg, gj);
+    sgx = add4(sgx, gj * normalized);
+    hx = add4(hx, hj);
+    hxx = add4(hxx, hj * normalized);
+    shg = add4(shg, hj * gj);
+    hx_backward = add4(hx_backward, hj * (x4[base + j] - s.mean) * s.r);
+  }
+  let count = f32(n);
+  let k = shg - (hx * sg + hxx * sgx) / count;
+  return DoubleBackwardRow(s, -s.r * s.r / count, sgx, hxx, -(sgx * hx + hxx * sg) / count, k - 2.0 * sgx * hxx / count,
+                           hx / count, hx_backward / count);
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn layer_norm_double_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                                   @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg, lid);
+  if (row >= params.rows) { return; }
+  let base = row * params.n / 4u;
+  let c = double_backward_row4(base);
+  for (var j = 0u; j < params.n / 4u; j++) {
+    let normalized = (x4[base + j] - c.s.mean) * c.s.r;
+    out4[base + j] = c.q * (c.sgx * h4[base + j] + c.hxx * g4[base + j] + c.shift + c.scale * normalized);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn layer_norm_double_backward_pair_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                                        @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg, lid);
+  if (row >= params.rows) { return; }
+  let base = row * params.n / 4u;
+  let c = double_backward_row4(base);
+  for (var j = 0u; j < params.n / 4u; j++) {
+    let normalized = (x4[base + j] - c.s.mean) * c.s.r;
+    out4[base + j] = c.q * (c.sgx * h4[base + j] + c.hxx * g4[base + j] + c.shift + c.scale * normalized);
+    h_backward4[base + j] = c.s.r * (h4[base + j] - c.mean_h - (x4[base + j] - c.s.mean) * c.s.r * c.mean_hx);
   }
 }

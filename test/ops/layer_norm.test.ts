@@ -4,6 +4,7 @@
  * (test/support/check_grads.ts).
  */
 import * as h from "../../src/mod.ts";
+import { Params } from "../../src/backend/params.ts";
 import { layerNormalizeBackward, layerNormalizeDoubleBackward } from "../../src/ops/layer_norm.ts";
 import { assertClose, assertEquals, assertThrows, test } from "../harness.ts";
 import { checkGrads } from "../support/check_grads.ts";
@@ -41,8 +42,9 @@ for (const implementation of ["fused", "composed"] as const) {
     h.dispose([affine, plain]);
   });
 
-  test(`layerNorm (${implementation}): gradients w.r.t. x, weight and bias match float64 to first and second order`, async () => {
-    const [rows, size] = [3, 5];
+  // 5 values per row: the fused kernels' scalar entries; 8: their vec4 entries.
+  for (const size of [5, 8]) test(`layerNorm (${implementation}): gradients w.r.t. x, weight and bias match float64 to first and second order (rows of ${size})`, async () => {
+    const rows = 3;
     const w = seededInputs(rows * size, 20);
     const wT = () => h.tensor(Float32Array.from(w), [rows, size]);
     const inputs = [
@@ -92,6 +94,32 @@ test("layerNormalizeDoubleBackward(x, g, h) writes layerNormalizeBackward(x, h) 
   assertClose(await paired.floats(), await alone.floats(), { rtol: 1e-6, atol: 1e-6 }, "ψ″·h as layer_norm_backward gives it");
   assertEquals([...await double.floats()], [...await doubleAgain.floats()], "the double backward itself unchanged");
   h.dispose([paired, double, alone, doubleAgain]);
+});
+
+test("layer norm's vec4 kernels (rows of a multiple of 4 values) give their scalar kernels' results bit for bit", async () => {
+  const backend = await h.init();
+  const [rows, n, eps] = [37, 192, 1e-6];
+  const [xs, gs, hs] = [4, 5, 6].map((seed) => Float32Array.from(seededInputs(rows * n, seed, 2)));
+  const kernels: [string, number, number][] = [
+    ["layer_norm", 0, 1], ["layer_norm_backward", 1, 1], ["layer_norm_double_backward", 2, 1], ["layer_norm_double_backward_pair", 2, 2],
+  ];
+  for (const [entry, inputs, outputs] of kernels) {
+    const results: Float32Array[][] = [];
+    for (const suffix of ["", "_vec4"]) {
+      const [x, ...rest] = [xs, gs, hs].slice(0, 1 + inputs).map((v) => h.tensor(v, [rows, n]));
+      const outs = Array.from({ length: outputs }, () => h.zeros([rows, n]));
+      backend.dispatch({
+        shader: "layer_norm",
+        entry: entry + suffix,
+        params: new Params().u32(rows).u32(n).f32(eps).build(),
+        buffers: [x, ...rest, ...outs].map((t) => t.buffer),
+        workgroups: [Math.ceil(rows / 32)],
+      });
+      results.push(await Promise.all(outs.map((t) => t.floats())));
+      h.dispose([x, ...rest, ...outs]);
+    }
+    results[0].forEach((scalar, i) => assertEquals([...results[1][i]], [...scalar], `${entry} output ${i}`));
+  }
 });
 
 test("layerNorm: shapes that do not fit fail with a clear message", async () => {

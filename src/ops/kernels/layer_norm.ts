@@ -32,10 +32,12 @@ function launch(op: string, entry: string, x: Tensor, eps: number, inputs: Tenso
   const outs = Array.from({ length: outputs }, () => engine.allocate(op, x.shape));
   const rows = x.size / x.shape[x.rank - 1];
   if (rows === 0) return outs;
+  const n = x.shape[x.rank - 1];
   engine.backend.dispatch({
     shader: "layer_norm",
-    entry,
-    params: new Params().u32(rows).u32(x.shape[x.rank - 1]).f32(eps).build(),
+    // Rows of whole vec4s read four values at a time (the same results, bit for bit).
+    entry: n % 4 === 0 ? `${entry}_vec4` : entry,
+    params: new Params().u32(rows).u32(n).f32(eps).build(),
     buffers: [x.buffer, ...inputs.map((t) => t.buffer), ...outs.map((t) => t.buffer)],
     workgroups: grid1d(rows, WORKGROUP, engine.backend.limits.maxComputeWorkgroupsPerDimension),
   });
