@@ -256,13 +256,10 @@ fn attention_double_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
 // ----------------------------------------------------------------------------------- key blocks
 
 // Stored quantity `which` at the four keys `keys` and queries 4·query4 … +3, as four vec4s over the
-// keys (index e: query 4·query4 + e); zero for queries past T.
+// keys (index e: query 4·query4 + e; the caller reads none past T).
 fn stored_keys(b: u32, which: u32, keys: vec4<u32>, query4: u32) -> mat4x4<f32> {
-  let m = transpose(mat4x4<f32>(stored[stored_at(b, which, keys.x, query4)], stored[stored_at(b, which, keys.y, query4)],
-                                stored[stored_at(b, which, keys.z, query4)], stored[stored_at(b, which, keys.w, query4)]));
-  let inside = inside4(4u * query4);
-  return mat4x4<f32>(select(vec4<f32>(0.0), m[0], inside.x), select(vec4<f32>(0.0), m[1], inside.y),
-                     select(vec4<f32>(0.0), m[2], inside.z), select(vec4<f32>(0.0), m[3], inside.w));
+  return transpose(mat4x4<f32>(stored[stored_at(b, which, keys.x, query4)], stored[stored_at(b, which, keys.y, query4)],
+                               stored[stored_at(b, which, keys.z, query4)], stored[stored_at(b, which, keys.w, query4)]));
 }
 
 // Each lane accumulates its four keys (4·rg …) × four D chunks straight from `stored`: no

@@ -30,9 +30,9 @@ function checkOperands(op: string, x: Tensor, inputs: Tensor[]): void {
 function launch(op: string, entry: string, x: Tensor, eps: number, inputs: Tensor[], outputs = 1): Tensor[] {
   checkOperands(op, x, inputs);
   const outs = Array.from({ length: outputs }, () => engine.allocate(op, x.shape));
-  const rows = x.size / x.shape[x.rank - 1];
-  if (rows === 0) return outs;
   const n = x.shape[x.rank - 1];
+  const rows = x.size / n;
+  if (rows === 0) return outs;
   engine.backend.dispatch({
     shader: "layer_norm",
     // Rows of whole vec4s read four values at a time (the same results, bit for bit).
