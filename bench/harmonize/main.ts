@@ -21,7 +21,8 @@
  * run goes on. --profile: after timing, one more step of each of our modes runs under the
  * profiler (src/profile.ts) and its table is printed (docs/profiling.md). --batch-norm: the
  * batch-norm kernel variants to time (default: the kernel policy's); several are timed in turns in
- * one run, one row each.
+ * one run, one row each. For the harmonized / plain ratio on a CPU adapter, time 40 steps per mode
+ * (--reps 40 --warmup 2 --budget 300): single steps vary by ±15–20 % there (docs/benchmarks.md).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
