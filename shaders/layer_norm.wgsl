@@ -59,6 +59,11 @@ fn layer_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
+// dx at one value of a row, given mean(g) and mean(g·x̂); the double backward's ψ″·h is this for g = h.
+fn backward_at(s: RowStats, gj: f32, xj: f32, mean_g: f32, mean_gx: f32) -> f32 {
+  return s.r * (gj - mean_g - (xj - s.mean) * s.r * mean_gx);
+}
+
 @compute @workgroup_size(WORKGROUP)
 fn layer_norm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                        @builtin(local_invocation_index) lid: u32) {
@@ -77,7 +82,7 @@ fn layer_norm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
   let mean_g = sum_g / f32(n);
   let mean_gx = sum_gx / f32(n);
   for (var j = 0u; j < n; j++) {
-    dx[base + j] = s.r * (g[base + j] - mean_g - (x[base + j] - s.mean) * s.r * mean_gx);
+    dx[base + j] = backward_at(s, g[base + j], x[base + j], mean_g, mean_gx);
   }
 }
 
@@ -117,6 +122,12 @@ fn double_backward_row(base: u32) -> DoubleBackwardRow {
                            hx / count, hx_backward / count);
 }
 
+// out at one value of a row.
+fn double_backward_at(c: DoubleBackwardRow, xj: f32, gj: f32, hj: f32) -> f32 {
+  let normalized = (xj - c.s.mean) * c.s.r;
+  return c.q * (c.sgx * hj + c.hxx * gj + c.shift + c.scale * normalized);
+}
+
 @compute @workgroup_size(WORKGROUP)
 fn layer_norm_double_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                               @builtin(local_invocation_index) lid: u32) {
@@ -125,8 +136,7 @@ fn layer_norm_double_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
   let base = row * params.n;
   let c = double_backward_row(base);
   for (var j = 0u; j < params.n; j++) {
-    let normalized = (x[base + j] - c.s.mean) * c.s.r;
-    out[base + j] = c.q * (c.sgx * h[base + j] + c.hxx * g[base + j] + c.shift + c.scale * normalized);
+    out[base + j] = double_backward_at(c, x[base + j], g[base + j], h[base + j]);
   }
 }
 
@@ -139,9 +149,8 @@ fn layer_norm_double_backward_pair(@builtin(workgroup_id) wid: vec3<u32>, @built
   let base = row * params.n;
   let c = double_backward_row(base);
   for (var j = 0u; j < params.n; j++) {
-    let normalized = (x[base + j] - c.s.mean) * c.s.r;
-    out[base + j] = c.q * (c.sgx * h[base + j] + c.hxx * g[base + j] + c.shift + c.scale * normalized);
-    h_backward[base + j] = c.s.r * (h[base + j] - c.mean_h - (x[base + j] - c.s.mean) * c.s.r * c.mean_hx);
+    out[base + j] = double_backward_at(c, x[base + j], g[base + j], h[base + j]);
+    h_backward[base + j] = backward_at(c.s, h[base + j], x[base + j], c.mean_h, c.mean_hx);
   }
 }
 
@@ -185,6 +194,10 @@ fn layer_norm_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   for (var j = 0u; j < params.n / 4u; j++) { y4[base + j] = (x4[base + j] - s.mean) * s.r; }
 }
 
+fn backward_at4(s: RowStats, gj: vec4<f32>, xj: vec4<f32>, mean_g: f32, mean_gx: f32) -> vec4<f32> {
+  return s.r * (gj - mean_g - (xj - s.mean) * s.r * mean_gx);
+}
+
 @compute @workgroup_size(WORKGROUP)
 fn layer_norm_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                             @builtin(local_invocation_index) lid: u32) {
@@ -203,7 +216,7 @@ fn layer_norm_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_
   let mean_g = sum_g / f32(n);
   let mean_gx = sum_gx / f32(n);
   for (var j = 0u; j < n / 4u; j++) {
-    dx4[base + j] = s.r * (g4[base + j] - mean_g - (x4[base + j] - s.mean) * s.r * mean_gx);
+    dx4[base + j] = backward_at4(s, g4[base + j], x4[base + j], mean_g, mean_gx);
   }
 }
 
@@ -233,6 +246,11 @@ fn double_backward_row4(base: u32) -> DoubleBackwardRow {
                            hx / count, hx_backward / count);
 }
 
+fn double_backward_at4(c: DoubleBackwardRow, xj: vec4<f32>, gj: vec4<f32>, hj: vec4<f32>) -> vec4<f32> {
+  let normalized = (xj - c.s.mean) * c.s.r;
+  return c.q * (c.sgx * hj + c.hxx * gj + c.shift + c.scale * normalized);
+}
+
 @compute @workgroup_size(WORKGROUP)
 fn layer_norm_double_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                                    @builtin(local_invocation_index) lid: u32) {
@@ -241,8 +259,7 @@ fn layer_norm_double_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @built
   let base = row * params.n / 4u;
   let c = double_backward_row4(base);
   for (var j = 0u; j < params.n / 4u; j++) {
-    let normalized = (x4[base + j] - c.s.mean) * c.s.r;
-    out4[base + j] = c.q * (c.sgx * h4[base + j] + c.hxx * g4[base + j] + c.shift + c.scale * normalized);
+    out4[base + j] = double_backward_at4(c, x4[base + j], g4[base + j], h4[base + j]);
   }
 }
 
@@ -254,8 +271,7 @@ fn layer_norm_double_backward_pair_vec4(@builtin(workgroup_id) wid: vec3<u32>, @
   let base = row * params.n / 4u;
   let c = double_backward_row4(base);
   for (var j = 0u; j < params.n / 4u; j++) {
-    let normalized = (x4[base + j] - c.s.mean) * c.s.r;
-    out4[base + j] = c.q * (c.sgx * h4[base + j] + c.hxx * g4[base + j] + c.shift + c.scale * normalized);
-    h_backward4[base + j] = c.s.r * (h4[base + j] - c.mean_h - (x4[base + j] - c.s.mean) * c.s.r * c.mean_hx);
+    out4[base + j] = double_backward_at4(c, x4[base + j], g4[base + j], h4[base + j]);
+    h_backward4[base + j] = backward_at4(c.s, h4[base + j], x4[base + j], c.mean_h, c.mean_hx);
   }
 }
